@@ -1,0 +1,3 @@
+module.exports = {
+  projects: ['<rootDir>/packages/core', '<rootDir>/packages/nx', '<rootDir>/packages/cli', '<rootDir>/e2e/nx-e2e'],
+};

@@ -1,0 +1,50 @@
+import { promises as fsp } from 'fs';
+import * as path from 'path';
+import { ErrorCodes, LockstepError, errnoCode } from '../errors';
+
+/**
+ * Normalises a path a generator emitted into a posix path relative to outDir.
+ * Refuses what could land outside outDir: absolute paths (posix or Windows),
+ * `..` segments, NUL bytes, empty names.
+ */
+export function normalizeEmittedPath(emitted: string): string {
+  const refuse = (why: string) =>
+    new LockstepError(ErrorCodes.EOUTSIDE, `Refusing to write '${emitted}': ${why}.`, {
+      hint: 'Emit paths relative to outDir, such as "index.ts" or "lib/util.ts".',
+    });
+  if (typeof emitted !== 'string' || emitted.length === 0) throw refuse('the path is empty');
+  if (emitted.includes('\0')) throw refuse('the path contains a NUL byte');
+  if (path.posix.isAbsolute(emitted) || path.win32.isAbsolute(emitted) || /^[a-zA-Z]:/.test(emitted)) {
+    throw refuse('absolute paths are not allowed');
+  }
+  const segments = emitted.split(/[\\/]+/).filter((s) => s !== '' && s !== '.');
+  if (segments.includes('..')) throw refuse("'..' would leave outDir");
+  if (segments.length === 0) throw refuse('the path names outDir itself');
+  return segments.join('/');
+}
+
+/**
+ * Throws EOUTSIDE if `target` (inside `rootReal`, a realpath) would resolve
+ * outside `rootReal` through a symlinked directory. Checks the deepest
+ * existing ancestor, so it is safe to call before creating missing parents.
+ */
+export async function assertNoSymlinkEscape(rootReal: string, target: string): Promise<void> {
+  let dir = path.dirname(target);
+  for (;;) {
+    try {
+      const real = await fsp.realpath(dir);
+      if (real !== rootReal && !real.startsWith(rootReal + path.sep)) {
+        throw new LockstepError(
+          ErrorCodes.EOUTSIDE,
+          `Refusing to write '${path.relative(rootReal, target)}': '${path.relative(rootReal, dir) || '.'}' is a symlink to '${real}', outside outDir.`,
+          { hint: 'Remove the symlink from outDir, or emit the file somewhere else.' },
+        );
+      }
+      return;
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT' && errnoCode(error) !== 'ENOTDIR') throw error;
+      if (dir === rootReal) return;
+      dir = path.dirname(dir);
+    }
+  }
+}

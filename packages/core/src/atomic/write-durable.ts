@@ -1,0 +1,16 @@
+import writeFileAtomic from 'write-file-atomic';
+
+/**
+ * Atomic and durable: write-file-atomic writes a temp sibling, fsyncs it and
+ * renames it into place, so after a crash or power loss the file holds either
+ * the old or the new content. For state (the publish journal), not for output.
+ */
+export async function writeFileDurable(target: string, data: string | Uint8Array): Promise<void> {
+  await writeFileAtomic(target, typeof data === 'string' ? data : Buffer.from(data), { fsync: true });
+}
+
+/** write-file-atomic names its temp files `<file>.<murmur hex>`; a SIGKILL leaks them. */
+export function isDurableTempFor(fileName: string, candidate: string): boolean {
+  if (!candidate.startsWith(`${fileName}.`)) return false;
+  return /^[0-9a-f]{1,8}$/.test(candidate.slice(fileName.length + 1));
+}

@@ -1,0 +1,18 @@
+import { promises as fsp } from 'fs';
+import { tempSiblingPath } from './temp-name';
+
+/**
+ * Atomic but not durable: write a temp sibling, then rename it over `target`.
+ * Readers see the old bytes or the new bytes, never a mix. No fsync: for
+ * output that can be regenerated after a power loss.
+ */
+export async function writeFileAtomicFast(target: string, data: string | Uint8Array, mode?: number): Promise<void> {
+  const temp = tempSiblingPath(target);
+  try {
+    await fsp.writeFile(temp, data, mode === undefined ? undefined : { mode });
+    await fsp.rename(temp, target);
+  } catch (error) {
+    await fsp.rm(temp, { force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Every error lockstep raises on purpose carries a stable `code` (for scripts
+ * and tests) and a `hint` (for people). Anything else reaching a user is a bug
+ * and is wrapped by `toLockstepError` as EINTERNAL with a report hint.
+ */
+export const ErrorCodes = {
+  /** Options that cannot work: missing, conflicting or of the wrong type. */
+  EBADOPTIONS: 'EBADOPTIONS',
+  /** An emitted path is absolute, climbs out with `..`, or escapes via a symlink. */
+  EOUTSIDE: 'EOUTSIDE',
+  /** The generator threw or the command exited non-zero; outDir is untouched. */
+  EGENERATOR: 'EGENERATOR',
+  /** Waited `timeoutMs` for a lock another process holds. */
+  ELOCKTIMEOUT: 'ELOCKTIMEOUT',
+  /** A held lock was lost (stalled heartbeat, reclaimed as stale, removed by hand). */
+  ELOCKCOMPROMISED: 'ELOCKCOMPROMISED',
+  /** The per-user lock directory is owned by someone else or open to others. */
+  ELOCKDIRUNSAFE: 'ELOCKDIRUNSAFE',
+  /** Waiting was given up because the process was asked to stop. */
+  EABORTED: 'EABORTED',
+  /** Not one of the above: a bug in lockstep. */
+  EINTERNAL: 'EINTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class LockstepError extends Error {
+  readonly code: ErrorCode;
+  readonly hint?: string;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'LockstepError';
+    this.code = code;
+    this.hint = options.hint;
+  }
+
+  /** `[CODE] message` and, on the next line, `Hint: …`; what executors print. */
+  format(): string {
+    return `[${this.code}] ${this.message}${this.hint ? `\n  Hint: ${this.hint}` : ''}`;
+  }
+}
+
+export function isLockstepError(error: unknown, code?: ErrorCode): error is LockstepError {
+  return error instanceof LockstepError && (code === undefined || error.code === code);
+}
+
+export function toLockstepError(error: unknown): LockstepError {
+  if (error instanceof LockstepError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new LockstepError(ErrorCodes.EINTERNAL, `Unexpected error: ${message}`, {
+    hint: 'This is a bug in lockstep. Please report it with the command you ran and this output.',
+    cause: error,
+  });
+}
+
+/** Node's errno code of an fs error, or undefined. */
+export function errnoCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error
+    ? String((error as { code: unknown }).code)
+    : undefined;
+}

@@ -1,0 +1,266 @@
+import { performance } from 'perf_hooks';
+import { ErrorCodes, LockstepError } from '../errors';
+import { sleep } from '../util/sleep';
+import { resolveLockDir } from './lock-dir';
+import {
+  HolderView,
+  MutexPaths,
+  ensureMutexDirs,
+  inspectHolder,
+  mutexPaths,
+  removeHolder,
+  sweepLeftovers,
+  touchHeld,
+  tryTakeHeld,
+} from './mutex';
+import { LockOwner, describeOwner, makeOwner, readOwner } from './owner';
+import { ProcessProbe, systemProcessProbe } from './process-probe';
+import { onTerminationSignal } from './signal-cleanup';
+import { Ticket, enqueue, leaveQueue, listTickets, removeIfAbandoned, ticketExists, touchTicket } from './ticket-queue';
+
+export const DEFAULT_LOCK_TIMEOUT_MS = 15 * 60_000;
+export const DEFAULT_STALE_MS = 30_000;
+
+export interface WaitInfo {
+  key: string;
+  /** Waiters ahead of us in the queue (0: we are next). */
+  ahead: number;
+  holder?: LockOwner | null;
+  waitedMs: number;
+}
+
+export interface AcquireOptions {
+  /** Give up waiting after this long with ELOCKTIMEOUT. Default 15 min. */
+  timeoutMs?: number;
+  /** A holder whose heartbeat is older than this is reclaimed even if its pid lives. Default 30 s. */
+  staleMs?: number;
+  /** How often the holder refreshes its heartbeat. Default staleMs / 6. */
+  heartbeatMs?: number;
+  /** How often the next-in-line waiter looks at the mutex. Default 5 ms. */
+  pollMs?: number;
+  /** Directory for lock state. Default: resolveLockDir(). */
+  lockDir?: string;
+  /** Shown to other processes as what holds the lock. Default: this process's argv. */
+  command?: string;
+  /** The process whose life the hold is bound to. Default: this process. */
+  pid?: number;
+  probe?: ProcessProbe;
+  /** Stops waiting (EABORTED) when aborted. */
+  signal?: AbortSignal;
+  /** Called when waiting starts and every `waitReportMs` after. */
+  onWait?: (info: WaitInfo) => void;
+  waitReportMs?: number;
+  /** Called once if the hold is lost; the handle's `signal` aborts as well. */
+  onCompromised?: (error: LockstepError) => void;
+  /** Release (or leave the queue) on SIGINT/SIGTERM/SIGHUP. Default true. */
+  releaseOnSignals?: boolean;
+}
+
+export interface LockHandle {
+  readonly key: string;
+  readonly owner: LockOwner;
+  /** The lock's state directory, for messages. */
+  readonly path: string;
+  readonly waitedMs: number;
+  /** True once the hold was lost; see `signal`. */
+  readonly compromised: boolean;
+  /** Aborts with ELOCKCOMPROMISED when the hold is lost, or EABORTED on a termination signal. */
+  readonly signal: AbortSignal;
+  /** Releases the lock if it is still ours. Idempotent. Resolves to false if it had been lost. */
+  release(): Promise<boolean>;
+}
+
+/**
+ * Acquires the single-flight lock for `key`, waiting in FIFO order behind
+ * other processes. A dead holder (pid probe, same host) is reclaimed at once,
+ * a stale one after the stale window.
+ */
+export async function acquireLock(key: string, options: AcquireOptions = {}): Promise<LockHandle> {
+  const probe = options.probe ?? systemProcessProbe;
+  const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  const heartbeatMs = options.heartbeatMs ?? Math.max(20, Math.floor(staleMs / 6));
+  const pollMs = options.pollMs ?? 5;
+  const waitReportMs = options.waitReportMs ?? 10_000;
+  const paths = mutexPaths(options.lockDir ?? resolveLockDir(), key);
+  ensureMutexDirs(paths, key);
+  const me = makeOwner(key, probe, options.pid ?? process.pid, options.command);
+  const started = performance.now();
+
+  if (listTickets(paths).length === 0 && takeOrReclaim(paths, me, probe, staleMs).taken) {
+    return startHold(paths, me, probe, staleMs, heartbeatMs, 0, options);
+  }
+
+  let ticket: Ticket | undefined = enqueue(paths, me);
+  const stopListening = options.releaseOnSignals === false ? undefined : onTerminationSignal(() => ticket && leaveQueue(paths, ticket));
+  let lastTouch = performance.now();
+  let lastReport = -Infinity;
+  try {
+    for (;;) {
+      if (options.signal?.aborted) {
+        throw new LockstepError(ErrorCodes.EABORTED, `Stopped waiting for the lock on ${key}.`, { cause: options.signal.reason });
+      }
+      const waitedMs = performance.now() - started;
+      const tickets = listTickets(paths);
+      if (!tickets.some((t) => t.seq === ticket!.seq)) {
+        // A successor judged us abandoned (we were stalled past the stale window): queue again.
+        ticket = enqueue(paths, me);
+        continue;
+      }
+      const ahead = tickets.filter((t) => t.seq < ticket!.seq);
+      let holder: HolderView | undefined;
+      if (ahead.length === 0) {
+        const attempt = takeOrReclaim(paths, me, probe, staleMs);
+        if (attempt.taken) {
+          leaveQueue(paths, ticket);
+          ticket = undefined;
+          return startHold(paths, me, probe, staleMs, heartbeatMs, waitedMs, options);
+        }
+        holder = attempt.holder;
+      } else {
+        removeIfAbandoned(paths, ahead[ahead.length - 1], probe, staleMs);
+      }
+      if (waitedMs >= timeoutMs) throw timeoutError(key, paths, holder, waitedMs);
+      if (options.onWait && performance.now() - lastReport >= waitReportMs) {
+        lastReport = performance.now();
+        options.onWait({ key, ahead: ahead.length, holder: (holder ?? inspectHolder(paths, probe, staleMs)).owner, waitedMs });
+      }
+      if (performance.now() - lastTouch >= heartbeatMs) {
+        touchTicket(ticket);
+        lastTouch = performance.now();
+      }
+      if (ahead.length === 0) {
+        await sleep(pollMs, options.signal);
+      } else {
+        await waitWhileExists(ahead[ahead.length - 1], pollMs * 4, Math.min(heartbeatMs, waitReportMs, Math.max(0, timeoutMs - waitedMs)), options.signal);
+      }
+    }
+  } catch (error) {
+    if (options.signal?.aborted && !(error instanceof LockstepError)) {
+      throw new LockstepError(ErrorCodes.EABORTED, `Stopped waiting for the lock on ${key}.`, { cause: error });
+    }
+    throw error;
+  } finally {
+    if (ticket) leaveQueue(paths, ticket);
+    stopListening?.();
+  }
+}
+
+/** Runs `fn` while holding the lock for `key`; releases however `fn` ends. */
+export async function withLock<T>(key: string, options: AcquireOptions, fn: (handle: LockHandle) => Promise<T>): Promise<T> {
+  const handle = await acquireLock(key, options);
+  try {
+    return await fn(handle);
+  } finally {
+    await handle.release();
+  }
+}
+
+function takeOrReclaim(paths: MutexPaths, me: LockOwner, probe: ProcessProbe, staleMs: number): { taken: boolean; holder?: HolderView } {
+  if (tryTakeHeld(paths, me)) return { taken: true };
+  const holder = inspectHolder(paths, probe, staleMs);
+  if (holder.state === 'dead' || holder.state === 'stale') {
+    removeHolder(paths, holder.identity!, me, probe, staleMs);
+    sweepLeftovers(paths, probe);
+    if (tryTakeHeld(paths, me)) return { taken: true };
+  } else if (holder.state === 'free') {
+    if (tryTakeHeld(paths, me)) return { taken: true };
+  }
+  return { taken: false, holder };
+}
+
+/** Waits until `ticket` is gone, checking every `stepMs`, for at most `maxMs`. */
+async function waitWhileExists(ticket: Ticket, stepMs: number, maxMs: number, signal?: AbortSignal): Promise<void> {
+  const until = performance.now() + maxMs;
+  while (ticketExists(ticket) && performance.now() < until) await sleep(stepMs, signal);
+}
+
+function timeoutError(key: string, paths: MutexPaths, holder: HolderView | undefined, waitedMs: number): LockstepError {
+  const owner = holder?.owner ?? readOwner(paths.held);
+  const who = owner ? `It is held by ${describeOwner(owner)}.` : 'Other processes are ahead of this one in the queue.';
+  return new LockstepError(ErrorCodes.ELOCKTIMEOUT, `Timed out after ${Math.round(waitedMs / 1000)} s waiting for the lock on ${key}. ${who}`, {
+    hint:
+      `Wait for that process to finish, or stop it; a dead holder is reclaimed automatically. ` +
+      `If it is stuck, remove ${paths.held} by hand. Raise the wait with lockTimeoutMs or LOCKSTEP_LOCK_TIMEOUT_MS.`,
+  });
+}
+
+function startHold(
+  paths: MutexPaths,
+  me: LockOwner,
+  probe: ProcessProbe,
+  staleMs: number,
+  heartbeatMs: number,
+  waitedMs: number,
+  options: AcquireOptions,
+): LockHandle {
+  const controller = new AbortController();
+  let released = false;
+  let compromised = false;
+  let lastBeat = performance.now();
+
+  const lose = (message: string) => {
+    if (compromised || released) return;
+    compromised = true;
+    clearInterval(timer);
+    stopListening?.();
+    const error = new LockstepError(ErrorCodes.ELOCKCOMPROMISED, message, {
+      hint: 'Another process may have run in parallel with this one; check its output and run again.',
+    });
+    controller.abort(error);
+    try {
+      options.onCompromised?.(error);
+    } catch {
+      // a throwing callback must not turn into an uncaught exception inside a timer
+    }
+  };
+
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const gap = now - lastBeat;
+    if (gap > staleMs) {
+      lose(`The lock on ${me.key} was not refreshed for ${Math.round(gap)} ms (stale window ${staleMs} ms): this process stalled and the lock may have been taken over.`);
+      return;
+    }
+    try {
+      if (!touchHeld(paths, me.token)) {
+        lose(`The lock on ${me.key} was taken over or removed while this process held it.`);
+        return;
+      }
+    } catch (error) {
+      lose(`The lock on ${me.key} could not be refreshed: ${(error as Error).message}`);
+      return;
+    }
+    lastBeat = now;
+  }, heartbeatMs);
+  timer.unref();
+
+  const releaseSync = (): boolean => {
+    if (released) return !compromised;
+    released = true;
+    clearInterval(timer);
+    stopListening?.();
+    if (compromised) return false;
+    return removeHolder(paths, me.token, me, probe, staleMs);
+  };
+
+  const stopListening =
+    options.releaseOnSignals === false
+      ? undefined
+      : onTerminationSignal((sig) => {
+          releaseSync();
+          controller.abort(new LockstepError(ErrorCodes.EABORTED, `Interrupted by ${sig}; the lock on ${me.key} was released.`));
+        });
+
+  return {
+    key: me.key,
+    owner: me,
+    path: paths.base,
+    waitedMs,
+    get compromised() {
+      return compromised;
+    },
+    signal: controller.signal,
+    release: async () => releaseSync(),
+  };
+}
