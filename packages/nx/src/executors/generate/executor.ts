@@ -1,0 +1,40 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { runGenerate, toLockstepError } from '@lockstep/core';
+import { loadGenerator } from './load-generator';
+import { normalizeGenerateOptions } from './normalize-options';
+import type { GenerateExecutorSchema } from './schema';
+
+export default async function generateExecutor(options: GenerateExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {
+  const log = (line: string) => console.log(`[lockstep] ${line}`);
+  try {
+    const projectName = context.projectName;
+    const projectRoot = projectName ? context.projectsConfigurations?.projects[projectName]?.root : undefined;
+    const normalized = normalizeGenerateOptions(options, { root: context.root, projectName, projectRoot, env: process.env });
+    const producer =
+      normalized.producer.kind === 'command'
+        ? normalized.producer
+        : { kind: 'function' as const, name: normalized.producer.specifier, generate: await loadGenerator(normalized.producer.specifier, context.root) };
+    const result = await runGenerate({
+      outDir: normalized.outDir,
+      producer,
+      workspaceRoot: normalized.workspaceRoot,
+      projectRoot: normalized.projectRoot,
+      projectName: normalized.projectName,
+      targetOptions: { ...options },
+      prune: normalized.prune,
+      lockTimeoutMs: normalized.lockTimeoutMs,
+      noLock: normalized.noLock,
+      log,
+    });
+    const { stats } = result;
+    log(
+      `${normalized.outDirDisplay}: ${result.files} files, ${stats.written} written, ${stats.unchanged} unchanged, ${stats.pruned} pruned` +
+        `${stats.sweptTemps ? `, ${stats.sweptTemps} leftover temp files swept` : ''} in ${Math.round(result.durationMs)} ms` +
+        `${result.waitedMs >= 1 ? ` (waited ${Math.round(result.waitedMs)} ms for the lock)` : ''}${normalized.noLock ? ' (LOCKSTEP_NO_LOCK=1: unlocked)' : ''}`,
+    );
+    return { success: true };
+  } catch (error) {
+    console.error(`[lockstep] ${toLockstepError(error).format()}`);
+    return { success: false };
+  }
+}
