@@ -93,20 +93,27 @@ export interface HolderView {
  * (a clock that jumped), is stale and reclaimable too.
  */
 export function inspectHolder(paths: MutexPaths, probe: ProcessProbe, staleMs: number, now = Date.now()): HolderView {
-  let stat;
-  try {
-    stat = statSync(paths.held);
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return { state: 'free' };
-    throw error;
+  for (;;) {
+    // owner, stat, owner again: the holder can change between two calls, and
+    // judging one holder by another's heartbeat would reclaim a live lock.
+    const owner = readOwner(paths.held);
+    if (owner === undefined) return { state: 'free' };
+    let stat;
+    try {
+      stat = statSync(paths.held);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') continue;
+      throw error;
+    }
+    const again = readOwner(paths.held);
+    if (again === undefined) continue;
+    if ((owner && again && owner.token !== again.token) || (owner === null) !== (again === null)) continue;
+    const ageMs = now - stat.mtimeMs;
+    const identity = owner ? owner.token : `ino-${stat.ino}`;
+    if (owner && ownerLiveness(owner, probe) === 'dead') return { state: 'dead', owner, identity, ageMs };
+    if (Math.abs(ageMs) > staleMs) return { state: 'stale', owner, identity, ageMs };
+    return { state: 'alive', owner, identity, ageMs };
   }
-  const owner = readOwner(paths.held);
-  if (owner === undefined) return { state: 'free' };
-  const ageMs = now - stat.mtimeMs;
-  const identity = owner ? owner.token : `ino-${stat.ino}`;
-  if (owner && ownerLiveness(owner, probe) === 'dead') return { state: 'dead', owner, identity, ageMs };
-  if (Math.abs(ageMs) > staleMs) return { state: 'stale', owner, identity, ageMs };
-  return { state: 'alive', owner, identity, ageMs };
 }
 
 function currentIdentity(paths: MutexPaths): string | undefined {

@@ -25,7 +25,7 @@ process.on('message', async (msg) => {
     await sleep(msg.holdMs ?? 0);
     if (!violation) fs.rmSync(marker);
     const released = await lock.release();
-    process.send({ id: msg.id, ok: true, violation, waitedMs: acquiredAt - t0, released });
+    process.send({ id: msg.id, ok: true, violation, waitedMs: acquiredAt - t0, released, compromised: lock.compromised, reason: lock.signal.aborted ? String(lock.signal.reason && lock.signal.reason.message) : undefined });
   } catch (e) {
     process.send({ id: msg.id, ok: false, code: e.code, message: e.message });
   }

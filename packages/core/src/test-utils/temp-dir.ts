@@ -1,0 +1,19 @@
+import { mkdtempSync, rmSync } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+/** A private temp dir (0700, as lock dirs must be) removed after the test file. */
+export function useTempDir(prefix = 'lockstep-test-'): () => string {
+  let dir: string | undefined;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  });
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+  return () => {
+    if (!dir) throw new Error('useTempDir: only inside a test');
+    return dir;
+  };
+}

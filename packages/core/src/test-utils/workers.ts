@@ -1,0 +1,44 @@
+import { ChildProcess, fork } from 'child_process';
+
+/** A forked worker that answers IPC requests one at a time. */
+export class Worker {
+  private readonly child: ChildProcess;
+  private readonly ready: Promise<void>;
+  private pending?: (msg: any) => void;
+
+  constructor(script: string, args: string[] = [], env: NodeJS.ProcessEnv = process.env) {
+    this.child = fork(script, args, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.ready = new Promise((resolve, reject) => {
+      this.child.once('error', reject);
+      this.child.on('message', (msg: any) => {
+        if (msg?.ready) return resolve();
+        const pending = this.pending;
+        this.pending = undefined;
+        pending?.(msg);
+      });
+    });
+  }
+
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  async request<T = any>(msg: object): Promise<T> {
+    await this.ready;
+    return new Promise<T>((resolve) => {
+      this.pending = resolve;
+      this.child.send(msg);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGKILL');
+    await exited;
+  }
+}

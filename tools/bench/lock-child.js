@@ -1,0 +1,56 @@
+'use strict';
+/**
+ * A lock participant for the handoff benchmark, forked by lock-bench.js.
+ * argv: <core dist dir> <lockDir> <key>
+ * Messages in:  { cmd: 'ping' } | { cmd: 'acquire' } | { cmd: 'release' }
+ * Messages out: { type: 'ready' } | { type: 'pong', t } | { type: 'queued', t }
+ *               | { type: 'acquired', t, waitedMs } | { type: 'released', t0, t1, ok } | { type: 'error', message }
+ * Every timestamp is performance.timeOrigin + performance.now() (ms since the
+ * epoch, sub-ms resolution), comparable between processes on one host.
+ */
+const { performance } = require('perf_hooks');
+
+const [coreDir, lockDir, key] = process.argv.slice(2);
+const core = require(coreDir);
+const now = () => performance.timeOrigin + performance.now();
+
+let handle;
+
+process.on('message', async (msg) => {
+  try {
+    if (msg.cmd === 'ping') {
+      process.send({ type: 'pong', t: now() });
+    } else if (msg.cmd === 'acquire') {
+      let queuedSent = false;
+      handle = await core.acquireLock(key, {
+        lockDir,
+        // onWait fires once the waiter has its ticket and found the lock held:
+        // from then on it is a queued waiter
+        onWait: () => {
+          if (!queuedSent) {
+            queuedSent = true;
+            process.send({ type: 'queued', t: now() });
+          }
+        },
+      });
+      const t = now(); // immediately after acquire resolves
+      process.send({ type: 'acquired', t, waitedMs: handle.waitedMs, queued: queuedSent });
+    } else if (msg.cmd === 'release') {
+      const h = handle;
+      handle = undefined;
+      const t0 = now(); // immediately before release
+      const ok = await h.release();
+      const t1 = now();
+      process.send({ type: 'released', t0, t1, ok });
+    }
+  } catch (error) {
+    process.send({ type: 'error', message: String((error && error.stack) || error) });
+  }
+});
+
+process.on('disconnect', async () => {
+  if (handle) await handle.release();
+  process.exit(0);
+});
+
+process.send({ type: 'ready' });
