@@ -4,7 +4,7 @@ const path = require('path');
 module.exports = {
   testEnvironment: 'node',
   transform: {
-    '^.+\\.[tj]s$': ['ts-jest', { tsconfig: path.join(__dirname, 'tsconfig.spec.json'), isolatedModules: true }],
+    '^.+\\.[tj]s$': ['ts-jest', { tsconfig: path.join(__dirname, 'tsconfig.spec.json') }],
   },
   transformIgnorePatterns: ['/node_modules/(?!(p-queue|p-timeout)/)'],
   moduleNameMapper: {
