@@ -77,6 +77,29 @@ function npm(args, options) {
 }
 
 /**
+ * Throws unless every package of PLUGIN_PACKAGES has a dist at least as new
+ * as its sources (`npm run build` or `tsc -b` refreshes it), so a stale build
+ * is never packed and tested by mistake.
+ */
+function assertFreshBuild() {
+  const stale = [];
+  for (const rel of PLUGIN_PACKAGES) {
+    const src = path.join(REPO_ROOT, rel, 'src');
+    const dist = path.join(REPO_ROOT, rel, 'dist');
+    for (const file of listFiles(src)) {
+      if (!/\.ts$/.test(file) || /\.d\.ts$|\.spec\.ts$|(^|\/)(__fixtures__|test-utils)\//.test(file)) continue;
+      const built = path.join(dist, file.replace(/\.ts$/, '.js'));
+      const srcTime = fs.statSync(path.join(src, file)).mtimeMs;
+      const builtTime = fs.existsSync(built) ? fs.statSync(built).mtimeMs : -1;
+      if (builtTime < srcTime) stale.push(`${rel}/dist/${file.replace(/\.ts$/, '.js')}${builtTime < 0 ? ' (missing)' : ' (older than its source)'}`);
+    }
+  }
+  if (stale.length > 0) {
+    throw new Error(`The lockstep packages are not built or their build is stale: ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? `, and ${stale.length - 5} more` : ''}. Run 'npm run build' first.`);
+  }
+}
+
+/**
  * Packs @lockstep/core and @lockstep/nx (their built dist: run the build
  * first) into `destDir`. Returns `{ '@lockstep/core': '/abs/x.tgz', ... }`.
  */
@@ -104,7 +127,8 @@ async function packPlugin(destDir) {
 async function createTemplateWorkspace(dir, tarballs, options = {}) {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'lockstep-template', version: '0.0.0', private: true }, null, 2) + '\n');
-  await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', `nx@${NX_VERSION}`, ...Object.values(tarballs)], {
+  // @nx/devkit is the plugin's peer dependency; pinned so npm does not pick a newer patch than nx.
+  await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', `nx@${NX_VERSION}`, `@nx/devkit@${NX_VERSION}`, ...Object.values(tarballs)], {
     cwd: dir,
     onLine: options.onLine,
   });
@@ -133,23 +157,22 @@ function writeFiles(root, files) {
 }
 
 /**
- * Makes an Nx workspace in `dir`: package.json, nx.json, a .gitignore, the
- * given files, node_modules linked to the template's, and `git init`.
+ * Makes `dir` an Nx workspace: package.json (unless there is one), nx.json, a
+ * .gitignore, the given files, node_modules linked to the template's (when
+ * `templateDir` is given; without it, `dir` must have its own), and `git init`.
  *
  * No commit on purpose: Nx 23 keys a shared cache (`~/.nx/<id>/cache`) on the
  * git remote or, without one, on the first commit; a repo with no commit keeps
  * its cache and database in its own `.nx/`, so workspaces never share state.
  */
-async function createWorkspace(dir, options) {
+async function createWorkspace(dir, options = {}) {
   const { templateDir, files = {}, nxJson = {} } = options;
   fs.mkdirSync(dir, { recursive: true });
-  writeFiles(dir, {
-    'package.json': { name: path.basename(dir).replace(/[^a-z0-9-]/gi, '-').toLowerCase(), version: '0.0.0', private: true },
-    'nx.json': nxJson,
-    '.gitignore': 'node_modules\ndist\n.nx\n',
-    ...files,
-  });
-  fs.symlinkSync(path.join(templateDir, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  if (!fs.existsSync(path.join(dir, 'package.json'))) {
+    writeFiles(dir, { 'package.json': { name: path.basename(dir).replace(/[^a-z0-9-]/gi, '-').toLowerCase(), version: '0.0.0', private: true } });
+  }
+  writeFiles(dir, { 'nx.json': nxJson, '.gitignore': 'node_modules\ndist\n.nx\n', ...files });
+  if (templateDir) fs.symlinkSync(path.join(templateDir, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   await runChecked('git', ['init', '-q'], { cwd: dir });
   return dir;
 }
@@ -233,6 +256,7 @@ module.exports = {
   run,
   runChecked,
   packPlugin,
+  assertFreshBuild,
   createTemplateWorkspace,
   nxBin,
   nxEnv,

@@ -32,7 +32,7 @@ export async function loadGenerator(specifier: string, workspaceRoot: string): P
   }
   let mod: Record<string, unknown>;
   try {
-    mod = resolved.endsWith('.mjs') ? await import(pathToFileURL(resolved).href) : require(resolved);
+    mod = await loadModule(resolved);
   } catch (error) {
     throw new LockstepError(ErrorCodes.EGENERATOR, `Loading the generator module '${specifier}' failed: ${(error as Error).message}`, {
       hint: 'outDir was left as it was. Fix the module and run again.',
@@ -47,4 +47,18 @@ export async function loadGenerator(specifier: string, workspaceRoot: string): P
     });
   }
   return generate;
+}
+
+// A real dynamic import: TypeScript would compile `import()` to `require()` under CommonJS.
+const nativeImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<Record<string, unknown>>;
+
+/** require() first (CommonJS, and ES modules on Node ≥ 20.19); import() for ES modules it cannot load. */
+async function loadModule(file: string): Promise<Record<string, unknown>> {
+  try {
+    return require(file);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== 'ERR_REQUIRE_ESM' && code !== 'ERR_REQUIRE_ASYNC_MODULE' && !/Must use import/.test(String((error as Error).message))) throw error;
+    return nativeImport(pathToFileURL(file).href);
+  }
 }

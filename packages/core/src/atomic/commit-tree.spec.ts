@@ -1,0 +1,99 @@
+import { mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync, existsSync, readdirSync } from 'fs';
+import * as path from 'path';
+import { useTempDir } from '../test-utils/temp-dir';
+import { commitTree } from './commit-tree';
+import { tempSiblingPath } from './temp-name';
+
+const files = (tree: Record<string, string>) => Object.entries(tree).map(([p, data]) => ({ path: p, source: { data } }));
+
+describe('commitTree', () => {
+  const tmp = useTempDir();
+  const out = () => path.join(tmp(), 'out');
+  const read = (rel: string) => readFileSync(path.join(out(), rel), 'utf8');
+
+  it('writes new files into nested directories and creates outDir', async () => {
+    const stats = await commitTree(out(), files({ 'a.txt': 'A', 'lib/b/c.txt': 'C' }));
+    expect(stats).toMatchObject({ written: 2, unchanged: 0, pruned: 0 });
+    expect(read('a.txt')).toBe('A');
+    expect(read('lib/b/c.txt')).toBe('C');
+  });
+
+  it('leaves byte-identical files alone, keeping their mtime', async () => {
+    await commitTree(out(), files({ 'a.txt': 'same', 'b.txt': 'old' }));
+    const past = new Date(Date.now() - 3_600_000);
+    utimesSync(path.join(out(), 'a.txt'), past, past);
+    const stats = await commitTree(out(), files({ 'a.txt': 'same', 'b.txt': 'new' }));
+    expect(stats).toMatchObject({ written: 1, unchanged: 1 });
+    expect(statSync(path.join(out(), 'a.txt')).mtimeMs).toBe(past.getTime());
+    expect(read('b.txt')).toBe('new');
+  });
+
+  it('rewrites a file of the same size whose bytes differ', async () => {
+    await commitTree(out(), files({ 'a.txt': 'abc' }));
+    expect(await commitTree(out(), files({ 'a.txt': 'abd' }))).toMatchObject({ written: 1, unchanged: 0 });
+    expect(read('a.txt')).toBe('abd');
+  });
+
+  it('prunes stale files, then empty directories, but never outDir or directories that hold new output', async () => {
+    await commitTree(out(), files({ 'keep/a.txt': '1', 'gone/deep/b.txt': '2', 'keep/stale.txt': '3' }));
+    const stats = await commitTree(out(), files({ 'keep/a.txt': '1' }));
+    expect(stats).toMatchObject({ pruned: 2, dirsRemoved: 2 });
+    expect(readdirSync(out())).toEqual(['keep']);
+    expect(readdirSync(path.join(out(), 'keep'))).toEqual(['a.txt']);
+    await commitTree(out(), []);
+    expect(existsSync(out())).toBe(true);
+    expect(readdirSync(out())).toEqual([]);
+  });
+
+  it('keeps stale files with prune: false', async () => {
+    await commitTree(out(), files({ 'old.txt': 'x' }));
+    expect(await commitTree(out(), files({ 'new.txt': 'y' }), { prune: false })).toMatchObject({ pruned: 0 });
+    expect(readdirSync(out()).sort()).toEqual(['new.txt', 'old.txt']);
+  });
+
+  it('replaces a stale file standing where a directory must go, and a stale directory where a file must go', async () => {
+    await commitTree(out(), files({ 'x': 'file', 'y/inner.txt': 'dir' }));
+    await commitTree(out(), files({ 'x/now-a-dir.txt': '1', 'y': 'now a file' }));
+    expect(read('x/now-a-dir.txt')).toBe('1');
+    expect(read('y')).toBe('now a file');
+  });
+
+  it('sweeps temp files a killed run leaked, by exact pattern only', async () => {
+    mkdirSync(path.join(out(), 'sub'), { recursive: true });
+    const leaked = tempSiblingPath(path.join(out(), 'sub', 'a.txt'));
+    writeFileSync(leaked, 'half');
+    writeFileSync(path.join(out(), 'sub', '.a.txt.lstmp-mine'), 'a user file that merely looks similar');
+    const stats = await commitTree(out(), files({ 'sub/a.txt': 'A', 'sub/.a.txt.lstmp-mine': 'a user file that merely looks similar' }));
+    expect(stats.sweptTemps).toBe(1);
+    expect(existsSync(leaked)).toBe(false);
+    expect(existsSync(path.join(out(), 'sub', '.a.txt.lstmp-mine'))).toBe(true);
+  });
+
+  it('refuses paths that leave outDir, and writes nothing', async () => {
+    for (const bad of ['/etc/passwd', '../x', 'a/../../x', 'C:\\x', '']) {
+      await expect(commitTree(out(), files({ ok: '1', [bad]: 'x' }))).rejects.toMatchObject({ code: 'EOUTSIDE' });
+    }
+    expect(existsSync(path.join(out(), 'ok'))).toBe(false);
+  });
+
+  it('refuses to write through a symlinked directory that points outside outDir', async () => {
+    const outside = path.join(tmp(), 'outside');
+    mkdirSync(outside);
+    mkdirSync(out());
+    symlinkSync(outside, path.join(out(), 'link'));
+    await expect(commitTree(out(), files({ 'link/evil.txt': 'x' }))).rejects.toMatchObject({ code: 'EOUTSIDE' });
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it('refuses a path emitted both as a file and as a directory', async () => {
+    await expect(commitTree(out(), files({ a: '1', 'a/b': '2' }))).rejects.toMatchObject({ code: 'EGENERATOR' });
+  });
+
+  it('moves staged files into place', async () => {
+    const staged = path.join(tmp(), 'staged.txt');
+    writeFileSync(staged, 'from staging');
+    await commitTree(out(), [{ path: 'deep/s.txt', source: { stagedPath: staged } }]);
+    expect(read('deep/s.txt')).toBe('from staging');
+    expect(existsSync(staged)).toBe(false);
+  });
+});

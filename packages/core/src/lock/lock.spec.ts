@@ -1,0 +1,63 @@
+import { mkdirSync } from 'fs';
+import * as path from 'path';
+import { useTempDir } from '../test-utils/temp-dir';
+import { acquireLock, withLock } from './lock';
+import { readLockStatus } from './status';
+
+describe('acquireLock (in one process)', () => {
+  const tmp = useTempDir();
+  const lockDir = () => {
+    const dir = path.join(tmp(), 'locks');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return dir;
+  };
+
+  it('acquires, shows the holder in the status, and releases', async () => {
+    const dir = lockDir();
+    const lock = await acquireLock('path:/a', { lockDir: dir, command: 'test holder' });
+    const status = readLockStatus('path:/a', { lockDir: dir });
+    expect(status).toMatchObject({ state: 'alive', holder: { pid: process.pid, command: 'test holder', key: 'path:/a' }, queue: [] });
+    expect(await lock.release()).toBe(true);
+    expect(await lock.release()).toBe(true);
+    expect(readLockStatus('path:/a', { lockDir: dir }).state).toBe('free');
+  });
+
+  it('times out with ELOCKTIMEOUT naming the holder and how to clear it', async () => {
+    const dir = lockDir();
+    const holder = await acquireLock('path:/b', { lockDir: dir, command: 'nx run app:gen' });
+    const waits: number[] = [];
+    const error = await acquireLock('path:/b', { lockDir: dir, timeoutMs: 150, onWait: (i) => waits.push(i.ahead) }).catch((e) => e);
+    expect(error.code).toBe('ELOCKTIMEOUT');
+    expect(error.message).toContain(`pid ${process.pid}`);
+    expect(error.message).toContain("command 'nx run app:gen'");
+    expect(error.hint).toContain(path.join(holder.path, 'held'));
+    expect(waits).toEqual([0]);
+    // the timed-out waiter left the queue
+    expect(readLockStatus('path:/b', { lockDir: dir }).queue).toEqual([]);
+    await holder.release();
+  });
+
+  it('hands over to a waiter when the holder releases, and serialises withLock bodies', async () => {
+    const dir = lockDir();
+    let inside = 0;
+    let maxInside = 0;
+    const body = async () => {
+      inside++;
+      maxInside = Math.max(maxInside, inside);
+      await new Promise((r) => setTimeout(r, 10));
+      inside--;
+    };
+    await Promise.all(Array.from({ length: 5 }, () => withLock('path:/c', { lockDir: dir }, body)));
+    expect(maxInside).toBe(1);
+  });
+
+  it('stops waiting with EABORTED when its signal aborts', async () => {
+    const dir = lockDir();
+    const holder = await acquireLock('path:/d', { lockDir: dir });
+    const controller = new AbortController();
+    const waiting = acquireLock('path:/d', { lockDir: dir, signal: controller.signal });
+    setTimeout(() => controller.abort(), 30);
+    await expect(waiting).rejects.toMatchObject({ code: 'EABORTED' });
+    await holder.release();
+  });
+});

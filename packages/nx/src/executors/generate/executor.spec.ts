@@ -1,0 +1,75 @@
+import { execFileSync } from 'child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { ExecutorContext } from '@nx/devkit';
+import generateExecutor from './executor';
+
+describe('generate executor', () => {
+  let root: string;
+  let logs: string[];
+  const context = (): ExecutorContext =>
+    ({
+      root,
+      cwd: root,
+      isVerbose: false,
+      projectName: 'app',
+      projectsConfigurations: { version: 2, projects: { app: { root: 'apps/app' } } },
+      nxJsonConfiguration: {},
+      projectGraph: { nodes: {}, dependencies: {} },
+    }) as unknown as ExecutorContext;
+
+  beforeEach(() => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'lockstep-exec-'));
+    mkdirSync(path.join(root, 'tools'));
+    mkdirSync(path.join(root, 'locks'), { mode: 0o700 });
+    process.env.LOCKSTEP_LOCK_DIR = path.join(root, 'locks');
+    logs = [];
+    jest.spyOn(console, 'log').mockImplementation((line: string) => void logs.push(line));
+    jest.spyOn(console, 'error').mockImplementation((line: string) => void logs.push(line));
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    delete process.env.LOCKSTEP_LOCK_DIR;
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('loads the generator module, commits its files and reports counts', async () => {
+    writeFileSync(path.join(root, 'tools', 'gen.js'), 'exports.generate = (ctx) => { ctx.emit("a.txt", ctx.projectName); };');
+    expect(await generateExecutor({ outDir: 'dist/gen', generator: 'tools/gen.js' }, context())).toEqual({ success: true });
+    expect(readFileSync(path.join(root, 'dist/gen/a.txt'), 'utf8')).toBe('app');
+    expect(logs.join('\n')).toMatch(/dist\/gen: 1 files, 1 written, 0 unchanged, 0 pruned/);
+  });
+
+  it('accepts an ES module with a default export (in a real node process: jest cannot import ESM)', () => {
+    writeFileSync(path.join(root, 'tools', 'gen.mjs'), 'export default { generate: () => ({ "m.txt": "esm" }) };');
+    const executor = path.join(__dirname, '../../../dist/executors/generate/executor.js');
+    const script = `require(${JSON.stringify(executor)}).default({ outDir: 'dist/gen', generator: 'tools/gen.mjs' }, ${JSON.stringify(context())}).then((r) => console.log(JSON.stringify(r)))`;
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env } });
+    expect(out).toContain('{"success":true}');
+    expect(readFileSync(path.join(root, 'dist/gen/m.txt'), 'utf8')).toBe('esm');
+  });
+
+  it('fails without throwing, with a code and a hint, for a missing module', async () => {
+    expect(await generateExecutor({ outDir: 'dist/gen', generator: 'tools/nope.js' }, context())).toEqual({ success: false });
+    expect(logs.join('\n')).toMatch(/\[EBADOPTIONS\] Cannot find the generator module 'tools\/nope.js'[\s\S]*Hint:/);
+  });
+
+  it('fails for a module without a generate function', async () => {
+    writeFileSync(path.join(root, 'tools', 'empty.js'), 'exports.other = 1;');
+    expect(await generateExecutor({ outDir: 'dist/gen', generator: 'tools/empty.js' }, context())).toEqual({ success: false });
+    expect(logs.join('\n')).toContain('does not export a generate function');
+  });
+
+  it('refuses TypeScript generator modules with a hint', async () => {
+    writeFileSync(path.join(root, 'tools', 'gen.ts'), 'export const generate = () => ({});');
+    expect(await generateExecutor({ outDir: 'dist/gen', generator: 'tools/gen.ts' }, context())).toEqual({ success: false });
+    expect(logs.join('\n')).toMatch(/TypeScript[\s\S]*Hint: Compile it/);
+  });
+
+  it('reports a throwing generator as EGENERATOR with its message', async () => {
+    writeFileSync(path.join(root, 'tools', 'bad.js'), 'exports.generate = () => { throw new Error("boom in generator"); };');
+    expect(await generateExecutor({ outDir: 'dist/gen', generator: 'tools/bad.js' }, context())).toEqual({ success: false });
+    expect(logs.join('\n')).toMatch(/\[EGENERATOR\] The generator tools\/bad.js failed: boom in generator/);
+  });
+});
