@@ -14,7 +14,7 @@ export {
   type LockHandle,
   type WaitInfo,
 } from './lock/lock';
-export { readLockStatus, type LockStatus } from './lock/status';
+export { readLockStatus, type LockStatus, type PublicOwner } from './lock/status';
 export { resolveLockDir } from './lock/lock-dir';
 export { systemProcessProbe, type ProcessProbe } from './lock/process-probe';
 export { describeOwner, type LockOwner } from './lock/owner';

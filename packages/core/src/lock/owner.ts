@@ -83,6 +83,6 @@ export function ownerLiveness(owner: LockOwner, probe: ProcessProbe): Liveness {
   return 'alive';
 }
 
-export function describeOwner(owner: LockOwner): string {
+export function describeOwner(owner: Omit<LockOwner, 'token'>): string {
   return `pid ${owner.pid} on ${owner.hostname} (user ${owner.user}, command '${owner.command}') since ${owner.startedAt}`;
 }
