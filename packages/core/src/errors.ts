@@ -16,6 +16,8 @@ export const ErrorCodes = {
   ELOCKCOMPROMISED: 'ELOCKCOMPROMISED',
   /** The per-user lock directory is owned by someone else or open to others. */
   ELOCKDIRUNSAFE: 'ELOCKDIRUNSAFE',
+  /** The packages of a release depend on each other in a cycle. */
+  ECYCLE: 'ECYCLE',
   /** Waiting was given up because the process was asked to stop. */
   EABORTED: 'EABORTED',
   /** Not one of the above: a bug in lockstep. */
