@@ -18,6 +18,26 @@ export const ErrorCodes = {
   ELOCKDIRUNSAFE: 'ELOCKDIRUNSAFE',
   /** The packages of a release depend on each other in a cycle. */
   ECYCLE: 'ECYCLE',
+  /** npm configuration (.npmrc, NPM_CONFIG_*) could not be loaded or is unusable. */
+  ECONFIG: 'ECONFIG',
+  /** The registry refused our credentials (401, or 403 for auth): never retried. */
+  EAUTH: 'EAUTH',
+  /** The registry refused the manifest (400): never retried. */
+  EBADMANIFEST: 'EBADMANIFEST',
+  /** The version is on the registry with other content (another integrity). */
+  EVERSIONEXISTS: 'EVERSIONEXISTS',
+  /** The registry kept failing (429, 5xx, timeouts, resets) after all retries, or answered nonsense. */
+  EREGISTRY: 'EREGISTRY',
+  /** The published version did not become visible with the expected integrity in time. */
+  EVERIFYTIMEOUT: 'EVERIFYTIMEOUT',
+  /** A workspace:, file: or link: dependency names no package of the workspace. */
+  EWORKSPACEDEP: 'EWORKSPACEDEP',
+  /** A package could not be packed (bad package.json, missing files). */
+  EPACK: 'EPACK',
+  /** A journal file is not valid JSON or not a journal record. */
+  EJOURNALCORRUPT: 'EJOURNALCORRUPT',
+  /** An unfinished run of another git commit is in the journal. */
+  ESTATESHAMISMATCH: 'ESTATESHAMISMATCH',
   /** Waiting was given up because the process was asked to stop. */
   EABORTED: 'EABORTED',
   /** Not one of the above: a bug in lockstep. */
