@@ -61,3 +61,37 @@ describe('acquireLock (in one process)', () => {
     await holder.release();
   });
 });
+
+describe('shared holds (one run, many task processes)', () => {
+  const tmp = useTempDir();
+  const lockDir = () => {
+    const dir = path.join(tmp(), 'locks');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return dir;
+  };
+
+  it('lets processes naming the same run pid join the hold, and keeps other runs out until it is released', async () => {
+    const dir = lockDir();
+    const first = await acquireLock('group:publish', { lockDir: dir, share: true, pid: process.pid });
+    expect(first.joined).toBe(false);
+    const second = await acquireLock('group:publish', { lockDir: dir, share: true, pid: process.pid });
+    expect(second.joined).toBe(true);
+    second.detach();
+    expect(readLockStatus('group:publish', { lockDir: dir }).state).toBe('alive');
+    // Another run (pid 1 stands for a different, live Nx invocation) must wait.
+    const other = await acquireLock('group:publish', { lockDir: dir, share: true, pid: 1, timeoutMs: 100 }).catch((e) => e);
+    expect(other.code).toBe('ELOCKTIMEOUT');
+    expect(await first.release()).toBe(true);
+    expect(readLockStatus('group:publish', { lockDir: dir }).state).toBe('free');
+  });
+
+  it('breaks a live holder with force, saying whom it broke', async () => {
+    const dir = lockDir();
+    const holder = await acquireLock('group:publish', { lockDir: dir, command: 'nx release publish' });
+    const forced: string[] = [];
+    const breaker = await acquireLock('group:publish', { lockDir: dir, force: true, onForce: (o) => forced.push(o?.command ?? '?') });
+    expect(forced).toEqual(['nx release publish']);
+    expect(await holder.release()).toBe(false);
+    expect(await breaker.release()).toBe(true);
+  });
+});

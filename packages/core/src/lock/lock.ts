@@ -52,8 +52,17 @@ export interface AcquireOptions {
   waitReportMs?: number;
   /** Called once if the hold is lost; the handle's `signal` aborts as well. */
   onCompromised?: (error: LockstepError) => void;
-  /** Release (or leave the queue) on SIGINT/SIGTERM/SIGHUP. Default true. */
+  /** Release (or leave the queue) on SIGINT/SIGTERM/SIGHUP. Default true, false for shared holds. */
   releaseOnSignals?: boolean;
+  /**
+   * Share the hold with every process that names the same `pid` on this host
+   * (same process start time): the task processes of one Nx invocation. A
+   * process that finds the lock held by its own run joins that hold.
+   */
+  share?: boolean;
+  /** Break a lock held by a live process (after `onForce` is told whom). */
+  force?: boolean;
+  onForce?: (holder: LockOwner | null) => void;
 }
 
 export interface LockHandle {
@@ -66,8 +75,12 @@ export interface LockHandle {
   readonly compromised: boolean;
   /** Aborts with ELOCKCOMPROMISED when the hold is lost, or EABORTED on a termination signal. */
   readonly signal: AbortSignal;
+  /** True if this process joined a hold its run already had (see `share`). */
+  readonly joined: boolean;
   /** Releases the lock if it is still ours. Idempotent. Resolves to false if it had been lost. */
   release(): Promise<boolean>;
+  /** Stops heartbeat and signal handling but leaves the hold in place, for the rest of a shared run. */
+  detach(): void;
 }
 
 /**
@@ -87,9 +100,14 @@ export async function acquireLock(key: string, options: AcquireOptions = {}): Pr
   const me = makeOwner(key, probe, options.pid ?? process.pid, options.command);
   const started = performance.now();
 
-  if (listTickets(paths).length === 0 && takeOrReclaim(paths, me, probe, staleMs).taken) {
-    return startHold(paths, me, probe, staleMs, heartbeatMs, 0, options);
-  }
+  const policy: TakePolicy = { share: options.share === true, force: options.force === true, onForce: options.onForce };
+  const hold = (attempt: TakeAttempt, waitedMs: number) =>
+    startHold(paths, attempt.joined ?? me, probe, staleMs, heartbeatMs, waitedMs, { ...options, releaseOnSignals: options.releaseOnSignals ?? !policy.share }, !!attempt.joined);
+
+  // An empty queue, or forcing, may take at once; a run member may join its run's hold past the queue.
+  const first =
+    listTickets(paths).length === 0 || policy.force ? takeOrReclaim(paths, me, probe, staleMs, policy) : policy.share ? joinRun(paths, me, probe, staleMs) : undefined;
+  if (first?.taken) return hold(first, 0);
 
   let ticket: Ticket | undefined = enqueue(paths, me);
   const stopListening = options.releaseOnSignals === false ? undefined : onTerminationSignal(() => ticket && leaveQueue(paths, ticket));
@@ -110,11 +128,11 @@ export async function acquireLock(key: string, options: AcquireOptions = {}): Pr
       const ahead = tickets.filter((t) => t.seq < ticket!.seq);
       let holder: HolderView | undefined;
       if (ahead.length === 0) {
-        const attempt = takeOrReclaim(paths, me, probe, staleMs);
+        const attempt = takeOrReclaim(paths, me, probe, staleMs, policy);
         if (attempt.taken) {
           leaveQueue(paths, ticket);
           ticket = undefined;
-          return startHold(paths, me, probe, staleMs, heartbeatMs, waitedMs, options);
+          return hold(attempt, waitedMs);
         }
         holder = attempt.holder;
       } else {
@@ -156,10 +174,39 @@ export async function withLock<T>(key: string, options: AcquireOptions, fn: (han
   }
 }
 
-function takeOrReclaim(paths: MutexPaths, me: LockOwner, probe: ProcessProbe, staleMs: number): { taken: boolean; holder?: HolderView } {
-  if (tryTakeHeld(paths, me)) return { taken: true };
+interface TakePolicy {
+  share: boolean;
+  force: boolean;
+  onForce?: (holder: LockOwner | null) => void;
+}
+
+interface TakeAttempt {
+  taken: boolean;
+  holder?: HolderView;
+  /** The run's existing hold, when a shared lock was joined. */
+  joined?: LockOwner;
+}
+
+function sameRun(a: LockOwner, b: LockOwner): boolean {
+  return a.key === b.key && a.hostname === b.hostname && a.pid === b.pid && a.startTime === b.startTime;
+}
+
+function joinRun(paths: MutexPaths, me: LockOwner, probe: ProcessProbe, staleMs: number): TakeAttempt {
   const holder = inspectHolder(paths, probe, staleMs);
-  if (holder.state === 'dead' || holder.state === 'stale') {
+  if (holder.owner && holder.state === 'alive' && sameRun(holder.owner, me)) return { taken: true, joined: holder.owner };
+  return { taken: false, holder };
+}
+
+function takeOrReclaim(paths: MutexPaths, me: LockOwner, probe: ProcessProbe, staleMs: number, policy: TakePolicy): TakeAttempt {
+  if (tryTakeHeld(paths, me)) return { taken: true };
+  if (policy.share) {
+    const joined = joinRun(paths, me, probe, staleMs);
+    if (joined.taken) return joined;
+  }
+  const holder = inspectHolder(paths, probe, staleMs);
+  const breakable = holder.state === 'dead' || holder.state === 'stale' || (policy.force && holder.state === 'alive');
+  if (breakable) {
+    if (holder.state === 'alive') policy.onForce?.(holder.owner ?? null);
     removeHolder(paths, holder.identity!, me, probe, staleMs);
     sweepLeftovers(paths, probe);
     if (tryTakeHeld(paths, me)) return { taken: true };
@@ -193,6 +240,7 @@ function startHold(
   heartbeatMs: number,
   waitedMs: number,
   options: AcquireOptions,
+  joined: boolean,
 ): LockHandle {
   const controller = new AbortController();
   let released = false;
@@ -235,6 +283,12 @@ function startHold(
   }, heartbeatMs);
   timer.unref();
 
+  const detach = () => {
+    released = true;
+    clearInterval(timer);
+    stopListening?.();
+  };
+
   const releaseSync = (): boolean => {
     if (released) return !compromised;
     released = true;
@@ -261,6 +315,8 @@ function startHold(
       return compromised;
     },
     signal: controller.signal,
+    joined,
     release: async () => releaseSync(),
+    detach,
   };
 }
