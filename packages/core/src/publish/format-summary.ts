@@ -1,0 +1,24 @@
+import { PublishSummary } from './types';
+
+/** The table printed at the end of a publish run. */
+export function formatSummary(summary: PublishSummary): string {
+  const rows = summary.packages.map((p) => [
+    `${p.name}@${p.version}`,
+    `L${p.level}`,
+    p.status,
+    p.durationMs >= 1 ? `${(p.durationMs / 1000).toFixed(1)} s` : '',
+    p.error ? `[${p.error.code}] ${p.error.message}` : (p.note ?? ''),
+  ]);
+  const header = ['package', 'level', 'status', 'time', 'note'];
+  const widths = header.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => r[i].length))));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const { counts } = summary;
+  const title = summary.dryRun ? 'Dry run: nothing was published.' : `Published to ${summary.registry} with tag ${summary.tag}.`;
+  return [
+    title,
+    line(header),
+    ...rows.map(line),
+    `${counts.published} published, ${counts.skipped} skipped, ${counts.failed} failed, ${counts.blocked} blocked` +
+      `${counts.pending ? `, ${counts.pending} ${summary.dryRun ? 'to publish' : 'pending'}` : ''} in ${(summary.durationMs / 1000).toFixed(1)} s.`,
+  ].join('\n');
+}

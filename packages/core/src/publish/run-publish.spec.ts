@@ -1,0 +1,170 @@
+import { LockstepError } from '../errors';
+import { runPublish, RunPublishOptions } from './run-publish';
+import { JournalPort, PackageStatus, RegistryPort, ReleasePackage } from './types';
+
+/** An in-memory registry that records what happened, in order. */
+class FakeRegistry implements RegistryPort {
+  readonly registry = 'http://fake.test/';
+  readonly versions = new Map<string, string>();
+  readonly tags = new Map<string, string>();
+  readonly events: string[] = [];
+  failPublish = new Map<string, Error>();
+
+  async getPublished(name: string, version: string) {
+    const integrity = this.versions.get(`${name}@${version}`);
+    return integrity ? { integrity, distTags: { latest: this.tags.get(name) ?? '' } } : undefined;
+  }
+  async publish(manifest: Record<string, unknown>, _tarball: Buffer, options: { tag: string; integrity: string }) {
+    const id = `${manifest.name}@${manifest.version}`;
+    this.events.push(`upload ${id}`);
+    const failure = this.failPublish.get(String(manifest.name));
+    if (failure) throw failure;
+    await new Promise((r) => setTimeout(r, 5));
+    this.versions.set(id, options.integrity);
+    this.tags.set(String(manifest.name), String(manifest.version));
+    return 'published' as const;
+  }
+  async ensureDistTag(name: string, version: string) {
+    const moved = this.tags.get(name) !== version;
+    this.tags.set(name, version);
+    return moved;
+  }
+  async waitUntilVisible(name: string, version: string, integrity: string) {
+    if (this.versions.get(`${name}@${version}`) !== integrity) throw new Error(`${name} not visible`);
+    this.events.push(`visible ${name}@${version}`);
+  }
+}
+
+class FakeJournal implements JournalPort {
+  readonly records = new Map<string, { status: PackageStatus; integrity?: string }>();
+  async transition(name: string, status: PackageStatus, patch: { integrity?: string } = {}) {
+    this.records.set(name, { ...this.records.get(name), status, ...(patch.integrity ? { integrity: patch.integrity } : {}) });
+  }
+  get(name: string) {
+    return this.records.get(name);
+  }
+}
+
+const pkg = (name: string, deps: string[] = [], extra: Partial<ReleasePackage> = {}): ReleasePackage => ({
+  name,
+  version: '1.0.0',
+  dir: `/ws/${name}`,
+  private: false,
+  internalDeps: deps,
+  ...extra,
+});
+
+function options(packages: ReleasePackage[], registry: FakeRegistry | undefined, journal = new FakeJournal(), extra: Partial<RunPublishOptions> = {}): RunPublishOptions {
+  return {
+    packages,
+    workspaceVersions: new Map(),
+    pack: async (p) => ({ manifest: { name: p.name, version: p.version }, tarball: Buffer.from(p.name), integrity: `sha512-${p.name}` }),
+    registry,
+    journal,
+    tag: 'latest',
+    maxConcurrency: 4,
+    verifyTimeoutMs: 1000,
+    log: () => undefined,
+    redact: (t) => t.replace(/secret-token/g, '***'),
+    ...extra,
+  };
+}
+
+const graph = () => [pkg('utils'), pkg('ui', ['utils']), pkg('app', ['ui', 'utils']), pkg('cli', ['utils'])];
+
+describe('runPublish', () => {
+  it('uploads each package once, only after its dependencies are visible with the expected integrity', async () => {
+    const registry = new FakeRegistry();
+    const journal = new FakeJournal();
+    const summary = await runPublish(options(graph(), registry, journal));
+    expect(summary.ok).toBe(true);
+    expect(summary.counts).toMatchObject({ published: 4, failed: 0 });
+    expect(summary.levels).toEqual([['utils'], ['cli', 'ui'], ['app']]);
+    const at = (e: string) => registry.events.indexOf(e);
+    expect(registry.events.filter((e) => e.startsWith('upload'))).toHaveLength(4);
+    expect(at('upload ui@1.0.0')).toBeGreaterThan(at('visible utils@1.0.0'));
+    expect(at('upload app@1.0.0')).toBeGreaterThan(at('visible ui@1.0.0'));
+    expect([...journal.records.values()].every((r) => r.status === 'published')).toBe(true);
+  });
+
+  it('skips versions already on the registry with the same integrity and repairs the dist-tag', async () => {
+    const registry = new FakeRegistry();
+    registry.versions.set('utils@1.0.0', 'sha512-utils');
+    registry.tags.set('utils', '0.9.0');
+    const summary = await runPublish(options([pkg('utils')], registry));
+    expect(summary.packages[0]).toMatchObject({ status: 'skipped', note: expect.stringContaining('dist-tag latest repaired') });
+    expect(registry.events).not.toContain('upload utils@1.0.0');
+    expect(registry.tags.get('utils')).toBe('1.0.0');
+  });
+
+  it('fails EVERSIONEXISTS for other content, blocks its dependents and lets independent branches go on', async () => {
+    const registry = new FakeRegistry();
+    registry.versions.set('ui@1.0.0', 'sha512-something-else');
+    const journal = new FakeJournal();
+    const summary = await runPublish(options(graph(), registry, journal));
+    const by = Object.fromEntries(summary.packages.map((p) => [p.name, p]));
+    expect(by.ui).toMatchObject({ status: 'failed', error: { code: 'EVERSIONEXISTS', hint: expect.stringContaining('bump the version') } });
+    expect(by.app).toMatchObject({ status: 'blocked', note: 'blocked by ui' });
+    expect(by.cli.status).toBe('published');
+    expect(journal.get('app')?.status).toBe('blocked');
+    expect(summary.ok).toBe(false);
+  });
+
+  it('skips private packages', async () => {
+    const summary = await runPublish(options([pkg('internal', [], { private: true })], new FakeRegistry()));
+    expect(summary.packages[0]).toMatchObject({ status: 'skipped', note: 'private' });
+    expect(summary.ok).toBe(true);
+  });
+
+  it('touches nothing remote and records nothing in a dry run', async () => {
+    const journal = new FakeJournal();
+    const summary = await runPublish(options(graph(), undefined, journal));
+    expect(summary).toMatchObject({ ok: true, dryRun: true, counts: { pending: 4 } });
+    expect(journal.records.size).toBe(0);
+  });
+
+  it('redacts secrets from failures before showing or storing them', async () => {
+    const registry = new FakeRegistry();
+    registry.failPublish.set('utils', new LockstepError('EAUTH', 'token secret-token was refused', { hint: 'check secret-token' }));
+    const lines: string[] = [];
+    const summary = await runPublish(options([pkg('utils')], registry, new FakeJournal(), { log: (l) => lines.push(l) }));
+    expect(JSON.stringify(summary)).not.toContain('secret-token');
+    expect(lines.join('\n')).not.toContain('secret-token');
+    expect(summary.packages[0].error).toMatchObject({ code: 'EAUTH', message: 'token *** was refused' });
+  });
+
+  describe('per-task mode (only)', () => {
+    it('confirms in-run dependencies from the journal and the registry before uploading', async () => {
+      const registry = new FakeRegistry();
+      const journal = new FakeJournal();
+      await runPublish(options(graph(), registry, journal, { only: new Set(['utils']) }));
+      const summary = await runPublish(options(graph(), registry, journal, { only: new Set(['ui']) }));
+      expect(summary.packages.map((p) => [p.name, p.status])).toEqual([['ui', 'published']]);
+    });
+
+    it('blocks a package whose dependency this run did not publish', async () => {
+      const registry = new FakeRegistry();
+      const summary = await runPublish(options(graph(), registry, new FakeJournal(), { only: new Set(['ui']) }));
+      expect(summary.packages).toEqual([expect.objectContaining({ name: 'ui', status: 'blocked', note: 'blocked by utils' })]);
+      expect(registry.events).toEqual([]);
+    });
+  });
+
+  it('starts no new package after being asked to stop; the rest stay pending', async () => {
+    let stop = false;
+    const registry = new FakeRegistry();
+    const summary = await runPublish(
+      options(graph(), registry, new FakeJournal(), {
+        maxConcurrency: 1,
+        shouldStop: () => stop,
+        pack: async (p) => {
+          stop = true;
+          return { manifest: { name: p.name, version: p.version }, tarball: Buffer.from(p.name), integrity: `sha512-${p.name}` };
+        },
+      }),
+    );
+    expect(summary.packages.find((p) => p.name === 'utils')?.status).toBe('published');
+    expect(summary.counts.pending).toBe(3);
+    expect(summary.ok).toBe(false);
+  });
+});

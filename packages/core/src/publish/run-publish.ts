@@ -1,0 +1,213 @@
+import { performance } from 'perf_hooks';
+import { ErrorCodes, LockstepError, toLockstepError } from '../errors';
+import { Plan, planLevels } from '../schedule/plan-levels';
+import { runScheduled } from '../schedule/run-scheduled';
+import { JournalPort, PackageResult, PackageStatus, PackedPackage, PublishSummary, RegistryPort, ReleasePackage } from './types';
+
+export interface RunPublishOptions {
+  /** Every package of the run: the plan, the versions internal specs become. */
+  packages: ReleasePackage[];
+  /**
+   * Per-task mode: the packages this process publishes. Their in-run
+   * dependencies are published by other tasks of the run and are only
+   * confirmed here (journal + registry). Default: all, scheduled here.
+   */
+  only?: ReadonlySet<string>;
+  /** Versions of workspace packages that are not in this run. */
+  workspaceVersions: Map<string, string>;
+  pack(pkg: ReleasePackage, releaseVersions: Map<string, string>): Promise<PackedPackage>;
+  /** Absent in a dry run: nothing remote is touched. */
+  registry?: RegistryPort;
+  journal?: JournalPort;
+  tag: string;
+  access?: string;
+  otp?: string;
+  maxConcurrency: number;
+  verifyTimeoutMs: number;
+  log: (line: string) => void;
+  /** True stops starting packages (SIGTERM): the upload in flight finishes, the rest stay pending. */
+  shouldStop?: () => boolean;
+  /** Removes secrets from text before it is shown or stored. */
+  redact: (text: string) => string;
+}
+
+const TERMINAL_OK: PackageStatus[] = ['published', 'skipped'];
+
+/**
+ * Publishes packages dependencies first, in parallel where the graph allows:
+ * pack → (already there? skip : upload) → wait until visible with the local
+ * integrity → dependents may start. A failure blocks its dependents only.
+ */
+export async function runPublish(options: RunPublishOptions): Promise<PublishSummary> {
+  const started = performance.now();
+  const byName = new Map(options.packages.map((p) => [p.name, p]));
+  const fullPlan = planLevels(options.packages.map((p) => ({ name: p.name, deps: p.internalDeps })));
+  const releaseVersions = new Map(options.packages.map((p) => [p.name, p.version]));
+  const dryRun = options.registry === undefined;
+  const results = new Map<string, PackageResult>();
+  const integrities = new Map<string, string>();
+
+  const only = options.only;
+  const local = only ? [...only].filter((n) => byName.has(n)) : options.packages.map((p) => p.name);
+  const confirmOnly = new Set<string>();
+  if (only) for (const name of local) for (const dep of fullPlan.deps.get(name) ?? []) if (!only.has(dep)) confirmOnly.add(dep);
+  const plan: Plan = only ? planLevels([...local, ...confirmOnly].map((n) => ({ name: n, deps: (fullPlan.deps.get(n) ?? []).filter((d) => local.includes(d) || confirmOnly.has(d)) }))) : fullPlan;
+
+  if (!only || local.length > 1) describePlan(fullPlan, options.log);
+  const level = (name: string) => fullPlan.levels.get(name) ?? 0;
+  const say = (name: string, text: string) => options.log(`[L${level(name)}] ${name}@${byName.get(name)!.version} ${text}`);
+
+  const record = async (name: string, status: PackageStatus, patch: Parameters<JournalPort['transition']>[2] = {}) => {
+    if (!dryRun) await options.journal?.transition(name, status, { level: level(name), ...patch });
+  };
+
+  const finish = (pkg: ReleasePackage, status: PackageStatus, t0: number, extra: Partial<PackageResult> = {}): boolean => {
+    results.set(pkg.name, {
+      name: pkg.name,
+      version: pkg.version,
+      project: pkg.project,
+      level: level(pkg.name),
+      status,
+      durationMs: performance.now() - t0,
+      integrity: integrities.get(pkg.name),
+      ...extra,
+    });
+    return TERMINAL_OK.includes(status) || (dryRun && status === 'pending');
+  };
+
+  const fail = async (pkg: ReleasePackage, t0: number, error: unknown): Promise<boolean> => {
+    const e = toLockstepError(error);
+    const message = options.redact(e.message);
+    const hint = e.hint ? options.redact(e.hint) : undefined;
+    say(pkg.name, `failed: [${e.code}] ${message}${hint ? `\n    Hint: ${hint}` : ''}`);
+    try {
+      await record(pkg.name, 'failed', { error: { code: e.code, message } });
+    } catch (journalError) {
+      options.log(`Could not record the failure of ${pkg.name} in the journal: ${options.redact(toLockstepError(journalError).message)}`);
+    }
+    return finish(pkg, 'failed', t0, { error: { code: e.code, message, hint } });
+  };
+
+  /** A dependency published by another task of this run: confirm it before a dependent uploads (G1). */
+  const confirmDependency = async (pkg: ReleasePackage): Promise<boolean> => {
+    const t0 = performance.now();
+    if (pkg.private) return finish(pkg, 'skipped', t0, { note: 'private' });
+    const entry = options.journal?.get(pkg.name);
+    if (!entry || !TERMINAL_OK.includes(entry.status) || !entry.integrity) {
+      return finish(pkg, 'blocked', t0, { note: `not published by this run (${entry?.status ?? 'no record'})` });
+    }
+    integrities.set(pkg.name, entry.integrity);
+    if (options.registry) {
+      try {
+        await options.registry.waitUntilVisible(pkg.name, pkg.version, entry.integrity, { timeoutMs: options.verifyTimeoutMs });
+      } catch (error) {
+        return finish(pkg, 'blocked', t0, { note: options.redact(toLockstepError(error).message) });
+      }
+    }
+    return finish(pkg, entry.status, t0, { note: 'confirmed on the registry' });
+  };
+
+  const publishOne = async (pkg: ReleasePackage): Promise<boolean> => {
+    const t0 = performance.now();
+    try {
+      if (pkg.private) {
+        say(pkg.name, 'skipped: private');
+        await record(pkg.name, 'skipped', { skippedReason: 'private' });
+        return finish(pkg, 'skipped', t0, { note: 'private' });
+      }
+      await record(pkg.name, 'packing');
+      const packed = await options.pack(pkg, releaseVersions);
+      integrities.set(pkg.name, packed.integrity);
+      if (dryRun) {
+        say(pkg.name, `would be published (${packed.tarball.length} bytes, ${packed.integrity.slice(0, 20)}…)`);
+        return finish(pkg, 'pending', t0, { note: 'dry run: would publish' });
+      }
+      const registry = options.registry!;
+      const existing = await registry.getPublished(pkg.name, pkg.version);
+      if (existing) {
+        if (existing.integrity !== packed.integrity) throw versionExists(pkg, registry.registry, existing.integrity, packed.integrity);
+        const repaired = await registry.ensureDistTag(pkg.name, pkg.version, options.tag);
+        const note = `already on ${registry.registry}${repaired ? `, dist-tag ${options.tag} repaired` : ''}`;
+        say(pkg.name, `skipped: ${note}`);
+        await record(pkg.name, 'skipped', { integrity: packed.integrity, skippedReason: note });
+        return finish(pkg, 'skipped', t0, { note });
+      }
+      say(pkg.name, 'publishing');
+      await record(pkg.name, 'publishing', { integrity: packed.integrity });
+      const outcome = await registry.publish(packed.manifest, packed.tarball, {
+        tag: options.tag,
+        access: options.access,
+        otp: options.otp,
+        integrity: packed.integrity,
+      });
+      packed.tarball = Buffer.alloc(0);
+      await record(pkg.name, 'verifying', { integrity: packed.integrity });
+      await registry.waitUntilVisible(pkg.name, pkg.version, packed.integrity, { timeoutMs: options.verifyTimeoutMs });
+      if (outcome === 'already-published') {
+        const note = `already on ${registry.registry} (found after an upload conflict)`;
+        say(pkg.name, `skipped: ${note}`);
+        await record(pkg.name, 'skipped', { integrity: packed.integrity, skippedReason: note });
+        return finish(pkg, 'skipped', t0, { note });
+      }
+      await record(pkg.name, 'published', { integrity: packed.integrity });
+      say(pkg.name, `published in ${Math.round(performance.now() - t0)} ms`);
+      return finish(pkg, 'published', t0);
+    } catch (error) {
+      return fail(pkg, t0, error);
+    }
+  };
+
+  const outcome = await runScheduled(plan, (name) => (confirmOnly.has(name) ? confirmDependency(byName.get(name)!) : publishOne(byName.get(name)!)), {
+    concurrency: options.maxConcurrency,
+    shouldStop: options.shouldStop,
+    onBlocked: (name, cause) => {
+      const pkg = byName.get(name)!;
+      if (!confirmOnly.has(name)) say(name, `blocked: ${cause} failed`);
+      results.set(name, { name, version: pkg.version, project: pkg.project, level: level(name), status: 'blocked', durationMs: 0, note: `blocked by ${cause}` });
+    },
+  });
+  for (const [name, state] of outcome.outcomes) {
+    if (state === 'blocked' && !confirmOnly.has(name) && !dryRun) {
+      try {
+        await options.journal?.transition(name, 'blocked', { level: level(name), error: { code: 'EBLOCKED', message: `blocked by ${outcome.blockedBy.get(name)}` } });
+      } catch {
+        // the result below still says blocked
+      }
+    }
+    if (state === 'not-started') {
+      const pkg = byName.get(name)!;
+      results.set(name, { name, version: pkg.version, project: pkg.project, level: level(name), status: 'pending', durationMs: 0, note: 'not started (stopped)' });
+    }
+  }
+
+  const packages = local.map((n) => results.get(n)!).filter(Boolean);
+  const counts = { published: 0, skipped: 0, failed: 0, blocked: 0, pending: 0 };
+  for (const r of packages) {
+    if (r.status in counts) counts[r.status as keyof typeof counts]++;
+  }
+  return {
+    ok: counts.failed === 0 && counts.blocked === 0 && (dryRun || counts.pending === 0),
+    dryRun,
+    registry: options.registry?.registry,
+    tag: options.tag,
+    durationMs: performance.now() - started,
+    levels: fullPlan.byLevel,
+    counts,
+    packages: packages.sort((a, b) => a.level - b.level || a.name.localeCompare(b.name)),
+  };
+}
+
+function versionExists(pkg: ReleasePackage, registry: string, theirs: string, ours: string): LockstepError {
+  return new LockstepError(ErrorCodes.EVERSIONEXISTS, `${pkg.name}@${pkg.version} is already on ${registry} with other content (registry ${theirs.slice(0, 24)}…, local ${ours.slice(0, 24)}…).`, {
+    hint: `A published version never changes: bump the version of ${pkg.name} and publish again.`,
+  });
+}
+
+function describePlan(plan: Plan, log: (line: string) => void): void {
+  const total = plan.levels.size;
+  log(`Plan: ${total} package${total === 1 ? '' : 's'} in ${plan.byLevel.length} level${plan.byLevel.length === 1 ? '' : 's'} (critical path ${plan.criticalPath.length}).`);
+  plan.byLevel.forEach((names, i) => {
+    const shown = names.length > 8 ? `${names.slice(0, 8).join(', ')} and ${names.length - 8} more` : names.join(', ');
+    log(`  L${i}: ${shown}`);
+  });
+}

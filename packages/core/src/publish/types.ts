@@ -1,0 +1,59 @@
+/** A workspace package as the publish pipeline sees it. */
+export interface ReleasePackage {
+  name: string;
+  version: string;
+  /** Absolute folder to pack (packageRoot, or the project root). */
+  dir: string;
+  private: boolean;
+  /** Names of workspace packages it needs at install time (dependencies, optional, peer). */
+  internalDeps: string[];
+  /** The Nx project, for messages and task results. */
+  project?: string;
+}
+
+export type PackageStatus = 'pending' | 'packing' | 'publishing' | 'verifying' | 'published' | 'skipped' | 'failed' | 'blocked';
+
+export interface PackedPackage {
+  manifest: Record<string, unknown>;
+  tarball: Buffer;
+  /** sha512 SRI of the tarball. */
+  integrity: string;
+}
+
+/** What the pipeline needs from the registry; the real one is createRegistryClient. */
+export interface RegistryPort {
+  readonly registry: string;
+  getPublished(name: string, version: string): Promise<{ integrity: string; distTags: Record<string, string> } | undefined>;
+  publish(manifest: Record<string, unknown>, tarball: Buffer, options: { tag: string; access?: string; otp?: string; integrity: string }): Promise<'published' | 'already-published'>;
+  ensureDistTag(name: string, version: string, tag: string): Promise<boolean>;
+  waitUntilVisible(name: string, version: string, integrity: string, options: { timeoutMs: number }): Promise<void>;
+}
+
+/** What the pipeline records; the real one is the journal under Nx's cache dir. */
+export interface JournalPort {
+  get(name: string): { status: PackageStatus; integrity?: string } | undefined;
+  transition(name: string, status: PackageStatus, patch?: { integrity?: string; error?: { code: string; message: string }; level?: number; skippedReason?: string }): Promise<unknown>;
+}
+
+export interface PackageResult {
+  name: string;
+  version: string;
+  project?: string;
+  level: number;
+  status: PackageStatus;
+  durationMs: number;
+  integrity?: string;
+  note?: string;
+  error?: { code: string; message: string; hint?: string };
+}
+
+export interface PublishSummary {
+  ok: boolean;
+  dryRun: boolean;
+  registry?: string;
+  tag: string;
+  durationMs: number;
+  levels: string[][];
+  counts: Record<'published' | 'skipped' | 'failed' | 'blocked' | 'pending', number>;
+  packages: PackageResult[];
+}
