@@ -1,6 +1,9 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { runGenerate, toLockstepError } from '@lockstep/core';
+import { projectInfos } from '../publish/run-projects';
+import { readWorkspacePackages } from '../publish/workspace-packages';
 import { loadGenerator } from './load-generator';
+import { packageGenerator } from './package-generator';
 import { normalizeGenerateOptions } from './normalize-options';
 import type { GenerateExecutorSchema } from './schema';
 
@@ -13,7 +16,9 @@ export default async function generateExecutor(options: GenerateExecutorSchema, 
     const producer =
       normalized.producer.kind === 'command'
         ? normalized.producer
-        : { kind: 'function' as const, name: normalized.producer.specifier, generate: await loadGenerator(normalized.producer.specifier, context.root) };
+        : normalized.producer.specifier === 'package'
+          ? { kind: 'function' as const, name: 'package (built-in)', generate: packageGenerator(readWorkspacePackages(projectInfos(context, 'publish'), context.root, new Set()).versions) }
+          : { kind: 'function' as const, name: normalized.producer.specifier, generate: await loadGenerator(normalized.producer.specifier, context.root) };
     const result = await runGenerate({
       outDir: normalized.outDir,
       producer,

@@ -1,0 +1,394 @@
+import { promises as fsp } from 'fs';
+import * as path from 'path';
+import { writeFileDurable } from '../atomic/write-durable';
+import { ErrorCodes, LockstepError } from '../errors';
+import {
+  fsyncDir,
+  packagesPath,
+  readAllRecords,
+  readRecordFile,
+  readRunFile,
+  recordPath,
+  runPath,
+  sweepJournalTemps,
+  withJournalLock,
+} from './journal-files';
+import {
+  FINAL_STATUSES,
+  JOURNAL_SCHEMA,
+  PackageRecord,
+  RECORD_STATUSES,
+  RecordError,
+  RecordStatus,
+  RunPackage,
+  RunRecord,
+  RunStatus,
+  corruptFile,
+  serializeRecord,
+} from './records';
+
+export interface OpenJournalOptions {
+  /** One run is one Nx invocation: every task process of it passes the same runId. */
+  runId: string;
+  /** The git commit being published. */
+  sha: string;
+  target: string;
+  /** Stored without credentials, query or fragment. */
+  registry: string;
+  /** The packages of the run, each once. */
+  packages: readonly RunPackage[];
+  /** 'auto': resume an unfinished run of the same commit; 'fresh': start a new run whatever is there. */
+  resume: 'auto' | 'fresh';
+  /** Writes a file atomically and durably. Default writeFileDurable; injectable to count or fail writes. */
+  writeFile?: (file: string, data: string) => Promise<void>;
+  /** Default () => new Date(). */
+  now?: () => Date;
+  /** How long to wait for another process setting up the same journal. Default 2 min. */
+  lockTimeoutMs?: number;
+}
+
+export interface OpenJournalResult {
+  journal: Journal;
+  /**
+   * 'created': a new run (nothing there, a finished run replaced, or fresh);
+   * 'resumed': took over the unfinished run of the same commit;
+   * 'joined': this runId's run already existed (another task process of the same invocation opened it).
+   */
+  mode: 'created' | 'resumed' | 'joined';
+  resumed: boolean;
+  /** The run found in the journal and replaced or resumed. */
+  previous?: { runId: string; sha: string; status: RunStatus };
+}
+
+export interface TransitionPatch {
+  level?: number;
+  integrity?: string;
+  /**
+   * Must already be redacted by the caller (no tokens, passwords, OTPs,
+   * credentials in URLs): the journal stores code and message as given, and
+   * nothing else of the error.
+   */
+  error?: RecordError;
+  skippedReason?: string;
+}
+
+export interface Journal {
+  readonly dir: string;
+  /** run.json as this process opened it. */
+  readonly run: RunRecord;
+  /** The packages this handle was opened with, in that order. */
+  readonly packages: readonly RunPackage[];
+  /** The package's record as on disk now (other processes of the run write theirs), or undefined if it is not in the run. */
+  get(name: string): PackageRecord | undefined;
+  /** The records of this handle's packages, in order, as on disk now. */
+  all(): PackageRecord[];
+  /**
+   * Moves a package to `status`, writing only that package's file (atomically,
+   * durably). Sets updatedAt, counts an attempt on each entry into
+   * 'publishing', sets startedAt when the package first leaves 'pending',
+   * keeps error only with failed/blocked and skippedReason only with skipped
+   * unless the patch gives them. Refuses (EINTERNAL) an unknown package or
+   * status, and entering publishing, verifying or published from a state that
+   * cannot precede it. A package is transitioned by one process at a time.
+   */
+  transition(name: string, status: RecordStatus, patch?: TransitionPatch): Promise<PackageRecord>;
+  /** Marks the run finished in run.json. */
+  finish(status: 'done' | 'failed'): Promise<RunRecord>;
+  /** True when every package of this handle is published, skipped, failed or blocked (read from disk). */
+  isComplete(): boolean;
+}
+
+const MAX_ERROR_MESSAGE = 4_000;
+
+/** Which states may precede the ones G1 depends on; every other state may be entered from anywhere. */
+const ENTERED_FROM: Partial<Record<RecordStatus, readonly RecordStatus[]>> = {
+  publishing: ['packing', 'publishing'],
+  verifying: ['publishing', 'verifying'],
+  published: ['publishing', 'verifying', 'published'],
+};
+
+/** Statuses a resumed run keeps: the caller re-confirms them against the registry. */
+const KEPT_ON_RESUME: readonly RecordStatus[] = ['published', 'skipped'];
+
+/**
+ * Opens the run journal in `dir`:
+ *   - run.json of this runId          → join it (another task process of the invocation made it);
+ *   - nothing, or a finished run      → a new run (a finished run is history: its files are replaced);
+ *   - an unfinished run, same commit  → resume: published/skipped records kept, the rest back to
+ *                                       pending (attempts kept);
+ *   - an unfinished run, other commit → ESTATESHAMISMATCH (resume: 'auto'), a new run ('fresh').
+ * Packages missing from the journal get pending records; records of packages not
+ * in the list are left on disk but not part of this handle.
+ *
+ * Joining is lock-free when every record is there. Everything that creates or
+ * replaces files runs under a lock in `<dir>/.lock` (dead holders reclaimed at
+ * once), so the task processes of one invocation opening together create, replace
+ * or resume the run exactly once, and a process killed mid-set-up leaves a state
+ * the next open repairs. Leaked temp files are swept when a run is created or
+ * resumed: no writer of the journal can be alive then (a join leaves them, since
+ * its siblings may be mid-write); they are ignored when reading.
+ *
+ * A corrupt file (not JSON, wrong schema, torn) is EJOURNALCORRUPT naming it,
+ * never a silent reset; with resume: 'fresh' a corrupt run is replaced.
+ */
+export async function openJournal(dir: string, options: OpenJournalOptions): Promise<OpenJournalResult> {
+  checkOptions(options);
+  const root = path.resolve(dir);
+  await fsp.mkdir(packagesPath(root), { recursive: true });
+  const ctx: Ctx = {
+    root,
+    options,
+    write: options.writeFile ?? writeFileDurable,
+    now: () => (options.now ?? (() => new Date()))().toISOString(),
+  };
+
+  const joined = tryJoin(ctx);
+  if (joined) return { journal: new JournalHandle(ctx, joined), mode: 'joined', resumed: false };
+
+  return withJournalLock(root, 'lockstep: open publish journal', options.lockTimeoutMs, () => setUp(ctx));
+}
+
+interface Ctx {
+  root: string;
+  options: OpenJournalOptions;
+  write: (file: string, data: string) => Promise<void>;
+  now: () => string;
+}
+
+function checkOptions(options: OpenJournalOptions): void {
+  const bad = (what: string) =>
+    new LockstepError(ErrorCodes.EBADOPTIONS, `openJournal: ${what}.`, { hint: 'This is a bug in the caller of openJournal; please report it.' });
+  for (const field of ['runId', 'sha', 'target'] as const) {
+    if (typeof options[field] !== 'string' || options[field] === '') throw bad(`"${field}" must be a non-empty string`);
+  }
+  if (typeof options.registry !== 'string') throw bad('"registry" must be a string');
+  if (options.resume !== 'auto' && options.resume !== 'fresh') throw bad(`"resume" must be "auto" or "fresh", not ${JSON.stringify(options.resume)}`);
+  if (!Array.isArray(options.packages)) throw bad('"packages" must be an array');
+  const seen = new Set<string>();
+  for (const p of options.packages) {
+    if (typeof p?.name !== 'string' || p.name === '' || typeof p.version !== 'string' || p.version === '') throw bad(`every package needs a name and a version (got ${JSON.stringify(p)})`);
+    if (seen.has(p.name)) throw bad(`"${p.name}" is listed twice`);
+    seen.add(p.name);
+  }
+}
+
+/** The lock-free path: this runId's run.json is there and so is every record, each of the listed version. */
+function tryJoin(ctx: Ctx): RunRecord | undefined {
+  let run: RunRecord | undefined;
+  try {
+    run = readRunFile(ctx.root);
+  } catch (error) {
+    if (ctx.options.resume === 'fresh') return undefined;
+    throw error;
+  }
+  if (run?.runId !== ctx.options.runId) return undefined;
+  const records = readAllRecords(ctx.root);
+  for (const p of ctx.options.packages) {
+    const record = records.get(p.name);
+    if (!record) return undefined;
+    if (record.version !== p.version) throw versionConflict(ctx, record, p);
+  }
+  return run;
+}
+
+async function setUp(ctx: Ctx): Promise<OpenJournalResult> {
+  const { options, root } = ctx;
+  let current: RunRecord | undefined;
+  try {
+    current = readRunFile(root);
+  } catch (error) {
+    if (options.resume !== 'fresh') throw error;
+    current = undefined;
+  }
+  const previous = current && { runId: current.runId, sha: current.sha, status: current.status };
+
+  if (current?.runId === options.runId) {
+    const records = readAllRecords(root);
+    for (const p of options.packages) {
+      const record = records.get(p.name);
+      if (!record) await writeRecord(ctx, pendingRecord(ctx, p));
+      else if (record.version !== p.version) throw versionConflict(ctx, record, p);
+    }
+    return { journal: new JournalHandle(ctx, current), mode: 'joined', resumed: false };
+  }
+
+  if (current && current.status === 'running' && options.resume === 'auto') {
+    if (current.sha !== options.sha) throw shaMismatch(ctx, current);
+    sweepJournalTemps(root);
+    const records = readAllRecords(root);
+    for (const p of options.packages) {
+      const record = records.get(p.name);
+      if (!record || record.version !== p.version) await writeRecord(ctx, pendingRecord(ctx, p));
+      else if (!KEPT_ON_RESUME.includes(record.status) && record.status !== 'pending') await writeRecord(ctx, resetRecord(ctx, record));
+    }
+    fsyncDir(packagesPath(root));
+    const run = await writeRun(ctx, current.runId);
+    return { journal: new JournalHandle(ctx, run), mode: 'resumed', resumed: true, previous };
+  }
+
+  // A new run. run.json goes first, so a crash part-way leaves no run (the next open starts
+  // over) rather than a finished run beside half its records.
+  await fsp.rm(runPath(root), { force: true });
+  fsyncDir(root);
+  await fsp.rm(packagesPath(root), { recursive: true, force: true });
+  await fsp.mkdir(packagesPath(root), { recursive: true });
+  sweepJournalTemps(root);
+  for (const p of options.packages) await writeRecord(ctx, pendingRecord(ctx, p));
+  fsyncDir(packagesPath(root));
+  const run = await writeRun(ctx);
+  return { journal: new JournalHandle(ctx, run), mode: 'created', resumed: false, previous };
+}
+
+async function writeRun(ctx: Ctx, resumedFrom?: string): Promise<RunRecord> {
+  const now = ctx.now();
+  const { runId, sha, target, registry, packages } = ctx.options;
+  const run: RunRecord = {
+    schema: JOURNAL_SCHEMA,
+    runId,
+    sha,
+    target,
+    registry: withoutCredentials(registry),
+    startedAt: now,
+    updatedAt: now,
+    status: 'running',
+    packages: packages.map((p) => ({ name: p.name, version: p.version })),
+    ...(resumedFrom ? { resumedFrom } : {}),
+  };
+  await ctx.write(runPath(ctx.root), serializeRecord(run));
+  fsyncDir(ctx.root);
+  return run;
+}
+
+function writeRecord(ctx: Ctx, record: PackageRecord): Promise<void> {
+  return ctx.write(recordPath(ctx.root, record.name), serializeRecord(record));
+}
+
+function pendingRecord(ctx: Ctx, p: RunPackage): PackageRecord {
+  return { schema: JOURNAL_SCHEMA, name: p.name, version: p.version, status: 'pending', attempts: 0, updatedAt: ctx.now() };
+}
+
+function resetRecord(ctx: Ctx, record: PackageRecord): PackageRecord {
+  const { error: _error, skippedReason: _skipped, startedAt: _started, ...kept } = record;
+  return { ...kept, status: 'pending', updatedAt: ctx.now() };
+}
+
+/** Registry URLs may carry user:password; the journal keeps scheme, host and path only. */
+function withoutCredentials(registry: string): string {
+  try {
+    const url = new URL(registry);
+    url.username = '';
+    url.password = '';
+    url.search = '';
+    url.hash = '';
+    return url.toString();
+  } catch {
+    return registry.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1').replace(/[?#].*$/, '');
+  }
+}
+
+function shaMismatch(ctx: Ctx, current: RunRecord): LockstepError {
+  return new LockstepError(
+    ErrorCodes.ESTATESHAMISMATCH,
+    `The journal in ${ctx.root} holds an unfinished run of commit ${current.sha} (run ${current.runId}, started ${current.startedAt}), but this run is at commit ${ctx.options.sha}.`,
+    {
+      hint: `To finish that run, check out ${current.sha} and run the same command again. To abandon it and start over at ${ctx.options.sha}, run with resume: "fresh" (or \`lockstep state clear\`); packages it already published are then found on the registry and skipped.`,
+    },
+  );
+}
+
+function versionConflict(ctx: Ctx, record: PackageRecord, p: RunPackage): LockstepError {
+  return new LockstepError(
+    ErrorCodes.EBADOPTIONS,
+    `Run ${ctx.options.runId} already journals ${record.name}@${record.version}, but this process opened it for ${p.name}@${p.version}.`,
+    { hint: 'Every task process of one run must agree on the package versions; run the versioning step before publishing, not during it.' },
+  );
+}
+
+function bug(message: string): LockstepError {
+  return new LockstepError(ErrorCodes.EINTERNAL, message, { hint: 'This is a bug in lockstep. Please report it with the command you ran and this output.' });
+}
+
+class JournalHandle implements Journal {
+  readonly dir: string;
+  readonly packages: readonly RunPackage[];
+  private readonly listed: Set<string>;
+  private readonly chains = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly ctx: Ctx,
+    readonly run: RunRecord,
+  ) {
+    this.dir = ctx.root;
+    this.packages = ctx.options.packages.map((p) => ({ name: p.name, version: p.version }));
+    this.listed = new Set(this.packages.map((p) => p.name));
+  }
+
+  get(name: string): PackageRecord | undefined {
+    return this.listed.has(name) ? readRecordFile(this.dir, name) : undefined;
+  }
+
+  all(): PackageRecord[] {
+    return this.packages.map((p) => this.mustRead(p.name));
+  }
+
+  isComplete(): boolean {
+    return this.all().every((r) => FINAL_STATUSES.includes(r.status));
+  }
+
+  transition(name: string, status: RecordStatus, patch: TransitionPatch = {}): Promise<PackageRecord> {
+    if (!this.listed.has(name)) return Promise.reject(bug(`transition(${JSON.stringify(name)}): not a package of run ${this.run.runId}.`));
+    if (!RECORD_STATUSES.includes(status)) return Promise.reject(bug(`transition(${JSON.stringify(name)}, ${JSON.stringify(status)}): not a package status.`));
+    // One transition of a package at a time in this process, each reading what the last one wrote.
+    const next = (this.chains.get(name) ?? Promise.resolve()).catch(() => undefined).then(() => this.apply(name, status, patch));
+    this.chains.set(name, next);
+    return next;
+  }
+
+  async finish(status: 'done' | 'failed'): Promise<RunRecord> {
+    if (status !== 'done' && status !== 'failed') throw bug(`finish(${JSON.stringify(status)}): a run finishes 'done' or 'failed'.`);
+    const current = readRunFile(this.dir);
+    if (current?.runId !== this.run.runId) {
+      throw new LockstepError(
+        ErrorCodes.ELOCKCOMPROMISED,
+        `The journal in ${this.dir} no longer holds run ${this.run.runId} (${current ? `it holds run ${current.runId}` : 'it was cleared'}).`,
+        { hint: 'Another release ran without the release lock, or `lockstep state clear` ran during this run. Check the registry before publishing again.' },
+      );
+    }
+    const run: RunRecord = { ...current, status, updatedAt: this.ctx.now() };
+    await this.ctx.write(runPath(this.dir), serializeRecord(run));
+    return run;
+  }
+
+  private mustRead(name: string): PackageRecord {
+    const record = readRecordFile(this.dir, name);
+    if (!record) throw corruptFile(recordPath(this.dir, name), 'it is missing although the run lists the package');
+    return record;
+  }
+
+  private async apply(name: string, status: RecordStatus, patch: TransitionPatch): Promise<PackageRecord> {
+    const current = this.mustRead(name);
+    const allowed = ENTERED_FROM[status];
+    if (allowed && !allowed.includes(current.status)) throw bug(`${name}: cannot go from '${current.status}' to '${status}'.`);
+    const now = this.ctx.now();
+    const error = patch.error ?? (status === 'failed' || status === 'blocked' ? current.error : undefined);
+    const skippedReason = patch.skippedReason ?? (status === 'skipped' ? current.skippedReason : undefined);
+    const level = patch.level ?? current.level;
+    const integrity = patch.integrity ?? current.integrity;
+    const startedAt = status === 'pending' ? undefined : (current.startedAt ?? now);
+    const next: PackageRecord = {
+      schema: JOURNAL_SCHEMA,
+      name,
+      version: current.version,
+      status,
+      ...(level !== undefined ? { level } : {}),
+      ...(integrity !== undefined ? { integrity } : {}),
+      attempts: current.attempts + (status === 'publishing' ? 1 : 0),
+      ...(error ? { error: { code: String(error.code), message: String(error.message).slice(0, MAX_ERROR_MESSAGE) } } : {}),
+      ...(skippedReason !== undefined ? { skippedReason } : {}),
+      ...(startedAt !== undefined ? { startedAt } : {}),
+      updatedAt: now,
+    };
+    await this.ctx.write(recordPath(this.dir, name), serializeRecord(next));
+    return next;
+  }
+}

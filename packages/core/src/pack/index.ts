@@ -1,0 +1,4 @@
+export { readPackageManifest, type Manifest, type SourceManifest } from './read-manifest';
+export { rewriteManifest, DEPENDENCY_FIELDS, type RewriteManifestOptions } from './rewrite-manifest';
+export { stagePackage, type StageOptions, type StagedFile, type StagedPackage } from './stage-package';
+export { packPackage, type PackOptions, type PackResult } from './pack-package';

@@ -1,0 +1,350 @@
+import { ErrorCodes, LockstepError, isLockstepError } from '../errors';
+import { sleep as realSleep } from '../util/sleep';
+import { classifyRegistryError } from './classify';
+import { integrityOf, sameIntegrity } from './integrity';
+import { LoadNpmConfigOptions, NpmConfig, loadNpmConfig } from './npm-config';
+import { FetchOptions, FetchResponse, libnpmpublish, npmFetch } from './npm-libs';
+import { createRedactor } from './redact';
+import { RegistryErrorContext, RegistryOperation, toRegistryError } from './registry-error';
+import { DEFAULT_RETRIES, RetryInfo, withRetries } from './retry';
+
+export interface PublishedVersion {
+  /** `dist.integrity` (or `sha1-…` from `dist.shasum` on registries without it). */
+  integrity: string;
+  /** `dist.tarball`. */
+  tarball: string;
+  /** The package's dist-tags. */
+  distTags: Record<string, string>;
+}
+
+export type PublishOutcome = 'published' | 'already-published';
+
+export interface PublishOptions {
+  /** The dist-tag the version gets (npm's `--tag`); default 'latest'. */
+  tag?: string;
+  /** 'public' | 'restricted'; default: the npm config's (npm's default for the registry). */
+  access?: string;
+  otp?: string;
+  /** sha512 integrity of `tarball` (computed when omitted; checked when given). */
+  integrity?: string;
+  /**
+   * Look at the registry before uploading (default true), so a version that
+   * is there already is never uploaded again. Pass false only right after
+   * your own getPublished said it is not there.
+   */
+  precheck?: boolean;
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  /** First poll interval; grows ×1.5 up to maxIntervalMs. Default 250. */
+  intervalMs?: number;
+  maxIntervalMs?: number;
+}
+
+/** The two calls the client makes; injectable so unit tests can fake the registry. */
+export interface RegistryTransport {
+  fetch(uri: string, options: FetchOptions): Promise<FetchResponse>;
+  publish(manifest: Record<string, unknown>, tarball: Buffer, options: FetchOptions): Promise<unknown>;
+}
+
+export interface RegistryClientOptions extends Omit<LoadNpmConfigOptions, 'cwd'> {
+  cwd: string;
+  /** Retries of transient failures per request (default 3). */
+  retries?: number;
+  /** Per-request network timeout (default npm's fetch-timeout, 5 min). */
+  timeoutMs?: number;
+  otp?: string;
+  /** Backoff: full jitter over min(capMs, baseMs · 2^n). */
+  baseMs?: number;
+  capMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  now?: () => number;
+  onRetry?: (info: RetryInfo) => void;
+  /** An already loaded npm config (otherwise loaded from cwd/env/registry). */
+  config?: NpmConfig;
+  transport?: RegistryTransport;
+}
+
+export interface RegistryClient {
+  readonly config: NpmConfig;
+  /** The registry a package publishes to (its scope's registry or the default), with a trailing slash. */
+  registryFor(name: string): string;
+  /** The version as the registry serves it right now (no cache anywhere), or undefined. */
+  getPublished(name: string, version: string): Promise<PublishedVersion | undefined>;
+  /**
+   * Uploads the version once. 'already-published' when the registry has it
+   * with the same integrity; EVERSIONEXISTS when it has other bytes.
+   */
+  publish(manifest: Record<string, unknown> & { name: string; version: string }, tarball: Buffer, options?: PublishOptions): Promise<PublishOutcome>;
+  /** Points `tag` at `version`; true if it had to move it. */
+  ensureDistTag(name: string, version: string, tag: string): Promise<boolean>;
+  /** Resolves once the version is served with `integrity`; EVERIFYTIMEOUT / EVERSIONEXISTS otherwise. */
+  waitUntilVisible(name: string, version: string, integrity: string, options: WaitOptions): Promise<void>;
+}
+
+/** `@scope/name` → `@scope%2fname`, as registries expect in paths. */
+export function escapeName(name: string): string {
+  return name.startsWith('@') ? `@${encodeURIComponent(name.slice(1))}` : encodeURIComponent(name);
+}
+
+const defaultTransport: RegistryTransport = {
+  fetch: (uri, options) => npmFetch()(uri, options),
+  publish: (manifest, tarball, options) => libnpmpublish().publish(manifest, tarball, options),
+};
+
+/**
+ * A registry client for the publish pipeline, on npm's own libraries
+ * (npm-registry-fetch, libnpmpublish) and npm's configuration:
+ *  - every request is retried by withRetries only (npm's own retries are off,
+ *    so attempts are counted once and no fixed 10 s wait happens);
+ *  - reads bypass every cache (no cache dir, preferOnline, no-cache header);
+ *  - an upload whose answer was lost is never repeated blindly: the registry
+ *    is asked first whether the version landed;
+ *  - a "previously published" answer is settled by comparing integrities;
+ *  - every message and hint is redacted.
+ */
+export async function createRegistryClient(options: RegistryClientOptions): Promise<RegistryClient> {
+  const config =
+    options.config ?? (await loadNpmConfig({ cwd: options.cwd, env: options.env, registry: options.registry, npmPath: options.npmPath }));
+  const transport = options.transport ?? defaultTransport;
+  const sleep = options.sleep ?? realSleep;
+  const now = options.now ?? Date.now;
+  const retries = options.retries ?? DEFAULT_RETRIES;
+  // Secrets known to the client; a per-publish OTP joins them when it is used.
+  const secrets = new Set<string | undefined>([...config.secrets, options.otp]);
+  let redactWith = createRedactor(secrets);
+  const redact = (text: string) => redactWith(text);
+  const addSecret = (secret: string | undefined) => {
+    if (secret && !secrets.has(secret)) {
+      secrets.add(secret);
+      redactWith = createRedactor(secrets);
+    }
+  };
+
+  const baseFetchOptions: FetchOptions = {
+    ...config.options,
+    // npm-registry-fetch passes `retry` to make-fetch-happen as is: no retries there.
+    retry: { retries: 0 },
+    ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+    ...(options.otp === undefined ? {} : { otp: options.otp }),
+  };
+
+  const retryOptions = (operation: RegistryOperation, name: string) => ({
+    retries,
+    baseMs: options.baseMs,
+    capMs: options.capMs,
+    sleep,
+    random: options.random,
+    name,
+    operation,
+    onRetry: options.onRetry,
+  });
+
+  const errorContext = (operation: RegistryOperation, name: string, attempts: number, extra: { version?: string; tag?: string } = {}): RegistryErrorContext => {
+    const registry = config.registryFor(name);
+    return {
+      operation,
+      name,
+      registry,
+      attempts,
+      credentials: config.describeCredentials(registry),
+      redact,
+      ...extra,
+    };
+  };
+
+  /** Runs a retried request; failures become LockstepErrors with the attempt count. */
+  async function retried<T>(operation: RegistryOperation, name: string, extra: { version?: string; tag?: string }, fn: (attempt: number) => Promise<T>): Promise<T> {
+    let attempts = 0;
+    try {
+      return await withRetries((attempt) => {
+        attempts = attempt + 1;
+        return fn(attempt);
+      }, retryOptions(operation, name));
+    } catch (error) {
+      throw toRegistryError(error, errorContext(operation, name, attempts, extra));
+    }
+  }
+
+  /** One GET of the packument, no retries; undefined on 404. */
+  async function fetchPackument(name: string): Promise<Record<string, unknown> | undefined> {
+    const registry = config.registryFor(name);
+    try {
+      const res = await transport.fetch(`${registry}${escapeName(name)}`, {
+        ...baseFetchOptions,
+        registry,
+        method: 'GET',
+        preferOnline: true,
+        preferOffline: false,
+        offline: false,
+        cache: undefined,
+        headers: { accept: 'application/json', 'cache-control': 'no-cache' },
+      });
+      const doc = await res.json();
+      if (!doc || typeof doc !== 'object') {
+        throw new LockstepError(ErrorCodes.EREGISTRY, redact(`${registry} answered a packument for ${name} that is not JSON`), {
+          hint: 'Check the registry URL: it does not look like an npm registry.',
+        });
+      }
+      return doc as Record<string, unknown>;
+    } catch (error) {
+      if (!isLockstepError(error) && classifyRegistryError(error).kind === 'not-found') return undefined;
+      throw error;
+    }
+  }
+
+  async function fetchVersion(name: string, version: string): Promise<PublishedVersion | undefined> {
+    const doc = await fetchPackument(name);
+    if (!doc) return undefined;
+    const versions = (doc.versions ?? {}) as Record<string, { dist?: { integrity?: string; shasum?: string; tarball?: string } }>;
+    const entry = versions[version];
+    if (!entry) return undefined;
+    const dist = entry.dist ?? {};
+    const integrity = dist.integrity ?? (dist.shasum ? `sha1-${Buffer.from(dist.shasum, 'hex').toString('base64')}` : '');
+    const distTags = (doc['dist-tags'] ?? {}) as Record<string, string>;
+    return { integrity, tarball: dist.tarball ?? '', distTags: { ...distTags } };
+  }
+
+  const versionExistsError = (name: string, version: string, registry: string, remote: string, local: string) =>
+    new LockstepError(ErrorCodes.EVERSIONEXISTS, redact(`${name}@${version} is already on ${registry} with different content`), {
+      hint: redact(`Bump the version of ${name}: the registry has ${remote || '(no integrity)'} and the local tarball is ${local}.`),
+    });
+
+  const client: RegistryClient = {
+    config,
+
+    registryFor: (name) => config.registryFor(name),
+
+    getPublished(name, version) {
+      return retried('read', name, { version }, () => fetchVersion(name, version));
+    },
+
+    async publish(manifest, tarball, publishOptions = {}) {
+      const { name, version } = manifest;
+      addSecret(publishOptions.otp);
+      const registry = config.registryFor(name);
+      const local = integrityOf(tarball);
+      if (publishOptions.integrity && !sameIntegrity(publishOptions.integrity, local)) {
+        throw new LockstepError(ErrorCodes.EINTERNAL, `The integrity given for ${name}@${version} does not match its tarball`, {
+          hint: 'This is a bug in lockstep: the tarball changed after it was packed. Please report it.',
+        });
+      }
+      const expected = publishOptions.integrity ?? local;
+
+      /** The version is on the registry: same bytes → done, other bytes → EVERSIONEXISTS. */
+      const settle = (seen: PublishedVersion, ours: boolean): PublishOutcome => {
+        if (sameIntegrity(seen.integrity, expected)) return ours ? 'published' : 'already-published';
+        throw versionExistsError(name, version, registry, seen.integrity, expected);
+      };
+
+      /**
+       * The registry said "previously published": find out what it has. It
+       * may not serve the version yet (Verdaccio stores the tarball before
+       * the version; npmjs propagates), so look a few times.
+       */
+      const settleConflict = async (mayBeOurs: boolean, conflict: unknown): Promise<PublishOutcome> => {
+        for (let look = 0; look <= retries; look++) {
+          const seen = await fetchVersion(name, version);
+          if (seen) return settle(seen, mayBeOurs);
+          if (look < retries) await sleep(Math.min(5000, 250 * 2 ** look));
+        }
+        const said = redact(classifyRegistryError(conflict).detail);
+        throw new LockstepError(ErrorCodes.EVERSIONEXISTS, redact(`${registry} refuses ${name}@${version} as published before, but does not serve it: ${said}`), {
+          hint: `Bump the version of ${name}: a version that was published (even if unpublished since) can never be reused.`,
+          cause: new Error(said),
+        });
+      };
+
+      // Before the first upload (unless told otherwise), and before any
+      // upload after one whose answer was lost: is the version there?
+      let lookFirst = publishOptions.precheck !== false;
+      let mayHaveLanded = false;
+      return retried('publish', name, { version }, async () => {
+        if (lookFirst) {
+          const seen = await fetchVersion(name, version);
+          if (seen) return settle(seen, mayHaveLanded);
+          lookFirst = false;
+        }
+        try {
+          await transport.publish(manifest, tarball, {
+            ...baseFetchOptions,
+            defaultTag: publishOptions.tag ?? 'latest',
+            ...(publishOptions.access === undefined ? {} : { access: publishOptions.access }),
+            ...(publishOptions.otp === undefined ? {} : { otp: publishOptions.otp }),
+            provenance: false,
+          });
+          return 'published';
+        } catch (error) {
+          const failure = classifyRegistryError(error);
+          if (failure.kind === 'conflict') return settleConflict(mayHaveLanded, error);
+          if (failure.kind === 'transient' && failure.ambiguous) {
+            // The upload may have been stored although we saw a failure.
+            mayHaveLanded = true;
+            lookFirst = true;
+          }
+          throw error;
+        }
+      });
+    },
+
+    async ensureDistTag(name, version, tag) {
+      const seen = await client.getPublished(name, version);
+      if (!seen) {
+        throw new LockstepError(ErrorCodes.EREGISTRY, redact(`Cannot tag ${name}@${version} as '${tag}': ${config.registryFor(name)} does not serve that version`), {
+          hint: 'Publish the version first (or wait until it is visible).',
+        });
+      }
+      if (seen.distTags[tag] === version) return false;
+      const registry = config.registryFor(name);
+      await retried('dist-tag', name, { version, tag }, async () => {
+        const res = await transport.fetch(`${registry}-/package/${escapeName(name)}/dist-tags/${encodeURIComponent(tag)}`, {
+          ...baseFetchOptions,
+          registry,
+          method: 'PUT',
+          body: JSON.stringify(version),
+          headers: { 'content-type': 'application/json' },
+        });
+        // Drain the answer so the socket is reused.
+        await res.text().catch(() => '');
+      });
+      return true;
+    },
+
+    async waitUntilVisible(name, version, integrity, waitOptions) {
+      const registry = config.registryFor(name);
+      const deadline = now() + waitOptions.timeoutMs;
+      const maxInterval = waitOptions.maxIntervalMs ?? 5000;
+      let interval = waitOptions.intervalMs ?? 250;
+      let last = 'not served yet';
+      for (;;) {
+        try {
+          const seen = await fetchVersion(name, version);
+          if (seen) {
+            if (sameIntegrity(seen.integrity, integrity)) return;
+            throw versionExistsError(name, version, registry, seen.integrity, integrity);
+          }
+          last = 'not served yet';
+        } catch (error) {
+          if (isLockstepError(error)) throw error;
+          const failure = classifyRegistryError(error);
+          if (failure.kind !== 'transient') throw toRegistryError(error, errorContext('read', name, 1, { version }));
+          last = `the last read failed: ${failure.reason}`;
+        }
+        const left = deadline - now();
+        if (left <= 0) {
+          throw new LockstepError(
+            ErrorCodes.EVERIFYTIMEOUT,
+            redact(`${name}@${version} was not visible on ${registry} with integrity ${integrity} after ${waitOptions.timeoutMs} ms (${last})`),
+            { hint: 'The registry may be slow to propagate: raise `verifyTimeoutMs`, or re-run (published packages are skipped).' },
+          );
+        }
+        await sleep(Math.min(interval, left));
+        interval = Math.min(maxInterval, Math.ceil(interval * 1.5));
+      }
+    },
+  };
+  return client;
+}
+

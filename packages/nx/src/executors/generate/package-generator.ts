@@ -1,0 +1,16 @@
+import * as path from 'path';
+import { type GeneratorFunction, stagePackage } from '@lockstep/core';
+
+/**
+ * The built-in `package` generator: a publish-ready copy of the project (the
+ * files npm would publish, internal workspace:/file:/link: dependencies
+ * rewritten to the workspace's versions), so publish can use the cached
+ * outDir as its packageRoot.
+ */
+export function packageGenerator(workspaceVersions: Map<string, string>): GeneratorFunction {
+  return async (ctx) => {
+    const dir = path.resolve(ctx.workspaceRoot, ctx.projectRoot ?? '.');
+    const staged = await stagePackage(dir, { releaseVersions: workspaceVersions, workspaceVersions, workspaceRoot: ctx.workspaceRoot });
+    return staged.files.map((file) => [file.path, file.data] as const);
+  };
+}

@@ -1,0 +1,59 @@
+import { cacheDir, type ExecutorContext, type TaskGraph } from '@nx/devkit';
+import { toLockstepError } from '@lockstep/core';
+import { createPublishServices } from './default-services';
+import { normalizePublishOptions } from './normalize-options';
+import { publishRun } from './publish-run';
+import { projectInfos } from './run-projects';
+import type { PublishExecutorSchema } from './schema';
+
+type TaskResult = { success: boolean; terminalOutput: string; status?: 'success' | 'failure' | 'skipped' };
+
+/**
+ * Batch mode (`nx run-many -t publish --batch`): one process schedules the
+ * whole run with maxConcurrency parallel publishes, dependency-driven, and
+ * answers one result per task.
+ */
+export default async function publishBatch(
+  taskGraph: TaskGraph,
+  inputs: Record<string, PublishExecutorSchema>,
+  _overrides: PublishExecutorSchema,
+  context: ExecutorContext,
+): Promise<Record<string, TaskResult>> {
+  const taskIds = Object.keys(inputs);
+  const projectOf = new Map(taskIds.map((id) => [id, taskGraph.tasks[id]?.target.project ?? id.split(':')[0]]));
+  const lines: string[] = [];
+  const log = (line: string) => {
+    lines.push(line);
+    console.log(line.startsWith('\n') ? line : `[lockstep] ${line}`);
+  };
+  const outputFor = (name: string | undefined) => lines.filter((l) => !name || l.includes(` ${name}@`)).join('\n');
+  try {
+    const first = inputs[taskIds[0]] ?? {};
+    const targetName = taskGraph.tasks[taskIds[0]]?.target.target ?? context.targetName ?? 'publish';
+    const normalized = normalizePublishOptions(first, { root: context.root, env: process.env });
+    const packageRoots = new Map(taskIds.map((id) => [projectOf.get(id)!, inputs[id]?.packageRoot]));
+    const { byProject, summary } = await publishRun({
+      workspaceRoot: context.root,
+      cacheDir,
+      targetName,
+      projects: projectInfos(context, targetName, packageRoots),
+      runProjects: [...new Set(projectOf.values())].sort(),
+      options: normalized,
+      services: createPublishServices(normalized, { workspaceRoot: context.root, env: process.env, log }),
+      log,
+      env: process.env,
+    });
+    const nameOf = new Map(summary.packages.map((p) => [p.project, p.name]));
+    return Object.fromEntries(
+      taskIds.map((id) => {
+        const project = projectOf.get(id)!;
+        const success = byProject.get(project) ?? summary.ok;
+        return [id, { success, status: success ? 'success' : 'failure', terminalOutput: outputFor(nameOf.get(project)) }];
+      }),
+    );
+  } catch (error) {
+    const message = `[lockstep] ${toLockstepError(error).format()}`;
+    console.error(message);
+    return Object.fromEntries(taskIds.map((id) => [id, { success: false, status: 'failure', terminalOutput: message }]));
+  }
+}

@@ -1,0 +1,63 @@
+import {
+  createRedactor,
+  createRegistryClient,
+  openJournal,
+  packPackage,
+  type RegistryPort,
+} from '@lockstep/core';
+import type { NormalizedPublishOptions } from './normalize-options';
+import { JournalHandle, OpenJournalInput, PublishServices } from './services';
+
+/** The real world: npm's libraries against the configured registry, the journal on disk. */
+export function createPublishServices(
+  options: NormalizedPublishOptions,
+  ctx: { workspaceRoot: string; env: NodeJS.ProcessEnv; log: (line: string) => void },
+): PublishServices {
+  let redact = createRedactor([options.otp, ctx.env.NODE_AUTH_TOKEN, ctx.env.NPM_TOKEN]);
+  return {
+    redact: (text) => redact(text),
+
+    async pack(pkg, releaseVersions, workspaceVersions) {
+      const packed = await packPackage(pkg.dir, { releaseVersions, workspaceVersions, workspaceRoot: ctx.workspaceRoot });
+      return { manifest: packed.manifest as Record<string, unknown>, tarball: packed.tarball, integrity: packed.integrity };
+    },
+
+    async createRegistry(): Promise<RegistryPort> {
+      const client = await createRegistryClient({
+        cwd: ctx.workspaceRoot,
+        env: ctx.env,
+        registry: options.registry,
+        retries: options.retries,
+        otp: options.otp,
+        onRetry: (info) =>
+          ctx.log(
+            `${info.name ? `${info.name}: ` : ''}${info.operation ?? 'request'} failed (${info.reason}); retry ${info.attempt} of ${options.retries} in ${(info.delayMs / 1000).toFixed(1)} s` +
+              `${info.retryAfterMs !== undefined ? ` (Retry-After ${(info.retryAfterMs / 1000).toFixed(1)} s)` : ''}`,
+          ),
+      });
+      redact = createRedactor([...client.config.secrets, options.otp, ctx.env.NODE_AUTH_TOKEN, ctx.env.NPM_TOKEN]);
+      return {
+        registry: options.registry ?? client.config.registry,
+        getPublished: (name, version) => client.getPublished(name, version),
+        // runPublish has just asked the registry; the client still re-checks before any retry of a lost upload.
+        publish: (manifest, tarball, o) => client.publish(manifest as Record<string, unknown> & { name: string; version: string }, tarball, { ...o, precheck: false }),
+        ensureDistTag: (name, version, tag) => client.ensureDistTag(name, version, tag),
+        waitUntilVisible: (name, version, integrity, o) => client.waitUntilVisible(name, version, integrity, o),
+      };
+    },
+
+    async openJournal(dir: string, input: OpenJournalInput): Promise<JournalHandle> {
+      const opened = await openJournal(dir, input);
+      const { journal } = opened;
+      return {
+        resumedFrom: opened.mode === 'resumed' ? opened.previous?.runId : undefined,
+        get: (name) => journal.get(name),
+        all: () => journal.all(),
+        transition: (name, status, patch) => journal.transition(name, status, patch),
+        isComplete: () => journal.isComplete(),
+        finish: async (status) => void (await journal.finish(status)),
+        describeRun: () => ({ runId: journal.run.runId, sha: journal.run.sha, journal: dir }),
+      };
+    },
+  };
+}

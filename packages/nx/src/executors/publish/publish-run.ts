@@ -1,0 +1,204 @@
+import { mkdirSync } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import {
+  LockHandle,
+  PublishSummary,
+  ReleasePackage,
+  acquireReleaseLock,
+  currentBranch,
+  currentSha,
+  formatSummary,
+  repositoryIdentity,
+  resolveGroupName,
+  runPublish,
+  systemProcessProbe,
+  writeFileDurable,
+} from '@lockstep/core';
+import type { NormalizedPublishOptions } from './normalize-options';
+import { JournalHandle, PublishServices } from './services';
+import { ProjectInfo, readWorkspacePackages } from './workspace-packages';
+
+export interface PublishRunInput {
+  workspaceRoot: string;
+  /** Nx's cache directory: the journal lives under it. */
+  cacheDir: string;
+  targetName: string;
+  projects: ProjectInfo[];
+  /** Projects whose publish tasks make up this run (one Nx invocation). */
+  runProjects: string[];
+  /** Per-task mode: the project this process publishes. Absent: all of the run, scheduled here. */
+  onlyProject?: string;
+  options: NormalizedPublishOptions;
+  services: PublishServices;
+  log: (line: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface PublishRunResult {
+  summary: PublishSummary;
+  /** By project name: did this project's package end well? */
+  byProject: Map<string, boolean>;
+}
+
+/**
+ * One publish run, per-task or batch: read the packages, take (or join) the
+ * release lock, open (or resume) the journal, publish, and when the whole run
+ * is complete, close the journal and release the lock.
+ */
+export async function publishRun(input: PublishRunInput): Promise<PublishRunResult> {
+  const { options, log, services } = input;
+  const required = new Set(input.runProjects);
+  const workspace = readWorkspacePackages(input.projects, input.workspaceRoot, required);
+  const runPackages: ReleasePackage[] = input.runProjects.map((p) => workspace.byProject.get(p)).filter((p): p is ReleasePackage => p !== undefined);
+  const releaseNames = new Set(runPackages.map((p) => p.name));
+  const workspaceVersions = new Map([...workspace.versions].filter(([name]) => !releaseNames.has(name)));
+  const onlyPackage = input.onlyProject ? workspace.byProject.get(input.onlyProject) : undefined;
+  const only = onlyPackage ? new Set([onlyPackage.name]) : undefined;
+
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: finishing the upload in flight; packages not started stay pending for the next run.`);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  const pack = (pkg: ReleasePackage, releaseVersions: Map<string, string>) => services.pack(pkg, releaseVersions, workspaceVersions);
+  let lock: LockHandle | undefined;
+  try {
+    if (options.dryRun) {
+      const summary = await runPublish({
+        packages: runPackages,
+        only,
+        workspaceVersions,
+        pack,
+        tag: options.tag,
+        access: options.access,
+        maxConcurrency: options.maxConcurrency,
+        verifyTimeoutMs: options.verifyTimeoutMs,
+        log,
+        redact: services.redact,
+      });
+      return finishRun(input, summary, true);
+    }
+
+    const runPid = Number(input.env.NX_INVOCATION_ROOT_PID) || process.pid;
+    lock = await takeReleaseLock(input, runPid);
+    const registry = await services.createRegistry();
+    const sha = currentSha(input.workspaceRoot) ?? 'no-git';
+    const journalDir = path.join(input.cacheDir, 'lockstep', 'publish', input.targetName);
+    mkdirSync(journalDir, { recursive: true });
+    const runId = `${os.hostname()}:${runPid}:${systemProcessProbe.startTime(runPid) ?? '0'}`;
+    const journal = await services.openJournal(journalDir, {
+      runId,
+      sha,
+      target: input.targetName,
+      registry: registry.registry,
+      packages: runPackages.map((p) => ({ name: p.name, version: p.version })),
+      resume: options.resume,
+    });
+    if (journal.resumedFrom) log(`Resuming the unfinished run ${journal.resumedFrom} of commit ${sha.slice(0, 12)}: published packages are confirmed against the registry and skipped.`);
+
+    const summary = await runPublish({
+      packages: runPackages,
+      only,
+      workspaceVersions,
+      pack,
+      registry,
+      journal,
+      tag: options.tag,
+      access: options.access,
+      otp: options.otp,
+      maxConcurrency: options.maxConcurrency,
+      verifyTimeoutMs: options.verifyTimeoutMs,
+      log,
+      shouldStop: () => stopping,
+      redact: services.redact,
+    });
+
+    const complete = journal.isComplete();
+    if (complete) {
+      await journal.finish(summaryOk(journal, runPackages) ? 'done' : 'failed');
+      await lock?.release();
+      lock = undefined;
+    }
+    // The task that completes a per-task run reports the whole run, from the journal.
+    const report = only && complete ? runSummaryFromJournal(summary, journal, runPackages) : summary;
+    return finishRun(input, report, complete || !only, journal.describeRun?.());
+  } finally {
+    process.removeListener('SIGTERM', onSignal);
+    process.removeListener('SIGINT', onSignal);
+    lock?.detach();
+  }
+}
+
+function runSummaryFromJournal(own: PublishSummary, journal: JournalHandle, packages: ReleasePackage[]): PublishSummary {
+  const projectOf = new Map(packages.map((p) => [p.name, p.project]));
+  const records = journal.all().filter((r) => projectOf.has(r.name));
+  const counts = { published: 0, skipped: 0, failed: 0, blocked: 0, pending: 0 };
+  const results = records.map((r) => {
+    const status = r.status;
+    if (status in counts) counts[status as keyof typeof counts]++;
+    else counts.pending++;
+    const started = r.startedAt ? Date.parse(r.startedAt) : NaN;
+    const updated = r.updatedAt ? Date.parse(r.updatedAt) : NaN;
+    return {
+      name: r.name,
+      version: r.version,
+      project: projectOf.get(r.name),
+      level: r.level ?? 0,
+      status,
+      durationMs: Number.isFinite(started) && Number.isFinite(updated) ? updated - started : 0,
+      integrity: r.integrity,
+      note: r.skippedReason,
+      error: r.error,
+    };
+  });
+  const firstStart = Math.min(...records.map((r) => (r.startedAt ? Date.parse(r.startedAt) : Infinity)));
+  return {
+    ...own,
+    ok: counts.failed === 0 && counts.blocked === 0 && counts.pending === 0,
+    durationMs: Number.isFinite(firstStart) ? Date.now() - firstStart : own.durationMs,
+    counts,
+    packages: results.sort((a, b) => a.level - b.level || a.name.localeCompare(b.name)),
+  };
+}
+
+function summaryOk(journal: { all(): Array<{ status: string }> }, packages: ReleasePackage[]): boolean {
+  const names = new Set(packages.map((p) => p.name));
+  return journal.all().filter((r) => names.has((r as { name?: string }).name ?? '')).every((r) => r.status === 'published' || r.status === 'skipped');
+}
+
+async function takeReleaseLock(input: PublishRunInput, runPid: number): Promise<LockHandle | undefined> {
+  const { options, log } = input;
+  if (options.lockPolicy === 'off') return undefined;
+  const group = resolveGroupName(options.group.template, {
+    branch: currentBranch(input.workspaceRoot, input.env),
+    target: input.targetName,
+    project: input.onlyProject ?? input.runProjects.join(','),
+  }, input.env);
+  const repoId = repositoryIdentity(input.workspaceRoot);
+  const common = { group, repoId, runPid, force: options.forceLock, command: `nx ${input.targetName} (${input.runProjects.length} projects)`, log };
+  if (options.lockPolicy === 'warn') {
+    try {
+      return await acquireReleaseLock({ ...common, waitTimeoutMs: 0 });
+    } catch {
+      log(`!!! lockPolicy "warn": the release group '${group}' is held by another live run; going on WITHOUT the lock. Uploads of the two runs may interleave.`);
+      return undefined;
+    }
+  }
+  return acquireReleaseLock({ ...common, waitTimeoutMs: options.group.waitTimeoutMs });
+}
+
+async function finishRun(input: PublishRunInput, summary: PublishSummary, printTable: boolean, run?: unknown): Promise<PublishRunResult> {
+  const byProject = new Map<string, boolean>();
+  for (const p of summary.packages) if (p.project) byProject.set(p.project, p.status === 'published' || p.status === 'skipped' || (summary.dryRun && p.status === 'pending'));
+  if (printTable) input.log(`\n${formatSummary(summary)}`);
+  if (input.options.summaryFile) {
+    mkdirSync(path.dirname(input.options.summaryFile), { recursive: true });
+    await writeFileDurable(input.options.summaryFile, `${JSON.stringify({ schema_version: 1, ...summary, ...(run ? { run } : {}) }, null, 2)}\n`);
+  }
+  return { summary, byProject };
+}

@@ -1,0 +1,38 @@
+import type { JournalPort, PackageStatus, PackedPackage, RegistryPort, ReleasePackage } from '@lockstep/core';
+
+export interface JournalHandle extends JournalPort {
+  /** The run id of the unfinished run this one resumes, if any. */
+  resumedFrom?: string;
+  /** Every package of the run is published, skipped, failed or blocked. */
+  isComplete(): boolean;
+  finish(status: 'done' | 'failed'): Promise<void>;
+  all(): Array<{
+    name: string;
+    version: string;
+    status: PackageStatus;
+    level?: number;
+    integrity?: string;
+    error?: { code: string; message: string };
+    skippedReason?: string;
+    startedAt?: string;
+    updatedAt?: string;
+  }>;
+  describeRun?(): unknown;
+}
+
+export interface OpenJournalInput {
+  runId: string;
+  sha: string;
+  target: string;
+  registry: string;
+  packages: Array<{ name: string; version: string }>;
+  resume: 'auto' | 'fresh';
+}
+
+/** The outside world of a publish run, injectable so the executor can be tested without a registry. */
+export interface PublishServices {
+  pack(pkg: ReleasePackage, releaseVersions: Map<string, string>, workspaceVersions: Map<string, string>): Promise<PackedPackage>;
+  createRegistry(): Promise<RegistryPort>;
+  openJournal(dir: string, input: OpenJournalInput): Promise<JournalHandle>;
+  redact(text: string): string;
+}

@@ -1,0 +1,62 @@
+/** Types for fault-proxy.js (plain CommonJS, shared by tests, the demo and benchmarks). */
+/** '429' | '500' | '502' | '503' | any 3-digit status | 'reset', optionally with '-after' (forwarded, then the answer is lost/replaced). */
+export type Fault = string;
+export interface ProxyRequestInfo {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** A publish: PUT /<package> whose body carries a tarball. */
+  isUpload: boolean;
+  name?: string;
+  version?: string;
+  body: Buffer;
+}
+export interface FaultProxyOptions {
+  target: string;
+  port?: number;
+  latencyMs?: number;
+  faultRate?: number;
+  faults?: Fault[];
+  retryAfterSeconds?: number | string;
+  seed?: number;
+  /** A fault to inject, `false`/'none' to force none, undefined for the random draw. */
+  rules?: (req: ProxyRequestInfo) => Fault | false | null | undefined;
+}
+export interface UploadRecord {
+  name: string;
+  version: string;
+  start: number;
+  end: number | undefined;
+  status: number | string | undefined;
+  fault: string | undefined;
+  /** Whether the upload reached the registry. */
+  forwarded: boolean;
+}
+export interface RequestRecord {
+  method: string;
+  path: string;
+  status: number | string | undefined;
+  fault: string | undefined;
+  start: number;
+  end: number | undefined;
+}
+export interface FaultProxyStats {
+  requests: number;
+  faults: number;
+  faultsByKind: Record<string, number>;
+  forwarded: number;
+  uploads: UploadRecord[];
+  log: RequestRecord[];
+}
+export interface FaultProxy {
+  url: string;
+  port: number;
+  stats: FaultProxyStats;
+  setOptions(partial: Partial<Omit<FaultProxyOptions, 'target' | 'port'>>): void;
+  resetStats(): void;
+  uploadsOf(name: string, version?: string, options?: { forwardedOnly?: boolean }): UploadRecord[];
+  stop(): Promise<void>;
+}
+export function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy>;
+export function mulberry32(seed: number): () => number;
+export const DEFAULT_FAULTS: Fault[];
