@@ -1,6 +1,7 @@
 import { parseArgs } from 'util';
 import { LockstepError, isLockstepError, toLockstepError } from '@lockstep/core';
 import { lockStatus } from './commands/lock-status';
+import { stateClear, stateShow } from './commands/state';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -10,8 +11,12 @@ const USAGE = `Usage: lockstep <command> [options]
 
 Commands:
   lock status --resource path:<dir> [--json]   who holds the lock of a generate outDir, and who waits
+  state show  [--target publish] [--json]      the publish journal: the run, each package's state
+  state clear [--target publish] [--json]      forget the journal, so the next publish starts fresh
 
 Options:
+  --target     the publish target whose journal to use (default: publish)
+  --cache-dir  Nx's cache directory (default: the workspace's, as Nx computes it)
   --json       machine-readable output: { "schema_version": 1, "ok": …, "data": … }
   --help, -h   this help
   --version    the version of lockstep`;
@@ -31,6 +36,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       allowPositionals: true,
       options: {
         resource: { type: 'string' },
+        target: { type: 'string', default: 'publish' },
+        'cache-dir': { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
@@ -51,10 +58,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   const command = positionals.join(' ');
   try {
-    if (command !== 'lock status') {
-      throw new LockstepError('EBADOPTIONS', `Unknown command '${command}'.`, { hint: 'Run lockstep --help for the commands.' });
-    }
-    const result = lockStatus(values.resource, io.cwd);
+    const stateOptions = { target: values.target!, cacheDir: values['cache-dir'], cwd: io.cwd };
+    const result =
+      command === 'lock status'
+        ? lockStatus(values.resource, io.cwd)
+        : command === 'state show'
+          ? await stateShow(stateOptions)
+          : command === 'state clear'
+            ? await stateClear(stateOptions)
+            : undefined;
+    if (!result) throw new LockstepError('EBADOPTIONS', `Unknown command '${command}'.`, { hint: 'Run lockstep --help for the commands.' });
     io.out(values.json ? JSON.stringify({ schema_version: 1, ok: true, data: result.data }) : result.text);
     return EXIT_OK;
   } catch (error) {
