@@ -1,0 +1,64 @@
+import * as path from 'path';
+import { normalizePublishOptions } from './normalize-options';
+
+const ctx = (env: NodeJS.ProcessEnv = {}) => ({ root: '/ws', env });
+
+describe('normalizePublishOptions', () => {
+  it('applies the documented defaults', () => {
+    expect(normalizePublishOptions({}, ctx())).toEqual({
+      registry: undefined,
+      tag: 'latest',
+      access: undefined,
+      otp: undefined,
+      dryRun: false,
+      maxConcurrency: 4,
+      retries: 3,
+      verifyTimeoutMs: 300_000,
+      resume: 'auto',
+      group: { template: 'publish', waitTimeoutMs: 3_600_000 },
+      lockPolicy: 'require',
+      forceLock: false,
+      summaryFile: undefined,
+    });
+  });
+
+  it('keeps schema.json defaults and the normalised defaults in step', () => {
+    const schema = require('./schema.json');
+    const normalized = normalizePublishOptions({}, ctx());
+    expect(schema.properties.tag.default).toBe(normalized.tag);
+    expect(schema.properties.maxConcurrency.default).toBe(normalized.maxConcurrency);
+    expect(schema.properties.retries.default).toBe(normalized.retries);
+    expect(schema.properties.verifyTimeoutMs.default).toBe(normalized.verifyTimeoutMs);
+    expect(schema.properties.resume.default).toBe(normalized.resume);
+    expect(schema.properties.concurrency.properties.group.default).toBe(normalized.group.template);
+    expect(schema.properties.concurrency.properties.waitTimeoutMs.default).toBe(normalized.group.waitTimeoutMs);
+    expect(schema.properties.lockPolicy.default).toBe(normalized.lockPolicy);
+  });
+
+  it('turns NX_DRY_RUN=true into a dry run and resolves summaryFile', () => {
+    const n = normalizePublishOptions({ summaryFile: 'dist/summary.json' }, ctx({ NX_DRY_RUN: 'true' }));
+    expect(n.dryRun).toBe(true);
+    expect(n.summaryFile).toBe(path.resolve('/ws/dist/summary.json'));
+  });
+
+  it.each([
+    [{ registry: 'not a url' }, /registry must be an http\(s\) URL/],
+    [{ registry: 'ftp://x' }, /registry must be an http\(s\) URL/],
+    [{ maxConcurrency: 0 }, /maxConcurrency must be a whole number ≥ 1/],
+    [{ retries: 1.5 }, /retries must be a whole number/],
+    [{ resume: 'sometimes' }, /resume must be one of "auto", "fresh"/],
+    [{ lockPolicy: 'maybe' }, /lockPolicy must be one of/],
+    [{ concurrency: { max: 2 } }, /concurrency.max 2 is not supported yet/],
+    [{ concurrency: { cancelInProgress: true } }, /cancelInProgress is not supported yet/],
+    [{ lockBackend: 'git' }, /lockBackend "git" is not available yet/],
+    [{ concurrency: { group: '' } }, /concurrency.group must be a non-empty string/],
+  ])('refuses %j with EBADOPTIONS and a hint', (options, message) => {
+    let error: any;
+    try {
+      normalizePublishOptions(options as never, ctx());
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ code: 'EBADOPTIONS', message: expect.stringMatching(message), hint: expect.any(String) });
+  });
+});
