@@ -320,7 +320,9 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
       let last = 'not served yet';
       for (;;) {
         try {
-          const seen = await fetchVersion(name, version);
+          // Transient read failures get the usual short jittered retries;
+          // the growing interval below is for "not served yet".
+          const seen = await withRetries(() => fetchVersion(name, version), retryOptions('read', name));
           if (seen) {
             if (sameIntegrity(seen.integrity, integrity)) return;
             throw versionExistsError(name, version, registry, seen.integrity, integrity);
