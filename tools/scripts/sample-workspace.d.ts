@@ -23,7 +23,7 @@ export const FIXTURES: string;
 export const READER: string;
 export const TOOLS_DIR: string;
 export function fixtureFiles(): Record<string, string>;
-export function generatorModule(modulePath: string, options: { count?: number; failWith?: string }): string;
+export function generatorModule(modulePath: string, options: { count?: number; delayMs?: number; failWith?: string }): string;
 export function commandScript(scriptPath: string, options: { count: number; stamp: string; failAfterPartialWrite?: boolean }): string;
 export function checkCommand(outDir: string, count: number, label: string): string;
 export function startReader(outDirAbs: string, count: number, resultFile: string): Promise<Reader>;

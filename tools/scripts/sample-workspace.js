@@ -8,6 +8,7 @@
 const { spawn } = require('child_process');
 const fs = require('fs');
 const path = require('path');
+const { track } = require('./workspace');
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const READER = path.join(FIXTURES, 'reader.js');
@@ -34,9 +35,11 @@ function requirePath(fromModule, target) {
  * per run, so that every run rewrites every file, like a generator that embeds
  * a timestamp. If $GEN_BARRIER_FILE is set, the generator does not emit until
  * that file exists (tests use it to hold the first run inside the lock until a
- * second run is queued behind it). `failWith` makes a module that throws.
+ * second run is queued behind it). `delayMs` makes every run take that much
+ * longer before it emits (simulated work). `failWith` makes a module that
+ * throws.
  */
-function generatorModule(modulePath, { count, failWith } = {}) {
+function generatorModule(modulePath, { count, delayMs = 0, failWith } = {}) {
   if (failWith) {
     return `'use strict';\nexports.generate = async () => {\n  throw new Error(${JSON.stringify(failWith)});\n};\n`;
   }
@@ -55,7 +58,7 @@ async function barrier(file) {
 
 exports.generate = async (ctx) => {
   if (process.env.GEN_BARRIER_FILE) await barrier(process.env.GEN_BARRIER_FILE);
-  const stamp = process.env.GEN_STAMP || randomBytes(6).toString('hex');
+${delayMs > 0 ? `  await new Promise((resolve) => setTimeout(resolve, ${Number(delayMs)})); // simulated work\n` : ''}  const stamp = process.env.GEN_STAMP || randomBytes(6).toString('hex');
   for (const rel of fileNames(${Number(count)})) ctx.emit(rel, render(rel, stamp));
 };
 `;
@@ -106,7 +109,7 @@ function checkCommand(outDir, count, label) {
  */
 async function startReader(outDirAbs, count, resultFile) {
   fs.rmSync(resultFile, { force: true });
-  const child = spawn(process.execPath, [READER, outDirAbs, String(count), resultFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(process.execPath, [READER, outDirAbs, String(count), resultFile], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const closed = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));

@@ -19,6 +19,8 @@ export type FileMap = Record<string, string | Buffer | object>;
 export const REPO_ROOT: string;
 export const NX_VERSION: string;
 export function run(command: string, args: string[], options?: RunOptions): Promise<RunResult>;
+export function track<T extends import('child_process').ChildProcess>(child: T): T;
+export function terminateChildren(graceMs?: number): Promise<void>;
 export function runChecked(command: string, args: string[], options?: RunOptions): Promise<RunResult>;
 export function assertFreshBuild(): void;
 export function packPlugin(destDir: string): Promise<Record<string, string>>;

@@ -6,7 +6,7 @@
  *
  * Plain Node (CommonJS), no dependencies, so it runs from a fresh clone.
  */
-const { spawn } = require('child_process');
+const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -16,6 +16,27 @@ const NX_VERSION = '23.3.1';
 /** The packages a workspace needs to use the plugin, in dependency order. */
 const PLUGIN_PACKAGES = ['packages/core', 'packages/nx'];
 
+/** Child processes started here and still running, so an interrupted caller can stop them. */
+const liveChildren = new Set();
+
+/** Remembers `child` until it exits (see terminateChildren). */
+function track(child) {
+  liveChildren.add(child);
+  child.once('close', () => liveChildren.delete(child));
+  return child;
+}
+
+/**
+ * Sends SIGTERM to every child still running (nx passes it on to its task
+ * processes) and resolves once they are gone, or after `graceMs`.
+ */
+function terminateChildren(graceMs = 5000) {
+  const children = [...liveChildren];
+  const gone = children.map((child) => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('close', resolve))));
+  for (const child of children) child.kill('SIGTERM');
+  return Promise.race([Promise.all(gone), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+}
+
 /**
  * Runs a command and collects its output. Never rejects on a non-zero exit:
  * the result carries `code` (or `signal`) for the caller to judge.
@@ -24,11 +45,13 @@ const PLUGIN_PACKAGES = ['packages/core', 'packages/nx'];
 function run(command, args, options = {}) {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: options.env ?? process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = track(
+      spawn(command, args, {
+        cwd: options.cwd,
+        env: options.env ?? process.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
     let stdout = '';
     let stderr = '';
     const pending = { stdout: '', stderr: '' };
@@ -77,26 +100,17 @@ function npm(args, options) {
 }
 
 /**
- * Throws unless every package of PLUGIN_PACKAGES has a dist at least as new
- * as its sources (`npm run build` or `tsc -b` refreshes it), so a stale build
- * is never packed and tested by mistake.
+ * Throws unless the packages of PLUGIN_PACKAGES are built and up to date, so
+ * a stale build is never packed and tested by mistake. TypeScript itself
+ * judges (`tsc -b --dry`, read-only): file times alone mislead, since tsc
+ * does not re-emit a file whose content did not change.
  */
 function assertFreshBuild() {
-  const stale = [];
-  for (const rel of PLUGIN_PACKAGES) {
-    const src = path.join(REPO_ROOT, rel, 'src');
-    const dist = path.join(REPO_ROOT, rel, 'dist');
-    for (const file of listFiles(src)) {
-      if (!/\.ts$/.test(file) || /\.d\.ts$|\.spec\.ts$|(^|\/)(__fixtures__|test-utils)\//.test(file)) continue;
-      const built = path.join(dist, file.replace(/\.ts$/, '.js'));
-      const srcTime = fs.statSync(path.join(src, file)).mtimeMs;
-      const builtTime = fs.existsSync(built) ? fs.statSync(built).mtimeMs : -1;
-      if (builtTime < srcTime) stale.push(`${rel}/dist/${file.replace(/\.ts$/, '.js')}${builtTime < 0 ? ' (missing)' : ' (older than its source)'}`);
-    }
-  }
-  if (stale.length > 0) {
-    throw new Error(`The lockstep packages are not built or their build is stale: ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? `, and ${stale.length - 5} more` : ''}. Run 'npm run build' first.`);
-  }
+  const tsc = require.resolve('typescript/bin/tsc', { paths: [REPO_ROOT] });
+  const result = spawnSync(process.execPath, [tsc, '-b', ...PLUGIN_PACKAGES, '--dry'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const stale = [...`${result.stdout}`.matchAll(/A non-dry build would build project '([^']+)'/g)].map((m) => path.relative(REPO_ROOT, path.dirname(m[1])));
+  if (result.status !== 0 && stale.length === 0) throw new Error(`'tsc -b ${PLUGIN_PACKAGES.join(' ')} --dry' failed:\n${result.stdout}${result.stderr}`);
+  if (stale.length > 0) throw new Error(`The build of ${stale.join(', ')} is missing or stale: run 'npm run build' first.`);
 }
 
 /**
@@ -180,14 +194,20 @@ async function createWorkspace(dir, options = {}) {
 /**
  * Environment for nx in these workspaces: no daemon (it is off in containers
  * anyway; nothing here may depend on it), no Nx Cloud, plugins in-process
- * (saves about half a second per invocation), no TUI, no colours.
+ * (saves about half a second per invocation), no TUI, no colours. CI passes
+ * through as it is.
  */
 function nxEnv(extra = {}) {
   const env = { ...process.env };
-  // Inherited from a parent nx or jest run, these would confuse the child nx.
   for (const key of Object.keys(env)) {
-    if (/^NX_(TASK_TARGET|TASK_HASH|INVOCATION_ROOT_PID|WORKSPACE_ROOT|CLI_SET|LOAD_DOT_ENV)/.test(key)) delete env[key];
+    // Set by a parent nx (the repo's own tasks), these would confuse the child nx;
+    // a cache directory from outside would make every workspace share one cache.
+    if (/^NX_(TASK_TARGET|TASK_HASH|INVOCATION_ROOT_PID|WORKSPACE_ROOT|CLI_SET|LOAD_DOT_ENV|CACHE_DIRECTORY|WORKSPACE_DATA_DIRECTORY|PROJECT_GRAPH_CACHE_DIRECTORY)/.test(key)) {
+      delete env[key];
+    }
   }
+  // An opt-out of the lock in the caller's shell must not leak into what these runs show.
+  delete env.LOCKSTEP_NO_LOCK;
   return {
     ...env,
     NX_DAEMON: 'false',
@@ -197,7 +217,6 @@ function nxEnv(extra = {}) {
     NX_SKIP_NX_CACHE: undefined,
     FORCE_COLOR: '0',
     NO_COLOR: '1',
-    CI: undefined,
     ...extra,
   };
 }
@@ -222,7 +241,7 @@ function removeDir(dir) {
   if (dir) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 }
 
-/** Lists the files under `dir` (posix relative paths, sorted), or [] if it is missing. */
+/** Lists the files under `dir` (posix relative paths, sorted), or [] if it is missing or not a directory. */
 function listFiles(dir) {
   const out = [];
   const walk = (abs, rel) => {
@@ -230,7 +249,7 @@ function listFiles(dir) {
     try {
       entries = fs.readdirSync(abs, { withFileTypes: true });
     } catch (error) {
-      if (error.code === 'ENOENT') return;
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return;
       throw error;
     }
     for (const entry of entries) {
@@ -255,6 +274,8 @@ module.exports = {
   NX_VERSION,
   run,
   runChecked,
+  track,
+  terminateChildren,
   packPlugin,
   assertFreshBuild,
   createTemplateWorkspace,

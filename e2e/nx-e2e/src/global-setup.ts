@@ -11,27 +11,34 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { assertFreshBuild, createTemplateWorkspace, makeTempDir, nxBin, packPlugin } from '../../../tools/scripts/workspace';
+import { assertFreshBuild, createTemplateWorkspace, makeTempDir, nxBin, packPlugin, removeDir } from '../../../tools/scripts/workspace';
 
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
+  const preset = process.env.LOCKSTEP_E2E_TEMPLATE;
+  const reuse = preset !== undefined && fs.existsSync(nxBin(preset));
+  if (!reuse) assertFreshBuild();
+
   const root = makeTempDir('lockstep-nx-e2e-');
-  fs.mkdirSync(path.join(root, 'workspaces'));
+  try {
+    fs.mkdirSync(path.join(root, 'workspaces'));
+    if (reuse) {
+      console.log(`\n[nx-e2e] using the template workspace ${preset} (LOCKSTEP_E2E_TEMPLATE)`);
+    } else {
+      const tarballs = await packPlugin(path.join(root, 'tarballs'));
+      const packed = Date.now();
+      const template = await createTemplateWorkspace(path.join(root, 'template'), tarballs);
+      process.env.LOCKSTEP_E2E_TEMPLATE = template;
+      console.log(
+        `\n[nx-e2e] packed ${Object.keys(tarballs).join(', ')} in ${packed - started} ms; ` +
+          `installed them with nx into ${template} in ${Date.now() - packed} ms`,
+      );
+    }
+  } catch (error) {
+    // Jest skips globalTeardown when globalSetup throws.
+    removeDir(root);
+    throw error;
+  }
   (globalThis as Record<string, unknown>).__LOCKSTEP_E2E_ROOT__ = root;
   process.env.LOCKSTEP_E2E_ROOT = root;
-
-  const preset = process.env.LOCKSTEP_E2E_TEMPLATE;
-  if (preset && fs.existsSync(nxBin(preset))) {
-    console.log(`\n[nx-e2e] using the template workspace ${preset} (LOCKSTEP_E2E_TEMPLATE)`);
-    return;
-  }
-  assertFreshBuild();
-  const tarballs = await packPlugin(path.join(root, 'tarballs'));
-  const packed = Date.now();
-  const template = await createTemplateWorkspace(path.join(root, 'template'), tarballs);
-  process.env.LOCKSTEP_E2E_TEMPLATE = template;
-  console.log(
-    `\n[nx-e2e] packed ${Object.keys(tarballs).join(', ')} in ${packed - started} ms; ` +
-      `installed them with nx into ${template} in ${Date.now() - packed} ms`,
-  );
 }

@@ -10,6 +10,8 @@ export const ErrorCodes = {
   EOUTSIDE: 'EOUTSIDE',
   /** The generator threw or the command exited non-zero; outDir is untouched. */
   EGENERATOR: 'EGENERATOR',
+  /** Another process removed or replaced outDir (or files in it) while a commit was writing. */
+  EOUTDIRCHANGED: 'EOUTDIRCHANGED',
   /** Waited `timeoutMs` for a lock another process holds. */
   ELOCKTIMEOUT: 'ELOCKTIMEOUT',
   /** A held lock was lost (stalled heartbeat, reclaimed as stale, removed by hand). */

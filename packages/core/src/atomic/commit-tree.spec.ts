@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync, existsSync, readdirSync } from 'fs';
+import { watch, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync, existsSync, readdirSync } from 'fs';
 import * as path from 'path';
 import { useTempDir } from '../test-utils/temp-dir';
 import { commitTree } from './commit-tree';
@@ -20,7 +20,8 @@ describe('commitTree', () => {
 
   it('leaves byte-identical files alone, keeping their mtime', async () => {
     await commitTree(out(), files({ 'a.txt': 'same', 'b.txt': 'old' }));
-    const past = new Date(Date.now() - 3_600_000);
+    // Whole seconds: utimes keeps what every filesystem can store exactly.
+    const past = new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000);
     utimesSync(path.join(out(), 'a.txt'), past, past);
     const stats = await commitTree(out(), files({ 'a.txt': 'same', 'b.txt': 'new' }));
     expect(stats).toMatchObject({ written: 1, unchanged: 1 });
@@ -95,5 +96,30 @@ describe('commitTree', () => {
     await commitTree(out(), [{ path: 'deep/s.txt', source: { stagedPath: staged } }]);
     expect(read('deep/s.txt')).toBe('from staging');
     expect(existsSync(staged)).toBe(false);
+  });
+});
+
+describe('commitTree with a tempDir', () => {
+  const tmp = useTempDir();
+
+  async function namesSeenInOutDir(tempDir?: string): Promise<string[]> {
+    const out = path.join(tmp(), tempDir ? 'out-with' : 'out-without');
+    mkdirSync(out);
+    const seen: string[] = [];
+    const watcher = watch(out, (_event, name) => name && seen.push(String(name)));
+    await commitTree(out, files({ 'a.txt': 'A', 'b.txt': 'B' }), { tempDir });
+    await new Promise((r) => setTimeout(r, 50));
+    watcher.close();
+    expect(readdirSync(out).sort()).toEqual(['a.txt', 'b.txt']);
+    return seen;
+  }
+
+  it('never lets a temp file appear in outDir, so a snapshot of outDir cannot capture one', async () => {
+    const tempDir = path.join(tmp(), 'stage');
+    mkdirSync(tempDir);
+    expect((await namesSeenInOutDir(tempDir)).filter((n) => n.includes('.lstmp-'))).toEqual([]);
+    expect(readdirSync(tempDir)).toEqual([]);
+    // Without a tempDir the temp siblings do show up: the watch above can see them.
+    expect((await namesSeenInOutDir()).filter((n) => n.includes('.lstmp-')).length).toBeGreaterThan(0);
   });
 });

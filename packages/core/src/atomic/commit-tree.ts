@@ -22,6 +22,8 @@ export interface CommitOptions {
   concurrency?: number;
   /** Sweep temp files leaked by killed runs first. Default true; only safe under outDir's lock. */
   sweep?: boolean;
+  /** Write temp files here (same filesystem as outDir) instead of beside their targets. */
+  tempDir?: string;
 }
 
 export interface CommitStats {
@@ -52,21 +54,34 @@ export async function commitTree(outDir: string, files: readonly CommitFile[], o
   const stats: CommitStats = { written: 0, unchanged: 0, pruned: 0, dirsRemoved: 0, sweptTemps: 0 };
   if (options.sweep ?? true) stats.sweptTemps = await sweepTempFiles(root);
 
-  await mapLimit(planned.files, concurrency, async (file) => {
-    const target = path.join(root, ...file.path.split('/'));
-    await assertNoSymlinkEscape(root, target);
-    await ensureParentDir(root, file.path);
-    if (await writeIfChanged(target, file.source)) stats.written++;
-    else stats.unchanged++;
-  });
+  try {
+    await mapLimit(planned.files, concurrency, async (file) => {
+      const target = path.join(root, ...file.path.split('/'));
+      await assertNoSymlinkEscape(root, target);
+      await ensureParentDir(root, file.path);
+      if (await writeIfChanged(target, file.source, options.tempDir)) stats.written++;
+      else stats.unchanged++;
+    });
 
-  if (prune) {
-    const removed = await pruneDir(root, '', planned.paths, planned.dirs);
-    stats.pruned = removed.files;
-    stats.dirsRemoved = removed.dirs;
+    if (prune) {
+      const removed = await pruneDir(root, '', planned.paths, planned.dirs);
+      stats.pruned = removed.files;
+      stats.dirsRemoved = removed.dirs;
+    }
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' && !(error instanceof LockstepError)) throw outDirChanged(outDir, error);
+    throw error;
   }
   return stats;
 }
+
+function outDirChanged(outDir: string, cause: unknown): LockstepError {
+  return new LockstepError(ErrorCodes.EOUTDIRCHANGED, `Another process removed or replaced files in ${outDir} while lockstep was writing it (${(cause as Error).message}).`, {
+    hint: 'Something outside lockstep writes to outDir: for example Nx restoring this target from its cache (without the Nx daemon it deletes and re-copies outputs). Run again; see the README on Nx cache restores.',
+    cause,
+  });
+}
+
 
 interface PlannedFiles {
   files: CommitFile[];
@@ -120,7 +135,7 @@ async function ensureParentDir(root: string, rel: string): Promise<void> {
 }
 
 /** Returns true if it wrote, false if the bytes on disk were already the new ones. */
-async function writeIfChanged(target: string, source: FileSource): Promise<boolean> {
+async function writeIfChanged(target: string, source: FileSource, tempDir?: string): Promise<boolean> {
   const existing = await lstatOrUndefined(target);
   if (existing?.isDirectory()) {
     await fsp.rm(target, { recursive: true, force: true });
@@ -128,7 +143,7 @@ async function writeIfChanged(target: string, source: FileSource): Promise<boole
     return false;
   }
   if ('data' in source) {
-    await writeFileAtomicFast(target, source.data);
+    await writeFileAtomicFast(target, source.data, { tempDir });
   } else {
     await fsp.rename(source.stagedPath, target);
   }

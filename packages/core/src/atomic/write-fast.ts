@@ -1,4 +1,5 @@
 import { promises as fsp } from 'fs';
+import * as path from 'path';
 import { tempSiblingPath } from './temp-name';
 
 /**
@@ -6,8 +7,11 @@ import { tempSiblingPath } from './temp-name';
  * Readers see the old bytes or the new bytes, never a mix. No fsync: for
  * output that can be regenerated after a power loss.
  */
-export async function writeFileAtomicFast(target: string, data: string | Uint8Array, mode?: number): Promise<void> {
-  const temp = tempSiblingPath(target);
+export async function writeFileAtomicFast(target: string, data: string | Uint8Array, options: { mode?: number; tempDir?: string } = {}): Promise<void> {
+  const { mode, tempDir } = options;
+  // tempDir (same filesystem) keeps temp files out of the target's directory, so a
+  // snapshot of that directory (an Nx cache copy) can never capture one.
+  const temp = tempDir ? path.join(tempDir, path.basename(tempSiblingPath(target))) : tempSiblingPath(target);
   try {
     await fsp.writeFile(temp, data, mode === undefined ? undefined : { mode });
     await fsp.rename(temp, target);

@@ -81,9 +81,10 @@ export async function runGenerate(options: RunGenerateOptions): Promise<Generate
   let staging: string | undefined;
   try {
     if (lock) await sweepStagingDirs(outDir);
-    const files = await produce(options, outDir, (dir) => (staging = dir), lock?.signal);
+    staging = await createStagingDir(outDir);
+    const files = await produce(options, outDir, staging, lock?.signal);
     throwIfLost(lock);
-    const stats = await commitTree(outDir, files, { prune: options.prune ?? true, sweep: lock !== undefined });
+    const stats = await commitTree(outDir, files, { prune: options.prune ?? true, sweep: lock !== undefined, tempDir: staging });
     throwIfLost(lock);
     return { outDir, stats, waitedMs: lock?.waitedMs ?? 0, durationMs: performance.now() - started, files: files.length };
   } finally {
@@ -96,11 +97,10 @@ function throwIfLost(lock: LockHandle | undefined): void {
   if (lock?.signal.aborted) throw lock.signal.reason;
 }
 
-async function produce(options: RunGenerateOptions, outDir: string, onStaging: (dir: string) => void, signal?: AbortSignal): Promise<CommitFile[]> {
+/** Output into memory (generator) or into `staging` (command); temp files of the commit go to `staging` too. */
+async function produce(options: RunGenerateOptions, outDir: string, staging: string, signal?: AbortSignal): Promise<CommitFile[]> {
   const { producer } = options;
   if (producer.kind === 'command') {
-    const staging = await createStagingDir(outDir);
-    onStaging(staging);
     await runCommand(producer.command, options.workspaceRoot, { ...(options.env ?? process.env), LOCKSTEP_OUT_DIR: staging }, signal);
     return listStagedFiles(staging);
   }

@@ -134,7 +134,8 @@ const KEPT_ON_RESUME: readonly RecordStatus[] = ['published', 'skipped'];
 export async function openJournal(dir: string, options: OpenJournalOptions): Promise<OpenJournalResult> {
   checkOptions(options);
   const root = path.resolve(dir);
-  await fsp.mkdir(packagesPath(root), { recursive: true });
+  // Only the root here: packages/ is made under the lock, since a set-up may be replacing it right now.
+  await fsp.mkdir(root, { recursive: true });
   const ctx: Ctx = {
     root,
     options,
@@ -201,6 +202,7 @@ async function setUp(ctx: Ctx): Promise<OpenJournalResult> {
     current = undefined;
   }
   const previous = current && { runId: current.runId, sha: current.sha, status: current.status };
+  await fsp.mkdir(packagesPath(root), { recursive: true });
 
   if (current?.runId === options.runId) {
     const records = readAllRecords(root);

@@ -1,0 +1,230 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * npm run demo  (= npm run build && node tools/scripts/demo.js)
+ *
+ * Packs @lockstep/core and @lockstep/nx, installs them with nx into a sample
+ * workspace in a temp dir, and shows the `generate` executor under contention:
+ * three `nx run docs:generate --skip-nx-cache` at once on one outDir while a
+ * reader process checks every generated file in a loop, then the Nx cache hit.
+ * Exits 1 if anything went wrong. LOCKSTEP_DEMO_KEEP=1 keeps the temp dir.
+ */
+const fs = require('fs');
+const path = require('path');
+const { check, generation } = require('./fixtures/selfcheck');
+const { fixtureFiles, findLeftovers, generatorModule, startReader } = require('./sample-workspace');
+const {
+  NX_VERSION,
+  assertFreshBuild,
+  createTemplateWorkspace,
+  createWorkspace,
+  makeTempDir,
+  packPlugin,
+  removeDir,
+  runNx,
+  snapshotDir,
+  terminateChildren,
+} = require('./workspace');
+
+const PROJECT = 'docs';
+const OUT = 'dist/generated/docs';
+const COUNT = 300;
+const PARALLEL = 3;
+const GENERATOR_DELAY_MS = 1500;
+
+const failures = [];
+const fail = (message) => {
+  failures.push(message);
+  console.log(`  ✗ ${message}`);
+};
+const ok = (message) => console.log(`  ✓ ${message}`);
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+
+async function step(title, fn) {
+  process.stdout.write(`\n▸ ${title}\n`);
+  const started = Date.now();
+  const result = await fn();
+  console.log(`  (${seconds(Date.now() - started)})`);
+  return result;
+}
+
+/** The `[lockstep] …` lines of an nx run, without Nx's task prefix. */
+function lockstepLines(output) {
+  return output
+    .split('\n')
+    .map((line) => line.slice(line.indexOf('[lockstep]')))
+    .filter((line) => line.startsWith('[lockstep]'));
+}
+
+function parseResult(lines) {
+  const line = lines.find((l) => / files, \d+ written, /.test(l));
+  if (!line) return undefined;
+  const m = /: (\d+) files, (\d+) written, (\d+) unchanged, (\d+) pruned.* in (\d+) ms(?: \(waited (\d+) ms for the lock\))?/.exec(line);
+  return m && { files: +m[1], written: +m[2], unchanged: +m[3], pruned: +m[4], ms: +m[5], waitedMs: m[6] ? +m[6] : 0 };
+}
+
+/** Checks that outDir is exactly the generation `stamp` of COUNT files and holds nothing else. */
+function verifyOutDir(workspace, stamp, when) {
+  const tree = snapshotDir(path.join(workspace, OUT));
+  const expected = generation(COUNT, stamp);
+  const problems = [];
+  for (const [rel, data] of Object.entries(tree)) {
+    const result = check(rel, data);
+    if (!result.ok) problems.push(`${rel} is ${result.kind} (${result.reason})`);
+    else if (!(rel in expected)) problems.push(`${rel} is not part of the output`);
+    else if (!data.equals(Buffer.from(expected[rel]))) problems.push(`${rel} is from generation ${result.stamp}`);
+  }
+  for (const rel of Object.keys(expected)) if (!(rel in tree)) problems.push(`${rel} is missing`);
+  const leftovers = findLeftovers(path.join(workspace, 'dist'));
+  if (problems.length === 0 && leftovers.length === 0) ok(`${when}: ${OUT} holds exactly the ${COUNT} files of generation '${stamp}', no temp files or staging dirs`);
+  else fail(`${when}: ${[...problems, ...leftovers.map((l) => `leftover ${l}`)].slice(0, 5).join('; ')}${problems.length + leftovers.length > 5 ? ' …' : ''}`);
+}
+
+async function main() {
+  console.log('lockstep demo: a cached `generate` target under contention, in a real Nx workspace');
+  assertFreshBuild();
+  const tmp = makeTempDir('lockstep-demo-');
+  let cleaned = false;
+  const cleanup = () => {
+    if (cleaned) return;
+    cleaned = true;
+    if (process.env.LOCKSTEP_DEMO_KEEP === '1') console.log(`\n(kept ${tmp}: LOCKSTEP_DEMO_KEEP=1)`);
+    else removeDir(tmp);
+  };
+  const onSignal = async (signal) => {
+    console.log(`\n${signal}: stopping the runs and removing ${tmp}`);
+    await terminateChildren();
+    cleanup();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    const workspace = path.join(tmp, 'sample');
+    const nx = (args, env) => runNx(workspace, workspace, args, { env });
+
+    const tarballs = await step('Packing @lockstep/core and @lockstep/nx (npm pack)', async () => {
+      const packed = await packPlugin(path.join(tmp, 'tarballs'));
+      for (const [name, file] of Object.entries(packed)) console.log(`  ${name}: ${path.basename(file)} (${Math.round(fs.statSync(file).size / 1024)} KiB)`);
+      return packed;
+    });
+
+    await step(`Installing nx@${NX_VERSION} and the packed plugin into ${workspace} (npm install --prefer-offline)`, async () => {
+      await createTemplateWorkspace(workspace, tarballs);
+      const version = (name) => JSON.parse(fs.readFileSync(path.join(workspace, 'node_modules', name, 'package.json'), 'utf8')).version;
+      console.log(`  installed nx ${version('nx')}, @lockstep/nx ${version('@lockstep/nx')}, @lockstep/core ${version('@lockstep/core')}`);
+    });
+
+    await step(`Writing project '${PROJECT}': a cacheable generate target, ${COUNT} files into ${OUT}`, async () => {
+      const generator = `apps/${PROJECT}/generate.js`;
+      await createWorkspace(workspace, {
+        files: {
+          ...fixtureFiles(),
+          [generator]: generatorModule(generator, { count: COUNT, delayMs: GENERATOR_DELAY_MS }),
+          [`apps/${PROJECT}/project.json`]: {
+            name: PROJECT,
+            root: `apps/${PROJECT}`,
+            targets: {
+              generate: {
+                executor: '@lockstep/nx:generate',
+                cache: true,
+                inputs: ['default', { env: 'GEN_STAMP' }],
+                outputs: ['{options.outDir}'],
+                options: { outDir: OUT, generator },
+              },
+            },
+          },
+        },
+      });
+      console.log(`  generator ${generator}: ${COUNT} self-checking files (header with path, length and sha256 of the body),`);
+      console.log(`  content set by the input GEN_STAMP; it takes ${seconds(GENERATOR_DELAY_MS)} per run (simulated work, inside the lock)`);
+    });
+
+    await step(`First generation (GEN_STAMP=v1): nx run ${PROJECT}:generate`, async () => {
+      const run = await nx(['run', `${PROJECT}:generate`], { GEN_STAMP: 'v1' });
+      for (const line of lockstepLines(run.output)) console.log(`  ${line}`);
+      if (run.code !== 0) throw new Error(`nx run ${PROJECT}:generate failed:\n${run.output}`);
+      verifyOutDir(workspace, 'v1', 'after the first generation');
+    });
+
+    const contended = await step(
+      `${PARALLEL} × nx run ${PROJECT}:generate --skip-nx-cache at once (GEN_STAMP=v2), a reader checking every file in a loop`,
+      async () => {
+        const reader = await startReader(path.join(workspace, OUT), COUNT, path.join(tmp, 'reader.json'));
+        const started = Date.now();
+        let runs;
+        let tally;
+        try {
+          runs = await Promise.all(
+            Array.from({ length: PARALLEL }, () => nx(['run', `${PROJECT}:generate`, '--skip-nx-cache'], { GEN_STAMP: 'v2' })),
+          );
+        } finally {
+          tally = await reader.stop();
+        }
+        return { runs, tally, wallMs: Date.now() - started };
+      },
+    );
+
+    console.log('\n▸ What happened');
+    const { runs, tally } = contended;
+    const order = runs.map((run, i) => ({ run, i, result: parseResult(lockstepLines(run.output)) })).sort((a, b) => (a.result?.waitedMs ?? 0) - (b.result?.waitedMs ?? 0));
+    for (const { run, i, result } of order) {
+      const label = `run ${i + 1} (nx pid ${run.pid}, exit ${run.code}, ${seconds(run.durationMs)})`;
+      if (run.code !== 0 || !result) {
+        fail(`${label} failed:\n${run.output}`);
+        continue;
+      }
+      console.log(`  ${label}: ${result.written} written, ${result.unchanged} unchanged, ${result.pruned} pruned, waited ${result.waitedMs} ms for the lock`);
+      for (const line of lockstepLines(run.output)) console.log(`      ${line}`);
+    }
+    const results = order.map((o) => o.result).filter(Boolean);
+    if (results.length === PARALLEL) {
+      const writers = results.filter((r) => r.written > 0);
+      if (writers.length === 1 && writers[0].written === COUNT) ok(`one run rewrote the ${COUNT} files; the other ${PARALLEL - 1} found them unchanged and wrote nothing`);
+      else fail(`expected exactly one run to write ${COUNT} files, got ${results.map((r) => r.written).join(', ')} written`);
+      const waiters = results.filter((r) => r.waitedMs > 0).length;
+      if (waiters >= 1) ok(`${waiters} of ${PARALLEL} runs queued for the outDir lock and ran one after the other (all ${PARALLEL} in ${seconds(contended.wallMs)})`);
+      else fail(`no run waited for the lock: the runs did not overlap, or the lock is off`);
+    }
+
+    console.log(
+      `  reader: ${tally.reads} file reads in ${tally.sweeps} sweeps over ${seconds(tally.durationMs)} ` +
+        `(${tally.completeSweeps} sweeps saw every file whole; generations seen: ${tally.stamps.join(', ')})`,
+    );
+    const bad = { torn: tally.torn, empty: tally.empty, missing: tally.missing + tally.missingBefore, errors: tally.errors };
+    console.log(`  reader: torn ${bad.torn}, empty ${bad.empty}, missing ${bad.missing}, other errors ${bad.errors}`);
+    if (Object.values(bad).every((n) => n === 0)) ok('the reader never saw a torn, empty or missing file');
+    else fail(`the reader saw bad reads: ${JSON.stringify(tally.samples.slice(0, 5))}`);
+    verifyOutDir(workspace, 'v2', 'after the contended runs');
+
+    await step(`The Nx cache: nx run ${PROJECT}:generate (GEN_STAMP=v2), twice`, async () => {
+      console.log('  --skip-nx-cache neither reads nor writes the cache, so the first run executes and stores the result:');
+      const first = await nx(['run', `${PROJECT}:generate`], { GEN_STAMP: 'v2' });
+      for (const line of lockstepLines(first.output)) console.log(`    ${line}`);
+      if (first.code !== 0) fail(`nx run ${PROJECT}:generate failed:\n${first.output}`);
+      const second = await nx(['run', `${PROJECT}:generate`], { GEN_STAMP: 'v2' });
+      const hit = /Nx read the output from the cache instead of running the command for 1 out of 1 tasks/.test(second.output);
+      const taskLine = second.output.split('\n').find((line) => line.includes(`nx run ${PROJECT}:generate`));
+      console.log(`  and the second one: ${taskLine ? taskLine.trim() : '(no task line)'}, ${second.durationMs} ms`);
+      if (second.code === 0 && hit) ok('cache hit: Nx read the output from the cache and restored outDir without running the generator');
+      else fail(`expected a cache hit:\n${second.output}`);
+      verifyOutDir(workspace, 'v2', 'after the cache hit');
+      console.log('  note: Nx restores a cache hit by deleting outDir and copying the cached files in, outside lockstep;');
+      console.log('        readers during a restore can see missing files (no reader ran during this step).');
+    });
+
+    console.log(failures.length === 0 ? '\nDemo OK: no torn, empty or missing reads; one writer at a time; cache hit.' : `\nDemo FAILED: ${failures.length} problem(s).`);
+  } finally {
+    cleanup();
+  }
+  return failures.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(`\nDemo FAILED: ${error.stack ?? error}`);
+    process.exit(1);
+  },
+);
