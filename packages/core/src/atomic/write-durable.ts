@@ -9,8 +9,8 @@ export async function writeFileDurable(target: string, data: string | Uint8Array
   await writeFileAtomic(target, typeof data === 'string' ? data : Buffer.from(data), { fsync: true });
 }
 
-/** write-file-atomic names its temp files `<file>.<murmur hex>`; a SIGKILL leaks them. */
+/** write-file-atomic 7 names its temp files `<file>.<decimal uint32>`; a SIGKILL leaks them. */
 export function isDurableTempFor(fileName: string, candidate: string): boolean {
   if (!candidate.startsWith(`${fileName}.`)) return false;
-  return /^[0-9a-f]{1,8}$/.test(candidate.slice(fileName.length + 1));
+  return /^\d{1,10}$/.test(candidate.slice(fileName.length + 1));
 }

@@ -129,7 +129,8 @@ const KEPT_ON_RESUME: readonly RecordStatus[] = ['published', 'skipped'];
  * its siblings may be mid-write); they are ignored when reading.
  *
  * A corrupt file (not JSON, wrong schema, torn) is EJOURNALCORRUPT naming it,
- * never a silent reset; with resume: 'fresh' a corrupt run is replaced.
+ * never a silent reset; with resume: 'fresh' a corrupt run is replaced. The
+ * records of a finished run are replaced unread: nothing resumes from them.
  */
 export async function openJournal(dir: string, options: OpenJournalOptions): Promise<OpenJournalResult> {
   checkOptions(options);

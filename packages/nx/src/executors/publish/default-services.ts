@@ -50,7 +50,7 @@ export function createPublishServices(
       const opened = await openJournal(dir, input);
       const { journal } = opened;
       return {
-        resumedFrom: opened.mode === 'resumed' ? opened.previous?.runId : undefined,
+        resumedFrom: journal.run.resumedFrom,
         get: (name) => journal.get(name),
         all: () => journal.all(),
         transition: (name, status, patch) => journal.transition(name, status, patch),
