@@ -84,14 +84,13 @@ export function readAllRecords(dir: string): Map<string, PackageRecord> {
 /**
  * A temp file write-file-atomic (or a temp-sibling writer) leaked when its
  * process was killed. write-file-atomic 7 names them `<file>.<murmur3 as a
- * decimal uint32>` (up to 10 digits), which isDurableTempFor only matches
- * below 10^8, hence the second pattern.
+ * decimal uint32>` (up to 10 digits).
  */
 export function isJournalTemp(entry: string): boolean {
   if (isTempFileName(entry)) return true;
   const match = /^(.+\.json)\.([^.]+)$/.exec(entry);
   if (!match) return false;
-  return isDurableTempFor(match[1], entry) || /^\d{1,10}$/.test(match[2]);
+  return isDurableTempFor(match[1], entry);
 }
 
 /** Removes leaked temp files from the journal. Only while no writer of this journal can be alive (see openJournal). */
