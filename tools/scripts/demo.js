@@ -4,14 +4,20 @@
  * npm run demo  (= npm run build && node tools/scripts/demo.js)
  *
  * Packs @lockstep/core and @lockstep/nx, installs them with nx into a sample
- * workspace in a temp dir, and shows the `generate` executor under contention:
- * three `nx run docs:generate --skip-nx-cache` at once on one outDir while a
- * reader process checks every generated file in a loop, then the Nx cache hit.
+ * workspace in a temp dir, then:
+ *  1. publish: an embedded Verdaccio (behind a proxy with latency and a few
+ *     injected 429/503), 12 packages in 4 levels published with
+ *     `nx run-many -t publish`, live progress and a summary; a second run
+ *     skips everything (tools/scripts/demo-publish.js);
+ *  2. generate under contention: three `nx run docs:generate --skip-nx-cache`
+ *     at once on one outDir while a reader process checks every generated
+ *     file in a loop, then the Nx cache hit.
  * Exits 1 if anything went wrong. LOCKSTEP_DEMO_KEEP=1 keeps the temp dir.
  */
 const fs = require('fs');
 const path = require('path');
 const { check, generation } = require('./fixtures/selfcheck');
+const { runPublishDemo } = require('./demo-publish');
 const { fixtureFiles, findLeftovers, generatorModule, startReader } = require('./sample-workspace');
 const {
   NX_VERSION,
@@ -24,6 +30,7 @@ const {
   runNx,
   snapshotDir,
   terminateChildren,
+  writeFiles,
 } = require('./workspace');
 
 const PROJECT = 'docs';
@@ -81,7 +88,7 @@ function verifyOutDir(workspace, stamp, when) {
 }
 
 async function main() {
-  console.log('lockstep demo: a cached `generate` target under contention, in a real Nx workspace');
+  console.log('lockstep demo: publishing a workspace to an embedded registry, and a cached `generate` target under contention, in a real Nx workspace');
   assertFreshBuild();
   const tmp = makeTempDir('lockstep-demo-');
   let cleaned = false;
@@ -141,6 +148,18 @@ async function main() {
       console.log(`  content set by the input GEN_STAMP; it takes ${seconds(GENERATOR_DELAY_MS)} per run (simulated work, inside the lock)`);
     });
 
+    console.log('\n━━ Part 1: publish ━━');
+    await runPublishDemo({
+      workspace,
+      tmp,
+      nx: (args, env, onLine) => runNx(workspace, workspace, args, { env, onLine }),
+      writeFiles,
+      step,
+      ok,
+      fail,
+    });
+
+    console.log('\n━━ Part 2: generate under contention ━━');
     await step(`First generation (GEN_STAMP=v1): nx run ${PROJECT}:generate`, async () => {
       const run = await nx(['run', `${PROJECT}:generate`], { GEN_STAMP: 'v1' });
       for (const line of lockstepLines(run.output)) console.log(`  ${line}`);
@@ -214,7 +233,7 @@ async function main() {
       console.log('        readers during a restore can see missing files (no reader ran during this step).');
     });
 
-    console.log(failures.length === 0 ? '\nDemo OK: no torn, empty or missing reads; one writer at a time; cache hit.' : `\nDemo FAILED: ${failures.length} problem(s).`);
+    console.log(failures.length === 0 ? '\nDemo OK: every package published once in dependency order, a re-run skipped all; generate: no torn, empty or missing reads, one writer at a time, cache hit.' : `\nDemo FAILED: ${failures.length} problem(s).`);
   } finally {
     cleanup();
   }

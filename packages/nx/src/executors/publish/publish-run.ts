@@ -196,7 +196,8 @@ async function finishRun(input: PublishRunInput, summary: PublishSummary, printT
   const byProject = new Map<string, boolean>();
   for (const p of summary.packages) if (p.project) byProject.set(p.project, p.status === 'published' || p.status === 'skipped' || (summary.dryRun && p.status === 'pending'));
   if (printTable) input.log(`\n${formatSummary(summary)}`);
-  if (input.options.summaryFile) {
+  // In per-task mode only the task that completes the run writes the file: it reports the whole run.
+  if (input.options.summaryFile && printTable) {
     mkdirSync(path.dirname(input.options.summaryFile), { recursive: true });
     await writeFileDurable(input.options.summaryFile, `${JSON.stringify({ schema_version: 1, ...summary, ...(run ? { run } : {}) }, null, 2)}\n`);
   }

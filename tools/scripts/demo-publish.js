@@ -1,0 +1,124 @@
+'use strict';
+/**
+ * The publish half of `npm run demo`: an embedded Verdaccio on a free
+ * loopback port behind a proxy that adds latency and a few injected 429/503
+ * answers, a sample workspace of 12 packages in 4 levels (workspace:*, ^, ~
+ * dependencies, plus one private package), published with
+ * `nx run-many -t publish` with live progress and a summary, then published
+ * again to show every package skipped.
+ */
+const fs = require('fs');
+const path = require('path');
+const { startRegistry, writeNpmrc } = require('../registry/verdaccio');
+const { startFaultProxy } = require('../registry/fault-proxy');
+
+/** name → dependencies (with the spec each uses); levels follow from them. */
+const PACKAGES = {
+  types: {},
+  config: {},
+  'core-utils': {},
+  logger: { 'core-utils': 'workspace:^' },
+  http: { 'core-utils': 'workspace:*', config: 'workspace:~' },
+  schema: { types: 'workspace:^' },
+  'api-client': { http: 'workspace:^', schema: 'workspace:*' },
+  'ui-kit': { logger: 'workspace:^', types: 'workspace:*' },
+  'cli-helpers': { config: 'workspace:^', logger: 'workspace:~' },
+  web: { 'api-client': 'workspace:^', 'ui-kit': 'workspace:^' },
+  cli: { 'cli-helpers': 'workspace:*', 'api-client': 'workspace:^' },
+  sdk: { 'api-client': 'workspace:*', types: 'workspace:^' },
+};
+const PRIVATE = { 'dev-tools': { logger: 'workspace:*' } };
+const SCOPE = '@acme';
+
+function sampleFiles() {
+  const files = {};
+  const add = (name, deps, isPrivate) => {
+    const root = `packages/${name}`;
+    const dependencies = Object.fromEntries(Object.entries(deps).map(([dep, spec]) => [`${SCOPE}/${dep}`, spec]));
+    files[`${root}/package.json`] = {
+      name: `${SCOPE}/${name}`,
+      version: '1.0.0',
+      main: 'index.js',
+      ...(isPrivate ? { private: true } : {}),
+      ...(Object.keys(dependencies).length ? { dependencies } : {}),
+    };
+    files[`${root}/index.js`] = `module.exports = ${JSON.stringify(`${SCOPE}/${name}`)};\n`;
+    files[`${root}/project.json`] = { name, root, targets: { publish: {} } };
+  };
+  for (const [name, deps] of Object.entries(PACKAGES)) add(name, deps, false);
+  for (const [name, deps] of Object.entries(PRIVATE)) add(name, deps, true);
+  return files;
+}
+
+const NX_JSON = {
+  targetDefaults: {
+    publish: {
+      executor: '@lockstep/nx:publish',
+      dependsOn: ['^publish'],
+      options: { summaryFile: 'dist/publish-summary.json' },
+    },
+  },
+};
+
+/**
+ * Runs the publish demo in `workspace` (which has nx and the plugin
+ * installed). `nx(args, env, onLine)` runs the workspace's nx. Returns the
+ * list of problems (empty when all went well).
+ */
+async function runPublishDemo({ workspace, tmp, nx, writeFiles, step, ok, fail }) {
+  const problems = [];
+  const registry = await step('Starting an embedded Verdaccio on 127.0.0.1, behind a proxy adding 50 ms and 5 % injected 429/503', async () => {
+    const reg = await startRegistry({ storageDir: path.join(tmp, 'verdaccio') });
+    const proxy = await startFaultProxy({ target: reg.url, latencyMs: 50, faultRate: 0.05, faults: ['429', '503'], retryAfterSeconds: 1, seed: 7 });
+    console.log(`  Verdaccio ${reg.url} (started in ${reg.startupMs} ms), proxy ${proxy.url}`);
+    return { reg, proxy };
+  });
+  try {
+    await step(`Writing ${Object.keys(PACKAGES).length} public packages in 4 levels and 1 private one under packages/`, async () => {
+      writeFiles(workspace, { ...sampleFiles(), 'nx.json': NX_JSON });
+      writeNpmrc(workspace, { url: registry.proxy.url, token: registry.reg.token });
+      console.log('  dependencies use workspace:*, workspace:^ and workspace:~; .npmrc points at the proxy');
+    });
+
+    let inTable = false;
+    const live = (stream, line) => {
+      // The run's summary table comes from the task that completes the run.
+      if (/Published to |Dry run: nothing/.test(line)) inTable = true;
+      if (inTable || /\[lockstep\]|Waiting for|Successfully ran|Ran target|failed/.test(line)) console.log(`  ${line.replace(/^\s+/, '')}`);
+      if (/\d+ published, \d+ skipped/.test(line)) inTable = false;
+    };
+    const first = await step('nx run-many -t publish (per-task mode; live progress)', () =>
+      nx(['run-many', '-t', 'publish', '--output-style=stream', '--parallel=4'], {}, live),
+    );
+    if (first.code !== 0) problems.push(`the first publish failed (exit ${first.code})`);
+    const summaryFile = path.join(workspace, 'dist', 'publish-summary.json');
+    const summary = fs.existsSync(summaryFile) ? JSON.parse(fs.readFileSync(summaryFile, 'utf8')) : undefined;
+    const uploads = registry.proxy.stats.uploads.filter((u) => u.forwarded && u.status < 300);
+    const perVersion = new Map();
+    for (const u of uploads) perVersion.set(`${u.name}@${u.version}`, (perVersion.get(`${u.name}@${u.version}`) ?? 0) + 1);
+    console.log(
+      `  proxy: ${registry.proxy.stats.requests} requests, ${registry.proxy.stats.faults} injected faults (retried), ${uploads.length} successful uploads`,
+    );
+    if (summary) console.log(`  summary file: ${JSON.stringify(summary.counts)}`);
+    if (perVersion.size === Object.keys(PACKAGES).length && [...perVersion.values()].every((n) => n === 1)) ok('every public package uploaded exactly once; the private one not at all');
+    else problems.push(`expected ${Object.keys(PACKAGES).length} uploads, one per version; got ${JSON.stringify([...perVersion])}`);
+
+    const before = registry.proxy.stats.uploads.length;
+    const second = await step('nx run-many -t publish again: everything is on the registry already', () =>
+      nx(['run-many', '-t', 'publish', '--output-style=stream', '--parallel=4'], {}, live),
+    );
+    const again = fs.existsSync(summaryFile) ? JSON.parse(fs.readFileSync(summaryFile, 'utf8')) : undefined;
+    if (second.code === 0 && registry.proxy.stats.uploads.length === before && again?.counts?.published === 0) {
+      ok(`second run: ${again.counts.skipped} skipped, 0 uploads`);
+    } else {
+      problems.push(`the second run should upload nothing (exit ${second.code}, ${registry.proxy.stats.uploads.length - before} uploads)`);
+    }
+  } finally {
+    await registry.proxy.stop();
+    await registry.reg.stop();
+  }
+  for (const p of problems) fail(p);
+  return problems;
+}
+
+module.exports = { runPublishDemo, sampleFiles, PACKAGES };
