@@ -10,7 +10,9 @@ class FakeRegistry implements RegistryPort {
   readonly events: string[] = [];
   failPublish = new Map<string, Error>();
 
+  reads = 0;
   async getPublished(name: string, version: string) {
+    this.reads++;
     const integrity = this.versions.get(`${name}@${version}`);
     return integrity ? { integrity, distTags: { latest: this.tags.get(name) ?? '' } } : undefined;
   }
@@ -85,6 +87,25 @@ describe('runPublish', () => {
     expect(at('upload ui@1.0.0')).toBeGreaterThan(at('visible utils@1.0.0'));
     expect(at('upload app@1.0.0')).toBeGreaterThan(at('visible ui@1.0.0'));
     expect([...journal.records.values()].every((r) => r.status === 'published')).toBe(true);
+  });
+
+  it('asks the registry about each package once, up front, in a batch run', async () => {
+    const registry = new FakeRegistry();
+    await runPublish(options(graph(), registry));
+    expect(registry.reads).toBe(4);
+  });
+
+  it('frees the upload slot during verification: a second upload starts before the first is verified', async () => {
+    const registry = new FakeRegistry();
+    const realWait = registry.waitUntilVisible.bind(registry);
+    registry.waitUntilVisible = async (name, version, integrity) => {
+      await new Promise((r) => setTimeout(r, 30));
+      return realWait(name, version, integrity);
+    };
+    await runPublish(options([pkg('a'), pkg('b'), pkg('c', ['a'])], registry, new FakeJournal(), { maxConcurrency: 1 }));
+    const at = (e: string) => registry.events.indexOf(e);
+    expect(at('upload b@1.0.0')).toBeLessThan(at('visible a@1.0.0'));
+    expect(at('upload c@1.0.0')).toBeGreaterThan(at('visible a@1.0.0'));
   });
 
   it('skips versions already on the registry with the same integrity and repairs the dist-tag', async () => {

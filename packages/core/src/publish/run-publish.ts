@@ -1,7 +1,7 @@
 import { performance } from 'perf_hooks';
 import { ErrorCodes, LockstepError, toLockstepError } from '../errors';
 import { Plan, planLevels } from '../schedule/plan-levels';
-import { runScheduled } from '../schedule/run-scheduled';
+import { RunResult, runScheduled } from '../schedule/run-scheduled';
 import { JournalPort, PackageResult, PackageStatus, PackedPackage, PublishSummary, RegistryPort, ReleasePackage } from './types';
 
 export interface RunPublishOptions {
@@ -32,6 +32,8 @@ export interface RunPublishOptions {
 }
 
 const TERMINAL_OK: PackageStatus[] = ['published', 'skipped'];
+/** Registry reads in flight for the pre-check of a batch run. */
+const PRECHECK_CONCURRENCY = 16;
 
 /**
  * Publishes packages dependencies first, in parallel where the graph allows:
@@ -107,7 +109,46 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
     return finish(pkg, entry.status, t0, { note: 'confirmed on the registry' });
   };
 
-  const publishOne = async (pkg: ReleasePackage): Promise<boolean> => {
+  // Batch runs ask the registry about every package up front (bounded), outside the
+  // publish slots: whether a version exists does not depend on its dependencies.
+  // A version that appears after its pre-check is still settled by the upload conflict rule.
+  const prechecks = new Map<string, Promise<Awaited<ReturnType<RegistryPort['getPublished']>> | 'unknown'>>();
+  if (options.registry && !only) {
+    const registry = options.registry;
+    let inFlight = 0;
+    const waiting: Array<() => void> = [];
+    const slot = async () => {
+      if (inFlight >= PRECHECK_CONCURRENCY) await new Promise<void>((resolve) => waiting.push(resolve));
+      inFlight++;
+    };
+    const free = () => {
+      inFlight--;
+      waiting.shift()?.();
+    };
+    const order = fullPlan.byLevel.flat().filter((n) => !byName.get(n)!.private);
+    for (const name of order) {
+      const pkg = byName.get(name)!;
+      prechecks.set(
+        name,
+        slot().then(() =>
+          registry
+            .getPublished(pkg.name, pkg.version)
+            .catch(() => 'unknown' as const)
+            .finally(free),
+        ),
+      );
+    }
+  }
+  const lookUp = async (pkg: ReleasePackage) => {
+    const early = prechecks.get(pkg.name);
+    if (early) {
+      const answer = await early;
+      if (answer !== 'unknown') return answer;
+    }
+    return options.registry!.getPublished(pkg.name, pkg.version);
+  };
+
+  const publishOne = async (pkg: ReleasePackage): Promise<RunResult> => {
     const t0 = performance.now();
     try {
       if (pkg.private) {
@@ -123,7 +164,7 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
         return finish(pkg, 'pending', t0, { note: 'dry run: would publish' });
       }
       const registry = options.registry!;
-      const existing = await registry.getPublished(pkg.name, pkg.version);
+      const existing = await lookUp(pkg);
       if (existing) {
         if (existing.integrity !== packed.integrity) throw versionExists(pkg, registry.registry, existing.integrity, packed.integrity);
         const repaired = await registry.ensureDistTag(pkg.name, pkg.version, options.tag);
@@ -141,15 +182,25 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
         integrity: packed.integrity,
       });
       packed.tarball = Buffer.alloc(0);
-      await record(pkg.name, 'verifying', { integrity: packed.integrity });
-      await registry.waitUntilVisible(pkg.name, pkg.version, packed.integrity, { timeoutMs: options.verifyTimeoutMs });
+      // The slot (an upload) is free again; dependents still wait until this settles.
+      return { settle: verify(pkg, packed.integrity, outcome, t0) };
+    } catch (error) {
+      return fail(pkg, t0, error);
+    }
+  };
+
+  const verify = async (pkg: ReleasePackage, integrity: string, outcome: 'published' | 'already-published', t0: number): Promise<boolean> => {
+    const registry = options.registry!;
+    try {
+      await record(pkg.name, 'verifying', { integrity });
+      await registry.waitUntilVisible(pkg.name, pkg.version, integrity, { timeoutMs: options.verifyTimeoutMs });
       if (outcome === 'already-published') {
         const note = `already on ${registry.registry} (found after an upload conflict)`;
         say(pkg.name, `skipped: ${note}`);
-        await record(pkg.name, 'skipped', { integrity: packed.integrity, skippedReason: note });
+        await record(pkg.name, 'skipped', { integrity, skippedReason: note });
         return finish(pkg, 'skipped', t0, { note });
       }
-      await record(pkg.name, 'published', { integrity: packed.integrity });
+      await record(pkg.name, 'published', { integrity });
       say(pkg.name, `published in ${Math.round(performance.now() - t0)} ms`);
       return finish(pkg, 'published', t0);
     } catch (error) {

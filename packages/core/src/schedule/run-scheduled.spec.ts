@@ -82,3 +82,41 @@ describe('runScheduled', () => {
     expect(result.outcomes.get('mid')).toBe('not-started');
   });
 });
+
+describe('runScheduled with settle (slot given back before a node is done)', () => {
+  it('lets the next node use the slot while one settles, and starts dependents only after it settled', async () => {
+    const events: string[] = [];
+    const p = planLevels([
+      { name: 'a', deps: [] },
+      { name: 'b', deps: [] },
+      { name: 'c', deps: ['a'] },
+    ]);
+    await runScheduled(
+      p,
+      async (name) => {
+        events.push(`slot ${name}`);
+        await tick(5);
+        return {
+          settle: (async () => {
+            await tick(40);
+            events.push(`settled ${name}`);
+            return true;
+          })(),
+        };
+      },
+      { concurrency: 1 },
+    );
+    expect(events.indexOf('slot b')).toBeLessThan(events.indexOf('settled a'));
+    expect(events.indexOf('slot c')).toBeGreaterThan(events.indexOf('settled a'));
+    expect(events.filter((e) => e.startsWith('settled'))).toHaveLength(3);
+  });
+
+  it('treats a rejected settle as a failure that blocks dependents', async () => {
+    const p = planLevels([
+      { name: 'a', deps: [] },
+      { name: 'c', deps: ['a'] },
+    ]);
+    const result = await runScheduled(p, async () => ({ settle: Promise.reject(new Error('verify timeout')) }), { concurrency: 2 });
+    expect(Object.fromEntries(result.outcomes)).toEqual({ a: 'failed', c: 'blocked' });
+  });
+});

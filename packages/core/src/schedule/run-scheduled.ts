@@ -3,7 +3,15 @@ import { Plan } from './plan-levels';
 
 export type NodeOutcome = 'done' | 'failed' | 'blocked' | 'not-started';
 
+/**
+ * What a node's run resolves to: true/false, or — to give its slot back before
+ * it is finished — `{ settle }`, whose promise decides success later. A node
+ * counts as done (and its dependents may start) only when it has settled.
+ */
+export type RunResult = boolean | { settle: Promise<boolean> };
+
 export interface ScheduleOptions {
+  /** Runs (slot holders) at once. */
   concurrency: number;
   /** Checked before starting each node: true stops starting new ones (e.g. after SIGTERM); running ones finish. */
   shouldStop?: () => boolean;
@@ -18,15 +26,18 @@ export interface ScheduleResult {
 
 /**
  * Dependency-driven scheduling: a node starts as soon as all of its own
- * in-plan dependencies are done (no level barrier), at most `concurrency` at
- * once. `run` resolves true for success; a failure blocks every transitive
- * dependent while independent branches go on.
+ * in-plan dependencies are done (no level barrier), at most `concurrency`
+ * holding a slot at once. A failure blocks every transitive dependent while
+ * independent branches go on.
  */
-export async function runScheduled(plan: Plan, run: (name: string) => Promise<boolean>, options: ScheduleOptions): Promise<ScheduleResult> {
+export async function runScheduled(plan: Plan, run: (name: string) => Promise<RunResult>, options: ScheduleOptions): Promise<ScheduleResult> {
   const queue = new PQueue({ concurrency: Math.max(1, options.concurrency) });
   const outcomes = new Map<string, NodeOutcome>([...plan.levels.keys()].map((n) => [n, 'not-started']));
   const blockedBy = new Map<string, string>();
   const waitingOn = new Map([...plan.deps].map(([name, deps]) => [name, deps.length]));
+  let active = 0;
+  let finished!: () => void;
+  const allSettled = new Promise<void>((resolve) => (finished = resolve));
 
   const block = (name: string, cause: string) => {
     for (const dependent of plan.dependents.get(name) ?? []) {
@@ -38,26 +49,43 @@ export async function runScheduled(plan: Plan, run: (name: string) => Promise<bo
     }
   };
 
-  const start = (name: string) => {
-    void queue.add(async () => {
-      if (options.shouldStop?.() || outcomes.get(name) !== 'not-started') return;
-      let ok = false;
-      try {
-        ok = await run(name);
-      } catch {
-        ok = false;
-      }
-      outcomes.set(name, ok ? 'done' : 'failed');
-      if (!ok) return block(name, name);
+  const settled = (name: string, ok: boolean) => {
+    outcomes.set(name, ok ? 'done' : 'failed');
+    if (!ok) block(name, name);
+    else {
       for (const dependent of plan.dependents.get(name) ?? []) {
         const left = waitingOn.get(dependent)! - 1;
         waitingOn.set(dependent, left);
         if (left === 0 && outcomes.get(dependent) === 'not-started') start(dependent);
       }
-    });
+    }
+    if (--active === 0) finished();
   };
 
-  for (const [name, count] of waitingOn) if (count === 0) start(name);
-  await queue.onIdle();
+  const start = (name: string) => {
+    active++;
+    void queue
+      .add(async (): Promise<RunResult | undefined> => {
+        if (options.shouldStop?.() || outcomes.get(name) !== 'not-started') return undefined;
+        try {
+          return await run(name);
+        } catch {
+          return false;
+        }
+      })
+      .then(async (result) => {
+        if (result === undefined) {
+          if (--active === 0) finished();
+          return;
+        }
+        const ok = typeof result === 'boolean' ? result : await result.settle.catch(() => false);
+        settled(name, ok);
+      });
+  };
+
+  const roots = [...waitingOn].filter(([, count]) => count === 0).map(([name]) => name);
+  if (roots.length === 0) return { outcomes, blockedBy };
+  for (const name of roots) start(name);
+  await allSettled;
   return { outcomes, blockedBy };
 }
