@@ -1,3 +1,4 @@
+import { mapLimit } from '../util/map-limit';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { writeFileDurable } from '../atomic/write-durable';
@@ -99,6 +100,8 @@ export interface Journal {
 }
 
 const MAX_ERROR_MESSAGE = 4_000;
+/** Durable writes in flight when a run's records are created: each is an fsync, which overlap well. */
+const RECORD_WRITE_CONCURRENCY = 16;
 
 /** Which states may precede the ones G1 depends on; every other state may be entered from anywhere. */
 const ENTERED_FROM: Partial<Record<RecordStatus, readonly RecordStatus[]>> = {
@@ -219,11 +222,11 @@ async function setUp(ctx: Ctx): Promise<OpenJournalResult> {
     if (current.sha !== options.sha) throw shaMismatch(ctx, current);
     sweepJournalTemps(root);
     const records = readAllRecords(root);
-    for (const p of options.packages) {
+    await mapLimit(options.packages, RECORD_WRITE_CONCURRENCY, async (p) => {
       const record = records.get(p.name);
       if (!record || record.version !== p.version) await writeRecord(ctx, pendingRecord(ctx, p));
       else if (!KEPT_ON_RESUME.includes(record.status) && record.status !== 'pending') await writeRecord(ctx, resetRecord(ctx, record));
-    }
+    });
     fsyncDir(packagesPath(root));
     const run = await writeRun(ctx, current.runId);
     return { journal: new JournalHandle(ctx, run), mode: 'resumed', resumed: true, previous };
@@ -236,7 +239,7 @@ async function setUp(ctx: Ctx): Promise<OpenJournalResult> {
   await fsp.rm(packagesPath(root), { recursive: true, force: true });
   await fsp.mkdir(packagesPath(root), { recursive: true });
   sweepJournalTemps(root);
-  for (const p of options.packages) await writeRecord(ctx, pendingRecord(ctx, p));
+  await mapLimit(options.packages, RECORD_WRITE_CONCURRENCY, (p) => writeRecord(ctx, pendingRecord(ctx, p)));
   fsyncDir(packagesPath(root));
   const run = await writeRun(ctx);
   return { journal: new JournalHandle(ctx, run), mode: 'created', resumed: false, previous };
