@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * The publish benchmarks of PRODUCT.md's budgets (build first:
+ * `npx tsc -b packages/core packages/nx packages/cli`):
+ *   publish  60 packages through a +100 ms proxy: per-task, batch, batch with
+ *            5 % 429/503, npm sequential, Nx no-ops, the unit and the bound
+ *            (publish-bench.js)
+ *   journal  cost per transition at 100 and 2,000 packages (journal-bench.js)
+ *   scale    2,000 packages planned + pre-checked + dry-run, peak RSS
+ *            (scale-bench.js)
+ * Prints a markdown table and notes, writes every raw figure to
+ * bench-results/publish-<date>.json, exits 0 even when a budget is missed
+ * (the table says MISSED), 1 only if the bench itself fails. About 5–6 min
+ * on 2 cores with the defaults.
+ *
+ * Options: --only publish|journal|scale (repeatable)   --reps N (3)
+ *          --baseline-reps N (1: npm sequential and the per-task no-op)
+ *          --scale-reps N (1)   --no-diagnostics   --keep   --out DIR
+ */
+const { execFileSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { performance } = require('perf_hooks');
+const { runPublishBench } = require('./publish-bench');
+const { runJournalBench } = require('./journal-bench');
+const { runScaleBench } = require('./scale-bench');
+const { buildPublishRows, publishNotes, missedPublish, borderlinePublish, PUBLISH_BUDGETS } = require('./publish-report');
+
+const repoRoot = path.resolve(__dirname, '..', '..');
+const coreDir = path.join(repoRoot, 'packages', 'core', 'dist');
+
+function parseArgs(argv) {
+  const args = { only: [], reps: 3, baselineReps: 1, scaleReps: 1, diagnostics: true, keep: false, out: path.join(repoRoot, 'bench-results') };
+  const int = (v, name) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} wants a positive integer, got '${v}'`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--only') args.only.push(argv[++i]);
+    else if (a === '--reps') args.reps = int(argv[++i], a);
+    else if (a === '--baseline-reps') args.baselineReps = int(argv[++i], a);
+    else if (a === '--scale-reps') args.scaleReps = int(argv[++i], a);
+    else if (a === '--no-diagnostics') args.diagnostics = false;
+    else if (a === '--keep') args.keep = true;
+    else if (a === '--out') args.out = path.resolve(argv[++i]);
+    else throw new Error(`unknown option ${a}`);
+  }
+  for (const o of args.only) if (!['publish', 'journal', 'scale'].includes(o)) throw new Error(`--only wants publish, journal or scale, got '${o}'`);
+  if (args.reps < 3) process.stderr.write(`warning: --reps ${args.reps} is below the 3 medians the bench definition asks for\n`);
+  return args;
+}
+
+function git(args) {
+  try {
+    return execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Fails early if a package's dist is missing; warns if tsc would rebuild something. */
+function checkBuild() {
+  for (const rel of ['packages/core/dist/index.js', 'packages/nx/dist/executors/publish/batch.js', 'packages/nx/dist/executors/publish/executor.js']) {
+    if (!fs.existsSync(path.join(repoRoot, rel))) throw new Error(`${rel} is missing: run \`npx tsc -b packages/core packages/nx packages/cli\` first`);
+  }
+  try {
+    const tsc = require.resolve('typescript/bin/tsc', { paths: [repoRoot] });
+    const out = execFileSync(process.execPath, [tsc, '-b', 'packages/core', 'packages/nx', '--dry'], { cwd: repoRoot, encoding: 'utf8' });
+    const stale = [...out.matchAll(/A non-dry build would build project '([^']+)'/g)].map((m) => path.relative(repoRoot, path.dirname(m[1])));
+    if (stale.length) process.stderr.write(`warning: the build of ${stale.join(', ')} is stale: the bench measures the old code\n`);
+    return stale;
+  } catch {
+    return [];
+  }
+}
+
+function stamp(d) {
+  return d.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+}
+
+function markdownTable(rows) {
+  const header = ['metric', 'median', 'p95', 'ratio', 'budget', 'result'];
+  const lines = [`| ${header.join(' | ')} |`, `| ${header.map((h, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`];
+  for (const r of rows) {
+    const result = r.pass === undefined ? 'info' : r.pass === 'mixed' ? 'borderline' : r.pass ? 'pass' : '**MISSED**';
+    lines.push(`| ${[r.metric, r.median, r.p95, r.ratio, r.budget, result].join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const want = (part) => args.only.length === 0 || args.only.includes(part);
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const staleBuild = checkBuild();
+  const core = require(coreDir);
+  const log = (s) => process.stderr.write(`${s}\n`);
+  const results = {
+    schemaVersion: 1,
+    kind: 'publish',
+    startedAt: startedAt.toISOString(),
+    environment: {
+      node: process.version,
+      platform: `${process.platform} ${os.release()} ${process.arch}`,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0] && os.cpus()[0].model,
+      memGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+      loadavgAtStart: os.loadavg(),
+      commit: git(['rev-parse', 'HEAD']),
+      dirty: (git(['status', '--porcelain']) || '').length > 0,
+    },
+    args,
+    staleBuild,
+    budgets: PUBLISH_BUDGETS,
+  };
+
+  if (want('publish')) {
+    log(`publish benchmark (${args.reps} rounds) …`);
+    results.publish = await runPublishBench(core, { reps: args.reps, baselineReps: args.baselineReps, keep: args.keep, log });
+  }
+  if (want('journal')) {
+    log('journal benchmark …');
+    results.journal = await runJournalBench(core, { keep: args.keep, log });
+  }
+  if (want('scale')) {
+    log('scale benchmark …');
+    results.scale = await runScaleBench({ reps: args.scaleReps, diagnostics: args.diagnostics, keep: args.keep, log });
+  }
+  results.wallMs = performance.now() - t0;
+  results.environment.loadavgAtEnd = os.loadavg();
+
+  const rows = buildPublishRows(results);
+  results.table = rows;
+  const miss = missedPublish(rows);
+  results.missed = miss;
+  const borderline = borderlinePublish(rows);
+  results.borderline = borderline;
+
+  fs.mkdirSync(args.out, { recursive: true });
+  const file = path.join(args.out, `publish-${stamp(startedAt)}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+
+  const out = [];
+  out.push(`## lockstep publish bench — ${startedAt.toISOString()} (node ${process.version}, ${results.environment.cpus} CPUs, load ${results.environment.loadavgAtStart.map((l) => l.toFixed(1)).join(' ')})`);
+  out.push('');
+  out.push(markdownTable(rows));
+  out.push('');
+  out.push(publishNotes(results));
+  const load = Math.max(results.environment.loadavgAtStart[0], results.environment.loadavgAtEnd[0]);
+  if (load > os.cpus().length * 0.75) {
+    out.push(`- warning: the machine was busy (1-min load average up to ${load.toFixed(2)} on ${os.cpus().length} CPUs): absolute times are suspect, ratios less so.`);
+  }
+  if (results.publish && results.publish.failed) out.push(`- warning: some runs were invalid; their logs are in ${results.publish.config.base}.`);
+  out.push('');
+  out.push(miss.length ? `MISSED ${miss.length} budget(s): ${miss.join('; ')}` : borderline.length ? 'No budget clearly missed.' : 'All budgets met.');
+  if (borderline.length) out.push(`Borderline (the two readings disagree; re-run on a quieter machine): ${borderline.join('; ')}`);
+  out.push(`Raw figures: ${path.relative(process.cwd(), file) || file} (bench took ${(results.wallMs / 1000).toFixed(1)} s)`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+main().catch((error) => {
+  process.stderr.write(`publish bench failed: ${(error && error.stack) || error}\n`);
+  process.exit(1);
+});
