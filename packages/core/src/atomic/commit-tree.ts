@@ -1,9 +1,9 @@
-import { promises as fsp } from 'fs';
+import { closeSync, constants as fsConstants, promises as fsp, openSync, readSync } from 'fs';
 import * as path from 'path';
 import { ErrorCodes, LockstepError, errnoCode } from '../errors';
 import { mapLimit } from '../util/map-limit';
 import { assertNoSymlinkEscape, normalizeEmittedPath } from './confine';
-import { sweepTempFiles } from './sweep';
+import { isTempFileName } from './temp-name';
 import { writeFileAtomicFast } from './write-fast';
 
 /** Where a file's new bytes come from: memory, or a staged file on outDir's filesystem. */
@@ -52,27 +52,88 @@ export async function commitTree(outDir: string, files: readonly CommitFile[], o
   await fsp.mkdir(outDir, { recursive: true });
   const root = await fsp.realpath(outDir);
   const stats: CommitStats = { written: 0, unchanged: 0, pruned: 0, dirsRemoved: 0, sweptTemps: 0 };
-  if (options.sweep ?? true) stats.sweptTemps = await sweepTempFiles(root);
 
   try {
+    // One walk of outDir answers what the per-file lstat, realpath, mkdir, the
+    // sweep and the prune would each ask again: unchanged files cost one open+read.
+    const listing = await listTree(root);
+    if (options.sweep ?? true) {
+      for (const [rel, kind] of listing) {
+        if (kind !== 'dir' && isTempFileName(path.posix.basename(rel))) {
+          await fsp.rm(path.join(root, rel), { force: true });
+          listing.delete(rel);
+          stats.sweptTemps++;
+        }
+      }
+    }
+
+    const preparedParents = new Map<string, Promise<void>>();
+    const prepareParent = (rel: string): Promise<void> => {
+      const parent = path.posix.dirname(rel);
+      // A directory the walk entered is real all the way down from outDir: no symlink, nothing to create.
+      if (parent === '.' || listing.get(parent) === 'dir') return Promise.resolve();
+      let prepared = preparedParents.get(parent);
+      if (!prepared) {
+        prepared = (async () => {
+          await assertNoSymlinkEscape(root, path.join(root, rel));
+          await ensureParentDir(root, rel);
+        })();
+        preparedParents.set(parent, prepared);
+      }
+      return prepared;
+    };
+
     await mapLimit(planned.files, concurrency, async (file) => {
       const target = path.join(root, ...file.path.split('/'));
-      await assertNoSymlinkEscape(root, target);
-      await ensureParentDir(root, file.path);
-      if (await writeIfChanged(target, file.source, options.tempDir)) stats.written++;
+      await prepareParent(file.path);
+      if (await writeIfChanged(target, listing.get(file.path), file.source, options.tempDir)) stats.written++;
       else stats.unchanged++;
     });
 
     if (prune) {
-      const removed = await pruneDir(root, '', planned.paths, planned.dirs);
-      stats.pruned = removed.files;
-      stats.dirsRemoved = removed.dirs;
+      const staleDirs: string[] = [];
+      for (const [rel, kind] of listing) {
+        // An entry whose kind this commit changed (file ↔ dir) was already replaced above.
+        if (kind === 'dir') {
+          if (!planned.dirs.has(rel) && !planned.paths.has(rel)) staleDirs.push(rel);
+        } else if (!planned.paths.has(rel) && !planned.dirs.has(rel)) {
+          try {
+            await fsp.rm(path.join(root, rel), { force: true });
+          } catch (error) {
+            // Its directory was replaced by a file of this commit: it is gone already.
+            if (errnoCode(error) !== 'ENOTDIR') throw error;
+          }
+          stats.pruned++;
+        }
+      }
+      staleDirs.sort((a, b) => b.split('/').length - a.split('/').length);
+      for (const rel of staleDirs) if (await removeIfEmpty(path.join(root, rel))) stats.dirsRemoved++;
     }
   } catch (error) {
     if (errnoCode(error) === 'ENOENT' && !(error instanceof LockstepError)) throw outDirChanged(outDir, error);
     throw error;
   }
   return stats;
+}
+
+type EntryKind = 'file' | 'dir' | 'other';
+
+/** Every entry under `root` by posix relative path; symlinks are 'other' and never followed. */
+async function listTree(root: string): Promise<Map<string, EntryKind>> {
+  const listing = new Map<string, EntryKind>();
+  const walk = async (abs: string, rel: string): Promise<void> => {
+    for (const entry of await fsp.readdir(abs, { withFileTypes: true })) {
+      const childRel = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        listing.set(childRel, 'dir');
+        await walk(path.join(abs, entry.name), childRel);
+      } else {
+        listing.set(childRel, entry.isFile() ? 'file' : 'other');
+      }
+    }
+  };
+  await walk(root, '');
+  return listing;
 }
 
 function outDirChanged(outDir: string, cause: unknown): LockstepError {
@@ -134,12 +195,11 @@ async function ensureParentDir(root: string, rel: string): Promise<void> {
   }
 }
 
-/** Returns true if it wrote, false if the bytes on disk were already the new ones. */
-async function writeIfChanged(target: string, source: FileSource, tempDir?: string): Promise<boolean> {
-  const existing = await lstatOrUndefined(target);
-  if (existing?.isDirectory()) {
+/** Returns true if it wrote, false if the bytes on disk were already the new ones. `existing` is what the walk saw. */
+async function writeIfChanged(target: string, existing: EntryKind | undefined, source: FileSource, tempDir?: string): Promise<boolean> {
+  if (existing === 'dir') {
     await fsp.rm(target, { recursive: true, force: true });
-  } else if (existing?.isFile() && (await sameBytes(target, existing.size, source))) {
+  } else if (existing === 'file' && (await sameBytes(target, source))) {
     return false;
   }
   if ('data' in source) {
@@ -150,35 +210,41 @@ async function writeIfChanged(target: string, source: FileSource, tempDir?: stri
   return true;
 }
 
-async function sameBytes(target: string, size: number, source: FileSource): Promise<boolean> {
-  if ('data' in source) {
-    const next = typeof source.data === 'string' ? Buffer.from(source.data) : source.data;
-    if (next.byteLength !== size) return false;
-    return Buffer.compare(await fsp.readFile(target), next) === 0;
+const COMPARE_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK;
+
+/**
+ * true iff `target` is a regular file holding exactly `data`: open, one read
+ * of size + 1 bytes, close, synchronously (a few µs each; three threadpool
+ * round trips per file cost more than the read).
+ */
+function sameBytesInMemory(target: string, data: Uint8Array): boolean {
+  let fd: number;
+  try {
+    fd = openSync(target, COMPARE_FLAGS);
+  } catch (error) {
+    if (['ENOENT', 'ENOTDIR', 'ELOOP'].includes(errnoCode(error) ?? '')) return false;
+    throw error;
   }
-  const staged = await fsp.stat(source.stagedPath);
-  if (staged.size !== size) return false;
-  const [a, b] = await Promise.all([fsp.readFile(target), fsp.readFile(source.stagedPath)]);
-  return a.equals(b);
+  try {
+    const buffer = Buffer.allocUnsafe(data.byteLength + 1);
+    const read = readSync(fd, buffer, 0, buffer.length, 0);
+    return read === data.byteLength && buffer.subarray(0, read).equals(data);
+  } catch (error) {
+    if (errnoCode(error) === 'EISDIR' || errnoCode(error) === 'EAGAIN') return false;
+    throw error;
+  } finally {
+    closeSync(fd);
+  }
 }
 
-async function pruneDir(absDir: string, relDir: string, keepFiles: Set<string>, keepDirs: Set<string>): Promise<{ files: number; dirs: number }> {
-  const counts = { files: 0, dirs: 0 };
-  const entries = await fsp.readdir(absDir, { withFileTypes: true });
-  for (const entry of entries) {
-    const rel = relDir ? `${relDir}/${entry.name}` : entry.name;
-    const abs = path.join(absDir, entry.name);
-    if (entry.isDirectory()) {
-      const inner = await pruneDir(abs, rel, keepFiles, keepDirs);
-      counts.files += inner.files;
-      counts.dirs += inner.dirs;
-      if (!keepDirs.has(rel) && (await removeIfEmpty(abs))) counts.dirs++;
-    } else if (!keepFiles.has(rel)) {
-      await fsp.rm(abs, { force: true });
-      counts.files++;
-    }
+async function sameBytes(target: string, source: FileSource): Promise<boolean> {
+  if ('data' in source) {
+    return sameBytesInMemory(target, typeof source.data === 'string' ? Buffer.from(source.data) : source.data);
   }
-  return counts;
+  const [existing, staged] = await Promise.all([fsp.stat(target), fsp.stat(source.stagedPath)]);
+  if (staged.size !== existing.size) return false;
+  const [a, b] = await Promise.all([fsp.readFile(target), fsp.readFile(source.stagedPath)]);
+  return a.equals(b);
 }
 
 async function removeIfEmpty(dir: string): Promise<boolean> {

@@ -198,19 +198,18 @@ function joinRun(paths: MutexPaths, me: LockOwner, probe: ProcessProbe, staleMs:
 }
 
 function takeOrReclaim(paths: MutexPaths, me: LockOwner, probe: ProcessProbe, staleMs: number, policy: TakePolicy): TakeAttempt {
-  if (tryTakeHeld(paths, me)) return { taken: true };
-  if (policy.share) {
-    const joined = joinRun(paths, me, probe, staleMs);
-    if (joined.taken) return joined;
-  }
+  // Look before trying: a failed attempt creates and deletes a dir and a file,
+  // which costs a waiter far more CPU (and the filesystem churn) than a read.
   const holder = inspectHolder(paths, probe, staleMs);
+  if (holder.state === 'free') {
+    return tryTakeHeld(paths, me) ? { taken: true } : { taken: false, holder: inspectHolder(paths, probe, staleMs) };
+  }
+  if (policy.share && holder.owner && holder.state === 'alive' && sameRun(holder.owner, me)) return { taken: true, joined: holder.owner };
   const breakable = holder.state === 'dead' || holder.state === 'stale' || (policy.force && holder.state === 'alive');
   if (breakable) {
     if (holder.state === 'alive') policy.onForce?.(holder.owner ?? null);
     removeHolder(paths, holder.identity!, me, probe, staleMs);
     sweepLeftovers(paths, probe);
-    if (tryTakeHeld(paths, me)) return { taken: true };
-  } else if (holder.state === 'free') {
     if (tryTakeHeld(paths, me)) return { taken: true };
   }
   return { taken: false, holder };
