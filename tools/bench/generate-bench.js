@@ -5,11 +5,15 @@
  *
  * Fixture: FILES files of 1–64 KiB (deterministic sizes and bytes) spread over
  * DIRS subdirectories, in two contents A and B of identical sizes whose bytes
- * differ. Each variant has its own tree under one temp dir on os.tmpdir()'s
- * disk, created up front, so every variant rewrites files that exist and are in
- * the page cache (warm):
- *   plain      fs.promises.writeFile of every file, alternating A/B, with the
- *              same parallelism as commitTree (core's mapLimit, 32 in flight)
+ * differ. All variants work on ONE tree (in a temp dir on os.tmpdir()'s disk,
+ * created up front), so every variant rewrites files that exist and are in the
+ * page cache (warm), in the same directories: on file systems where the cost
+ * of creating an inode depends on the directory's block group and its recent
+ * deletions (ext4 without a journal), separate trees would not be comparable.
+ * The bench tracks which content (A or B) the tree holds:
+ *   plain      fs.promises.writeFile of every file with the other content, in
+ *              place, with the same parallelism as commitTree (core's
+ *              mapLimit, 32 in flight)
  *   changed    commitTree(tree, <the other content>) : every file differs, same
  *              size, so commitTree must read each one before writing it (worst case)
  *   unchanged  commitTree(tree, <the content on disk>): every file identical
@@ -18,6 +22,8 @@
  * round; before every timed operation `sync` flushes the dirty pages the
  * previous one left, so no variant pays for another's writeback (page cache
  * stays warm: sync cleans pages, it does not drop them).
+ * A diagnostic phase follows (not part of the budget figures): plain, the
+ * atomic-replace floor and changed alternate again, see DIAG_VARIANTS.
  */
 const { execFileSync } = require('child_process');
 const fs = require('fs');
@@ -26,8 +32,14 @@ const path = require('path');
 const { performance } = require('perf_hooks');
 const { mulberry32 } = require('./prng');
 const { summarize, median } = require('./stats');
+const cleanup = require('./cleanup');
 
 const VARIANTS = ['plain', 'changed', 'unchanged'];
+// diagnostic phase, after the measured rounds: the atomic-replace floor (temp
+// sibling + rename of every file, no compare: what any G4-safe commit must at
+// least do) next to plain and changed, so changed/floor isolates commitTree's
+// own overhead from the file system's cost of replacing inodes
+const DIAG_VARIANTS = ['plain', 'floor', 'changed'];
 
 function makeFixture({ files, dirs, minBytes, maxBytes, seed }) {
   const layout = mulberry32(seed);
@@ -75,16 +87,19 @@ async function verifySample(root, fixture, which, rng, count = 50) {
 
 /**
  * @param core   require('@lockstep/core') (the built dist)
- * @param opts   { files, dirs, minBytes, maxBytes, seed, reps, concurrency, sync, log }
+ * @param opts   { files, dirs, minBytes, maxBytes, seed, reps, diagRounds, concurrency, sync, dir, log }
  */
 async function runGenerateBench(core, opts) {
-  const o = { files: 2000, dirs: 20, minBytes: 1024, maxBytes: 64 * 1024, seed: 20261123, reps: 7, concurrency: 32, sync: true, log: () => {}, ...opts };
+  const o = { files: 2000, dirs: 20, minBytes: 1024, maxBytes: 64 * 1024, seed: 20261123, reps: 7, diagRounds: 5, concurrency: 32, sync: true, dir: os.tmpdir(), log: () => {}, ...opts };
   const fixture = makeFixture(o);
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'lockstep-bench-gen-'));
-  const trees = Object.fromEntries(VARIANTS.map((v) => [v, path.join(base, v)]));
-  // what each tree holds now: 'a' or 'b'
-  const state = { plain: 'a', changed: 'a', unchanged: 'a' };
+  const base = cleanup.track(fs.mkdtempSync(path.join(o.dir, 'lockstep-bench-gen-')));
+  const tree = path.join(base, 'out');
+  // the content the tree holds now: 'a' or 'b'
+  let onDisk = 'a';
+  const other = () => (onDisk === 'a' ? 'b' : 'a');
   const samples = { plain: [], changed: [], unchanged: [] };
+  const diagSamples = { plain: [], floor: [], changed: [] };
+  const diagRounds = [];
   const syncMs = [];
   const commitStats = { changed: [], unchanged: [] };
   const rounds = [];
@@ -92,23 +107,28 @@ async function runGenerateBench(core, opts) {
 
   const runVariant = async (variant) => {
     if (o.sync) syncMs.push(syncDisk());
-    const tree = trees[variant];
+    const next = variant === 'unchanged' ? onDisk : other();
     let t0;
     let dt;
     if (variant === 'plain') {
-      const next = state.plain === 'a' ? 'b' : 'a';
       t0 = performance.now();
       await writeTreePlain(core, tree, fixture, next, o.concurrency);
       dt = performance.now() - t0;
-      state.plain = next;
+      onDisk = next;
       return { dt };
     }
-    const next = variant === 'unchanged' ? state.unchanged : state.changed === 'a' ? 'b' : 'a';
+    if (variant === 'floor') {
+      t0 = performance.now();
+      await core.mapLimit(fixture.entries, o.concurrency, (e) => core.writeFileAtomicFast(path.join(tree, e.path), e[next]));
+      dt = performance.now() - t0;
+      onDisk = next;
+      return { dt };
+    }
     const input = next === 'a' ? fixture.commitA : fixture.commitB;
     t0 = performance.now();
     const stats = await core.commitTree(tree, input, { concurrency: o.concurrency });
     dt = performance.now() - t0;
-    state[variant] = next;
+    onDisk = next;
     const expectWritten = variant === 'changed' ? fixture.entries.length : 0;
     if (stats.written !== expectWritten || stats.written + stats.unchanged !== fixture.entries.length || stats.pruned !== 0) {
       throw new Error(`bench self-check failed: commitTree(${variant}) returned ${JSON.stringify(stats)}`);
@@ -118,10 +138,8 @@ async function runGenerateBench(core, opts) {
 
   try {
     o.log(`  fixture: ${fixture.entries.length} files, ${(fixture.totalBytes / 1048576).toFixed(1)} MiB, ${fixture.dirs.length} dirs, in ${base}`);
-    for (const v of VARIANTS) {
-      for (const d of fixture.dirs) fs.mkdirSync(path.join(trees[v], d), { recursive: true });
-      await writeTreePlain(core, trees[v], fixture, 'a', o.concurrency);
-    }
+    for (const d of fixture.dirs) fs.mkdirSync(path.join(tree, d), { recursive: true });
+    await writeTreePlain(core, tree, fixture, 'a', o.concurrency);
     if (o.sync) syncDisk();
 
     // warm-up round, not recorded
@@ -140,16 +158,40 @@ async function runGenerateBench(core, opts) {
       o.log(`  round ${r + 1}/${o.reps}: ${order.map((v) => `${v} ${round.ms[v].toFixed(0)} ms`).join(', ')}`);
     }
 
+    if (o.diagRounds) await runVariant('floor'); // its warm-up, not recorded
+    for (let r = 0; r < o.diagRounds; r++) {
+      const order = DIAG_VARIANTS.map((_, i) => DIAG_VARIANTS[(i + r) % DIAG_VARIANTS.length]);
+      const round = { order, ms: {} };
+      for (const v of order) {
+        const { dt } = await runVariant(v);
+        diagSamples[v].push(dt);
+        round.ms[v] = dt;
+      }
+      diagRounds.push(round);
+      o.log(`  diagnostic round ${r + 1}/${o.diagRounds}: ${order.map((v) => `${v} ${round.ms[v].toFixed(0)} ms`).join(', ')}`);
+    }
+
     const rng = mulberry32(o.seed + 3);
-    await verifySample(trees.plain, fixture, state.plain, rng);
-    await verifySample(trees.changed, fixture, state.changed, rng);
-    await verifySample(trees.unchanged, fixture, state.unchanged, rng);
+    await verifySample(tree, fixture, onDisk, rng, 200);
   } finally {
     fs.rmSync(base, { recursive: true, force: true });
+    cleanup.untrack(base);
+    if (o.sync) syncDisk();
   }
 
   const summary = Object.fromEntries(VARIANTS.map((v) => [v, summarize(samples[v])]));
   const pairedRatio = (v) => median(rounds.map((r) => r.ms[v] / r.ms.plain));
+  const diag = o.diagRounds
+    ? {
+        samplesMs: diagSamples,
+        rounds: diagRounds,
+        summary: Object.fromEntries(DIAG_VARIANTS.map((v) => [v, summarize(diagSamples[v])])),
+        // paired per round, medians
+        floorOverPlain: median(diagRounds.map((r) => r.ms.floor / r.ms.plain)),
+        changedOverFloor: median(diagRounds.map((r) => r.ms.changed / r.ms.floor)),
+        changedOverPlain: median(diagRounds.map((r) => r.ms.changed / r.ms.plain)),
+      }
+    : undefined;
   return {
     config: {
       files: fixture.entries.length,
@@ -160,10 +202,12 @@ async function runGenerateBench(core, opts) {
       seed: o.seed,
       reps: o.reps,
       warmupRounds: 1,
+      diagRounds: o.diagRounds,
       concurrency: o.concurrency,
       syncBeforeEachOp: o.sync,
+      sharedTree: true,
       commitTreeOptions: { concurrency: o.concurrency, prune: 'default (true)', sweep: 'default (true)' },
-      tmpdir: os.tmpdir(),
+      dir: o.dir,
     },
     samplesMs: samples,
     rounds,
@@ -173,6 +217,7 @@ async function runGenerateBench(core, opts) {
       unchangedOverPlain: summary.unchanged.median / summary.plain.median,
       pairedMedian: { changedOverPlain: pairedRatio('changed'), unchangedOverPlain: pairedRatio('unchanged') },
     },
+    diagnostic: diag,
     commitStats: { changed: commitStats.changed[0], unchanged: commitStats.unchanged[0] },
     syncMs: summarize(syncMs),
     wallMs: performance.now() - started,

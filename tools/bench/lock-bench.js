@@ -14,6 +14,8 @@
  *   performance.timeOrigin + performance.now(). The roles then swap. The
  *   processes' clocks are cross-checked against the parent's by ping
  *   (offset of the min-RTT sample) and the skew is reported.
+ *   Last, one waiter stays queued for 2 s and reports the CPU time its
+ *   acquireLock spent: the cost of waiting.
  * Both use acquireLock's defaults (pollMs, staleMs, heartbeat).
  */
 const { fork } = require('child_process');
@@ -23,12 +25,13 @@ const path = require('path');
 const { performance } = require('perf_hooks');
 const { mulberry32 } = require('./prng');
 const { summarize } = require('./stats');
+const cleanup = require('./cleanup');
 
 const now = () => performance.timeOrigin + performance.now();
 const delay = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function privateTempDir(prefix) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+function privateTempDir(prefix, root = os.tmpdir()) {
+  const dir = cleanup.track(fs.mkdtempSync(path.join(root, prefix)));
   fs.chmodSync(dir, 0o700);
   return dir;
 }
@@ -55,13 +58,14 @@ async function runUncontended(core, { iterations, warmup }) {
     }
   } finally {
     fs.rmSync(lockDir, { recursive: true, force: true });
+    cleanup.untrack(lockDir);
   }
   return { iterations, warmup, samplesMs: total, summary: summarize(total), acquire: summarize(acquire), release: summarize(release) };
 }
 
 /** A forked lock-child.js with a promise-based "next message of type T". */
-function spawnChild(coreDir, lockDir, key, name) {
-  const child = fork(path.join(__dirname, 'lock-child.js'), [coreDir, lockDir, key], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function spawnChild(coreDir, lockDir, key, name, impl = 'core') {
+  const child = fork(path.join(__dirname, 'lock-child.js'), [coreDir, lockDir, key, impl], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const inbox = [];
   const waiters = [];
   let failure;
@@ -105,15 +109,16 @@ async function clockOffset(proc, pings = 30) {
   return best;
 }
 
-async function runHandoff(core, coreDir, { handoffs, warmup, seed }) {
-  const lockDir = privateTempDir('lockstep-bench-handoff-');
+async function runHandoff(core, coreDir, { handoffs, warmup, seed, pollMs, idleWaitMs = 2000, impl = 'core', lockRoot }) {
+  const lockDir = privateTempDir('lockstep-bench-handoff-', lockRoot);
   const key = 'bench:handoff';
-  const procs = [spawnChild(coreDir, lockDir, key, 'child-A'), spawnChild(coreDir, lockDir, key, 'child-B')];
+  const procs = [spawnChild(coreDir, lockDir, key, 'child-A', impl), spawnChild(coreDir, lockDir, key, 'child-B', impl)];
   const rng = mulberry32(seed);
   const handoffMs = [];
   const releaseMs = [];
   const queuedBeforeReleaseMs = [];
   let clocks;
+  let idleWait;
   try {
     await Promise.all(procs.map((p) => p.next('ready')));
     const offsets = [];
@@ -131,7 +136,7 @@ async function runHandoff(core, coreDir, { handoffs, warmup, seed }) {
     holder.send({ cmd: 'acquire' });
     await holder.next('acquired');
     for (let i = 0; i < warmup + handoffs; i++) {
-      waiter.send({ cmd: 'acquire' });
+      waiter.send({ cmd: 'acquire', pollMs });
       const queued = await waiter.next('queued');
       await delay(rng.int(5, 25));
       holder.send({ cmd: 'release' });
@@ -145,6 +150,16 @@ async function runHandoff(core, coreDir, { handoffs, warmup, seed }) {
       }
       [holder, waiter] = [waiter, holder];
     }
+    if (idleWaitMs > 0) {
+      // what a queued waiter costs while it waits: its CPU time over a long wait
+      waiter.send({ cmd: 'acquire', pollMs });
+      await waiter.next('queued');
+      await delay(idleWaitMs);
+      holder.send({ cmd: 'release' });
+      const [, acquired] = await Promise.all([holder.next('released'), waiter.next('acquired')]);
+      idleWait = { waitedMs: acquired.waitedMs, cpuMs: acquired.cpuMs, cpuMsPerSecond: (acquired.cpuMs / acquired.waitedMs) * 1000 };
+      [holder, waiter] = [waiter, holder];
+    }
     holder.send({ cmd: 'release' });
     await holder.next('released');
   } finally {
@@ -153,6 +168,7 @@ async function runHandoff(core, coreDir, { handoffs, warmup, seed }) {
     }
     await Promise.all(procs.map((p) => (p.child.exitCode !== null || p.child.signalCode !== null ? undefined : new Promise((r) => p.child.once('exit', r)))));
     fs.rmSync(lockDir, { recursive: true, force: true });
+    cleanup.untrack(lockDir);
   }
   return {
     handoffs,
@@ -161,6 +177,9 @@ async function runHandoff(core, coreDir, { handoffs, warmup, seed }) {
     summary: summarize(handoffMs),
     releaseCallMs: summarize(releaseMs),
     waiterQueuedBeforeReleaseMs: summarize(queuedBeforeReleaseMs),
+    pollMs: pollMs ?? 'default (5)',
+    impl,
+    idleWait,
     clocks,
   };
 }
@@ -168,8 +187,8 @@ async function runHandoff(core, coreDir, { handoffs, warmup, seed }) {
 async function runLockBench(core, coreDir, opts = {}) {
   const o = { iterations: 300, warmup: 20, handoffs: 60, handoffWarmup: 3, seed: 7, ...opts };
   const uncontended = await runUncontended(core, { iterations: o.iterations, warmup: o.warmup });
-  const handoff = await runHandoff(core, coreDir, { handoffs: o.handoffs, warmup: o.handoffWarmup, seed: o.seed });
+  const handoff = await runHandoff(core, coreDir, { handoffs: o.handoffs, warmup: o.handoffWarmup, seed: o.seed, pollMs: o.pollMs });
   return { config: { ...o, acquireOptions: 'defaults (pollMs, staleMs, heartbeatMs) + a fresh 0700 lockDir' }, uncontended, handoff };
 }
 
-module.exports = { runLockBench };
+module.exports = { runLockBench, runHandoff };

@@ -1,17 +1,23 @@
 'use strict';
 /**
  * A lock participant for the handoff benchmark, forked by lock-bench.js.
- * argv: <core dist dir> <lockDir> <key>
- * Messages in:  { cmd: 'ping' } | { cmd: 'acquire' } | { cmd: 'release' }
+ * argv: <core dist dir> <lockDir> <key> [core|proto-poll|proto-watch]
+ * (proto-*: the waiting loop prototyped in proto-lock.js instead of acquireLock)
+ * Messages in:  { cmd: 'ping' } | { cmd: 'acquire', pollMs? } | { cmd: 'release' }
  * Messages out: { type: 'ready' } | { type: 'pong', t } | { type: 'queued', t }
- *               | { type: 'acquired', t, waitedMs } | { type: 'released', t0, t1, ok } | { type: 'error', message }
+ *               | { type: 'acquired', t, waitedMs, cpuMs } | { type: 'released', t0, t1, ok } | { type: 'error', message }
+ * cpuMs: this process's CPU time (user + system) spent inside acquireLock.
  * Every timestamp is performance.timeOrigin + performance.now() (ms since the
  * epoch, sub-ms resolution), comparable between processes on one host.
  */
 const { performance } = require('perf_hooks');
 
-const [coreDir, lockDir, key] = process.argv.slice(2);
+const [coreDir, lockDir, key, impl = 'core'] = process.argv.slice(2);
 const core = require(coreDir);
+const acquire =
+  impl === 'core'
+    ? (k, opts) => core.acquireLock(k, opts)
+    : (k, opts) => require('./proto-lock').acquireProto(coreDir, k, { ...opts, watch: impl === 'proto-watch' });
 const now = () => performance.timeOrigin + performance.now();
 
 let handle;
@@ -22,8 +28,10 @@ process.on('message', async (msg) => {
       process.send({ type: 'pong', t: now() });
     } else if (msg.cmd === 'acquire') {
       let queuedSent = false;
-      handle = await core.acquireLock(key, {
+      const cpu0 = process.cpuUsage();
+      handle = await acquire(key, {
         lockDir,
+        ...(msg.pollMs === undefined ? {} : { pollMs: msg.pollMs }),
         // onWait fires once the waiter has its ticket and found the lock held:
         // from then on it is a queued waiter
         onWait: () => {
@@ -34,7 +42,8 @@ process.on('message', async (msg) => {
         },
       });
       const t = now(); // immediately after acquire resolves
-      process.send({ type: 'acquired', t, waitedMs: handle.waitedMs, queued: queuedSent });
+      const cpu = process.cpuUsage(cpu0);
+      process.send({ type: 'acquired', t, waitedMs: handle.waitedMs, queued: queuedSent, cpuMs: (cpu.user + cpu.system) / 1000 });
     } else if (msg.cmd === 'release') {
       const h = handle;
       handle = undefined;

@@ -16,7 +16,8 @@
  *   3. The byte compare is open(O_RDONLY|O_NOFOLLOW|O_NONBLOCK) + one read of
  *      size+1 bytes into a buffer + close (3 calls, no lstat, no fstat, no
  *      readFile growth loop); optionally synchronous on the main thread
- *      (no threadpool round trip per call).
+ *      (no threadpool round trip per call). compare: 'shipped' keeps the
+ *      shipped lstat + readFile, to measure 1 without 3.
  *   4. Stale files and empty dirs are pruned from the up-front listing.
  */
 const fs = require('fs');
@@ -99,7 +100,17 @@ async function pruneWalk(root, keep) {
   return removed;
 }
 
-async function commitTreeProposed(core, outDir, files, { concurrency = 32, prune = true, syncCompare = false } = {}) {
+/** The shipped compare (lstat, then readFile of a same-size file), kept for ablation. */
+async function sameBytesShipped(target, data) {
+  const st = await fsp.lstat(target);
+  return st.isFile() && st.size === data.length && Buffer.compare(await fsp.readFile(target), data) === 0;
+}
+
+const COMPARES = { shipped: sameBytesShipped, async: sameBytesOpenRead, sync: async (t, d) => sameBytesSync(t, d) };
+
+/** compare: 'shipped' (lstat + readFile), 'async' (open + read + close), 'sync' (the same, synchronous). */
+async function commitTreeProposed(core, outDir, files, { concurrency = 32, prune = true, compare = 'async' } = {}) {
+  const same = COMPARES[compare];
   const planned = new Map();
   for (const f of files) planned.set(core.normalizeEmittedPath(f.path), f.source);
   await fsp.mkdir(outDir, { recursive: true });
@@ -141,7 +152,7 @@ async function commitTreeProposed(core, outDir, files, { concurrency = 32, prune
     const data = typeof source.data === 'string' ? Buffer.from(source.data) : source.data;
     const seen = listing.get(rel);
     if (seen === 'dir') await fsp.rm(target, { recursive: true, force: true });
-    else if (seen === 'file' && (syncCompare ? sameBytesSync(target, data) : await sameBytesOpenRead(target, data))) {
+    else if (seen === 'file' && (await same(target, data))) {
       stats.unchanged++;
       return;
     }
@@ -177,4 +188,4 @@ async function commitTreeProposed(core, outDir, files, { concurrency = 32, prune
   return stats;
 }
 
-module.exports = { sameBytesOpenRead, sameBytesSync, walk, pruneWalk, commitTreeProposed };
+module.exports = { sameBytesShipped, sameBytesOpenRead, sameBytesSync, walk, pruneWalk, commitTreeProposed };

@@ -42,6 +42,16 @@ function buildRows(results) {
       budget: `≤ ${BUDGETS.unchangedOverPlain.toFixed(2)}x plain`,
       pass: unchangedPass,
     });
+    if (g.diagnostic) {
+      const d = g.diagnostic;
+      rows.push({
+        metric: `diagnostic: atomic-replace floor (temp + rename, no compare; ${d.samplesMs.floor.length} more rounds with plain and changed)`,
+        median: ms(d.summary.floor.median),
+        p95: ms(d.summary.floor.p95),
+        ratio: `${x(d.floorOverPlain)} plain; changed = ${x(d.changedOverFloor)} floor`,
+        budget: '—',
+      });
+    }
   }
   const l = results.lock;
   if (l) {
@@ -60,6 +70,15 @@ function buildRows(results) {
       budget: `median < ${BUDGETS.handoffMedianMs} ms`,
       pass: l.handoff.summary.median < BUDGETS.handoffMedianMs,
     });
+    if (l.handoff.idleWait) {
+      rows.push({
+        metric: `lock: CPU of one queued waiter (pollMs ${l.handoff.pollMs}), per second of waiting`,
+        median: `${l.handoff.idleWait.cpuMsPerSecond.toFixed(0)} ms/s (${(l.handoff.idleWait.cpuMsPerSecond / 10).toFixed(0)} % of a core)`,
+        p95: '—',
+        ratio: '—',
+        budget: '—',
+      });
+    }
   }
   return rows;
 }
@@ -80,8 +99,8 @@ function notes(results) {
   if (g) {
     out.push(
       `- generate: ${g.config.files} files of ${g.config.minBytes / 1024}–${g.config.maxBytes / 1024} KiB ` +
-        `(${(g.config.totalBytes / 1048576).toFixed(1)} MiB) in ${g.config.dirs} dirs under ${g.config.tmpdir}; ` +
-        `${g.config.reps} alternating rounds after ${g.config.warmupRounds} warm-up; warm page cache; ` +
+        `(${(g.config.totalBytes / 1048576).toFixed(1)} MiB) in ${g.config.dirs} dirs under ${g.config.dir}; ` +
+        `${g.config.reps} alternating rounds after ${g.config.warmupRounds} warm-up, all variants on one tree; warm page cache; ` +
         `${g.config.syncBeforeEachOp ? '`sync` before every timed operation' : 'no sync between operations'}.`,
     );
     out.push(

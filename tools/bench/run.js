@@ -9,6 +9,7 @@
  * Options: --only generate|lock   --reps N (generate rounds, default 7)
  *          --handoffs N (default 60)   --lock-iterations N (default 300)
  *          --files N (default 2000)   --no-sync   --out DIR
+ *          --dir DIR (where the generate trees go; default os.tmpdir())
  */
 const { execFileSync } = require('child_process');
 const fs = require('fs');
@@ -23,7 +24,7 @@ const repoRoot = path.resolve(__dirname, '..', '..');
 const coreDir = path.join(repoRoot, 'packages', 'core', 'dist');
 
 function parseArgs(argv) {
-  const args = { only: undefined, reps: 7, handoffs: 60, lockIterations: 300, files: 2000, sync: true, out: path.join(repoRoot, 'bench-results') };
+  const args = { dir: os.tmpdir(), only: undefined, reps: 7, handoffs: 60, lockIterations: 300, files: 2000, sync: true, out: path.join(repoRoot, 'bench-results') };
   const int = (v, name) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} wants a positive integer, got '${v}'`);
@@ -38,10 +39,12 @@ function parseArgs(argv) {
     else if (a === '--files') args.files = int(argv[++i], a);
     else if (a === '--no-sync') args.sync = false;
     else if (a === '--out') args.out = path.resolve(argv[++i]);
+    else if (a === '--dir') args.dir = path.resolve(argv[++i]);
     else throw new Error(`unknown option ${a}`);
   }
   if (args.only && !['generate', 'lock'].includes(args.only)) throw new Error(`--only wants generate or lock, got '${args.only}'`);
   if (args.reps < 5) process.stderr.write(`warning: --reps ${args.reps} is below the 5 rounds the bench definition asks for\n`);
+  if (args.lockIterations < 200) process.stderr.write(`warning: --lock-iterations ${args.lockIterations} is below the 200 the bench definition asks for\n`);
   if (args.handoffs < 30) process.stderr.write(`warning: --handoffs ${args.handoffs} is below the 30 the bench definition asks for\n`);
   return args;
 }
@@ -56,15 +59,9 @@ function git(args) {
 
 /** Warns if a core source file is newer than its compiled output: the bench would measure old code. */
 function checkDistFresh() {
-  const pairs = [
-    ['atomic/commit-tree', 'commitTree'],
-    ['atomic/write-fast', 'writeFileAtomicFast'],
-    ['lock/lock', 'acquireLock'],
-    ['lock/mutex', 'mutex'],
-    ['lock/ticket-queue', 'ticket queue'],
-  ];
+  const files = ['atomic/commit-tree', 'atomic/write-fast', 'atomic/confine', 'lock/lock', 'lock/mutex', 'lock/ticket-queue', 'util/map-limit'];
   const stale = [];
-  for (const [file] of pairs) {
+  for (const file of files) {
     const src = path.join(repoRoot, 'packages', 'core', 'src', `${file}.ts`);
     const out = path.join(coreDir, `${file}.js`);
     if (!fs.existsSync(out)) throw new Error(`${out} is missing: run \`npm run build\` (or \`npx tsc -b packages/core\`) first`);
@@ -83,7 +80,17 @@ function mountOf(dir) {
       const [, mnt, type, opts] = line.split(' ');
       if (!mnt) continue;
       const m = mnt.replace(/\\040/g, ' ');
-      if ((real === m || real.startsWith(m.endsWith('/') ? m : `${m}/`)) && (!best || m.length > best.mount.length)) best = { mount: m, type, options: opts };
+      if ((real === m || real.startsWith(m.endsWith('/') ? m : `${m}/`)) && (!best || m.length > best.mount.length)) best = { device: line.split(' ')[0], mount: m, type, options: opts };
+    }
+    if (best && best.type === 'ext4') {
+      // ext4 without a journal refuses to reuse inodes deleted in the last 60 s (300 s more while
+      // the inode table block is dirty) and scans past each of them on every create (fs/ext4/ialloc.c,
+      // recently_deleted()): temp-file + rename then costs far more than on a journaled ext4
+      try {
+        best.journal = fs.readFileSync(`/sys/fs/ext4/${path.basename(best.device)}/journal_task`, 'utf8').trim() !== '<none>';
+      } catch {
+        // unknown
+      }
     }
     return best;
   } catch {
@@ -91,21 +98,26 @@ function mountOf(dir) {
   }
 }
 
-function environment() {
+function environment(benchDir) {
   const cpus = os.cpus();
-  const fsType = mountOf(os.tmpdir());
+  const fsType = mountOf(benchDir);
   return {
     node: process.version,
     platform: `${process.platform} ${os.release()} ${process.arch}`,
     cpus: cpus.length,
     cpuModel: cpus[0] && cpus[0].model,
     memGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
-    tmpdir: os.tmpdir(),
-    tmpdirFs: fsType,
+    benchDir,
+    benchDirFs: fsType,
     loadavgAtStart: os.loadavg(),
     commit: git(['rev-parse', 'HEAD']),
     dirty: (git(['status', '--porcelain']) || '').length > 0,
   };
+}
+
+function describeFs(m) {
+  if (!m) return '?';
+  return m.journal === false ? `${m.type} (no journal)` : m.type;
 }
 
 function stamp(d) {
@@ -119,17 +131,19 @@ async function main() {
   const staleDist = checkDistFresh();
   const core = require(coreDir);
   const log = (s) => process.stderr.write(`${s}\n`);
-  const results = { schemaVersion: 1, startedAt: startedAt.toISOString(), environment: environment(), args, staleDist, budgets: BUDGETS };
+  const results = { schemaVersion: 1, startedAt: startedAt.toISOString(), environment: environment(args.dir), args, staleDist, budgets: BUDGETS };
 
   if (args.only !== 'lock') {
     log(`generate benchmark (${args.reps} rounds + 1 warm-up) …`);
-    results.generate = await runGenerateBench(core, { files: args.files, reps: args.reps, sync: args.sync, log });
+    results.generate = await runGenerateBench(core, { dir: args.dir, files: args.files, reps: args.reps, sync: args.sync, log });
   }
   if (args.only !== 'generate') {
+    if (results.generate) await new Promise((r) => setTimeout(r, 1000)); // let the generate bench's deletes settle
     log(`lock benchmark (${args.lockIterations} uncontended iterations, ${args.handoffs} handoffs) …`);
     results.lock = await runLockBench(core, coreDir, { iterations: args.lockIterations, handoffs: args.handoffs });
   }
   results.wallMs = performance.now() - t0;
+  results.environment.loadavgAtEnd = os.loadavg();
 
   const rows = buildRows(results);
   results.table = rows;
@@ -141,11 +155,22 @@ async function main() {
   fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 
   const out = [];
-  out.push(`## lockstep bench — ${startedAt.toISOString()} (node ${process.version}, ${results.environment.cpus} CPUs, ${results.environment.tmpdirFs?.type ?? '?'} ${os.tmpdir()})`);
+  out.push(`## lockstep bench — ${startedAt.toISOString()} (node ${process.version}, ${results.environment.cpus} CPUs, ${describeFs(results.environment.benchDirFs)} ${args.dir})`);
   out.push('');
   out.push(markdownTable(rows));
   out.push('');
   out.push(notes(results));
+  if (results.generate && results.environment.benchDirFs?.journal === false) {
+    out.push(
+      `- note: ${args.dir} is on ${results.environment.benchDirFs.device}, ext4 without a journal: it refuses to reuse inodes deleted in the last 60 s ` +
+        `(longer while their inode table block is dirty) and scans past each one on every create, so every temp file commitTree creates costs more ` +
+        `the more files were replaced recently; the plain in-place rewrite creates no inode. See tools/bench/commit-phases.js for the breakdown.`,
+    );
+  }
+  const load = results.environment.loadavgAtStart[0];
+  if (load > os.cpus().length * 0.75) {
+    out.push(`- warning: the machine was busy when the bench started (1-min load average ${load.toFixed(2)} on ${os.cpus().length} CPUs): absolute times are suspect, ratios less so.`);
+  }
   out.push('');
   out.push(miss.length ? `MISSED ${miss.length} budget(s): ${miss.join('; ')}` : 'All budgets met.');
   out.push(`Raw figures: ${path.relative(process.cwd(), file) || file} (bench took ${(results.wallMs / 1000).toFixed(1)} s)`);
