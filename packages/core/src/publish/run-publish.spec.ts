@@ -171,6 +171,29 @@ describe('runPublish', () => {
     });
   });
 
+  it('waits for an in-run dependency that Nx ran side by side, instead of blocking at once', async () => {
+    const registry = new FakeRegistry();
+    const journal = new FakeJournal();
+    await journal.transition('utils', 'publishing');
+    const dependent = runPublish(options(graph(), registry, journal, { only: new Set(['ui']) }));
+    await new Promise((r) => setTimeout(r, 100));
+    await runPublish(options(graph(), registry, journal, { only: new Set(['utils']) }));
+    const summary = await dependent;
+    expect(summary.packages.map((p) => [p.name, p.status])).toEqual([['ui', 'published']]);
+  });
+
+  it('refuses to publish against a workspace dependency outside the run that is not on the registry (EWORKSPACEDEP)', async () => {
+    const registry = new FakeRegistry();
+    const summary = await runPublish(
+      options([pkg('ui', ['utils'])], registry, new FakeJournal(), { workspaceVersions: new Map([['utils', '1.0.0']]) }),
+    );
+    expect(summary.packages[0]).toMatchObject({ status: 'failed', error: { code: 'EWORKSPACEDEP' } });
+    expect(registry.events).toEqual([]);
+    registry.versions.set('utils@1.0.0', 'sha512-utils');
+    const again = await runPublish(options([pkg('ui', ['utils'])], registry, new FakeJournal(), { workspaceVersions: new Map([['utils', '1.0.0']]) }));
+    expect(again.packages[0].status).toBe('published');
+  });
+
   it('starts no new package after being asked to stop; the rest stay pending', async () => {
     let stop = false;
     const registry = new FakeRegistry();

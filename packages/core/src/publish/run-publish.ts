@@ -90,11 +90,27 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
     return finish(pkg, 'failed', t0, { error: { code: e.code, message, hint } });
   };
 
-  /** A dependency published by another task of this run: confirm it before a dependent uploads (G1). */
+  /**
+   * A dependency published by another task of this run: confirm it before a
+   * dependent uploads (G1). Nx may run the two tasks side by side when it sees
+   * no edge between them (a link: spec, say), so wait for the dependency's
+   * record to settle rather than judging it from a snapshot.
+   */
   const confirmDependency = async (pkg: ReleasePackage): Promise<boolean> => {
     const t0 = performance.now();
     if (pkg.private) return finish(pkg, 'skipped', t0, { note: 'private' });
-    const entry = options.journal?.get(pkg.name);
+    if (dryRun) return finish(pkg, 'pending', t0, { note: 'dry run: published by its own task' });
+    let entry = options.journal?.get(pkg.name);
+    let told = false;
+    while (entry && !TERMINAL_OK.includes(entry.status) && entry.status !== 'failed' && entry.status !== 'blocked') {
+      if (performance.now() - t0 > options.verifyTimeoutMs || options.shouldStop?.()) break;
+      if (!told) {
+        told = true;
+        options.log(`Waiting for ${pkg.name}@${pkg.version} (${entry.status}), which Nx did not run before this task: declare the dependency with workspace: (or dependsOn) so Nx orders them.`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      entry = options.journal?.get(pkg.name);
+    }
     if (!entry || !TERMINAL_OK.includes(entry.status) || !entry.integrity) {
       return finish(pkg, 'blocked', t0, { note: `not published by this run (${entry?.status ?? 'no record'})` });
     }
@@ -107,6 +123,25 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
       }
     }
     return finish(pkg, entry.status, t0, { note: 'confirmed on the registry' });
+  };
+
+  /**
+   * A workspace package outside this run that a package depends on becomes
+   * its current version in the manifest: that version must be installable,
+   * or the release would ship a package nobody can install.
+   */
+  const checkOutOfRunDeps = async (pkg: ReleasePackage): Promise<void> => {
+    for (const dep of pkg.internalDeps) {
+      const version = byName.has(dep) ? undefined : options.workspaceVersions.get(dep);
+      if (version === undefined) continue;
+      if (!(await options.registry!.getPublished(dep, version))) {
+        throw new LockstepError(
+          ErrorCodes.EWORKSPACEDEP,
+          `${pkg.name} depends on ${dep}@${version} from the workspace, which is neither in this run nor on ${options.registry!.registry}.`,
+          { hint: `Publish ${dep} in the same run (drop -p / --excludeTaskDependencies), or publish ${dep}@${version} first.` },
+        );
+      }
+    }
   };
 
   // Batch runs ask the registry about every package up front (bounded), outside the
@@ -164,6 +199,7 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
         return finish(pkg, 'pending', t0, { note: 'dry run: would publish' });
       }
       const registry = options.registry!;
+      await checkOutOfRunDeps(pkg);
       const existing = await lookUp(pkg);
       if (existing) {
         if (existing.integrity !== packed.integrity) throw versionExists(pkg, registry.registry, existing.integrity, packed.integrity);
@@ -213,7 +249,7 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
     shouldStop: options.shouldStop,
     onBlocked: (name, cause) => {
       const pkg = byName.get(name)!;
-      if (!confirmOnly.has(name)) say(name, `blocked: ${cause} failed`);
+      if (!confirmOnly.has(name)) say(name, `blocked: ${confirmOnly.has(cause) ? `${cause} was not published by this run` : `${cause} failed`}`);
       results.set(name, { name, version: pkg.version, project: pkg.project, level: level(name), status: 'blocked', durationMs: 0, note: `blocked by ${cause}` });
     },
   });

@@ -39,7 +39,7 @@ export default async function publishBatch(
       projects: projectInfos(context, targetName, packageRoots),
       runProjects: [...new Set(projectOf.values())].sort(),
       options: normalized,
-      services: createPublishServices(normalized, { workspaceRoot: context.root, env: process.env, log }),
+      services: createPublishServices(normalized, { workspaceRoot: context.root, cacheDir, env: process.env, log }),
       log,
       env: process.env,
     });

@@ -1,24 +1,28 @@
 import {
   createRedactor,
+  systemProcessProbe,
   createRegistryClient,
   openJournal,
   packPackage,
   type RegistryPort,
 } from '@lockstep/core';
+import { readdirSync, rmSync } from 'fs';
+import * as path from 'path';
 import type { NormalizedPublishOptions } from './normalize-options';
 import { JournalHandle, OpenJournalInput, PublishServices } from './services';
 
 /** The real world: npm's libraries against the configured registry, the journal on disk. */
 export function createPublishServices(
   options: NormalizedPublishOptions,
-  ctx: { workspaceRoot: string; env: NodeJS.ProcessEnv; log: (line: string) => void },
+  ctx: { workspaceRoot: string; cacheDir: string; env: NodeJS.ProcessEnv; log: (line: string) => void },
 ): PublishServices {
+  const stagingRoot = packStagingRoot(ctx.cacheDir);
   let redact = createRedactor([options.otp, ctx.env.NODE_AUTH_TOKEN, ctx.env.NPM_TOKEN]);
   return {
     redact: (text) => redact(text),
 
     async pack(pkg, releaseVersions, workspaceVersions) {
-      const packed = await packPackage(pkg.dir, { releaseVersions, workspaceVersions, workspaceRoot: ctx.workspaceRoot });
+      const packed = await packPackage(pkg.dir, { releaseVersions, workspaceVersions, workspaceRoot: ctx.workspaceRoot, stagingRoot });
       return { manifest: packed.manifest as Record<string, unknown>, tarball: packed.tarball, integrity: packed.integrity };
     },
 
@@ -60,4 +64,24 @@ export function createPublishServices(
       };
     },
   };
+}
+
+/**
+ * Packing stages each package in `<cacheDir>/lockstep/staging/<pid>`; a
+ * SIGKILLed run leaves its folder behind, so folders of dead processes are
+ * removed here, before this process packs anything.
+ */
+function packStagingRoot(cacheDir: string): string {
+  const base = path.join(cacheDir, 'lockstep', 'staging');
+  let names: string[] = [];
+  try {
+    names = readdirSync(base);
+  } catch {
+    // nothing staged yet
+  }
+  for (const name of names) {
+    const pid = Number(name);
+    if (Number.isInteger(pid) && pid !== process.pid && !systemProcessProbe.isAlive(pid)) rmSync(path.join(base, name), { recursive: true, force: true });
+  }
+  return path.join(base, String(process.pid));
 }

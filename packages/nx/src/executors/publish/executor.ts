@@ -25,7 +25,7 @@ export default async function publishExecutor(options: PublishExecutorSchema, co
       runProjects: runProjectsOf(context.taskGraph, targetName, project),
       onlyProject: project,
       options: normalized,
-      services: createPublishServices(normalized, { workspaceRoot: context.root, env: process.env, log }),
+      services: createPublishServices(normalized, { workspaceRoot: context.root, cacheDir, env: process.env, log }),
       log,
       env: process.env,
     });

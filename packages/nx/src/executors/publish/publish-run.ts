@@ -1,4 +1,4 @@
-import { mkdirSync } from 'fs';
+import { mkdirSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
@@ -81,7 +81,7 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
         log,
         redact: services.redact,
       });
-      return finishRun(input, summary, true);
+      return finishRun(input, summary, !only);
     }
 
     const runPid = Number(input.env.NX_INVOCATION_ROOT_PID) || process.pid;
@@ -118,7 +118,9 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
       redact: services.redact,
     });
 
-    const complete = journal.isComplete();
+    // Several tasks can see the run complete at once; exactly one claims it, finishes
+    // the journal, releases the lock and reports, so the next run never races a finish.
+    const complete = journal.isComplete() && (!only || claimCompletion(journalDir, runId));
     if (complete) {
       await journal.finish(summaryOk(journal, runPackages) ? 'done' : 'failed');
       await lock?.release();
@@ -164,6 +166,15 @@ function runSummaryFromJournal(own: PublishSummary, journal: JournalHandle, pack
     counts,
     packages: results.sort((a, b) => a.level - b.level || a.name.localeCompare(b.name)),
   };
+}
+
+function claimCompletion(journalDir: string, runId: string): boolean {
+  try {
+    writeFileSync(path.join(journalDir, `completed-${runId.replace(/[^\w.-]/g, '_')}`), new Date().toISOString(), { flag: 'wx' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function summaryOk(journal: { all(): Array<{ status: string }> }, packages: ReleasePackage[]): boolean {

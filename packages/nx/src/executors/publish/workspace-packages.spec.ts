@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { readWorkspacePackages, resolvePackageRoot } from './workspace-packages';
+import { isInternalSpec, readWorkspacePackages, resolvePackageRoot } from './workspace-packages';
 
 describe('readWorkspacePackages', () => {
   let root: string;
@@ -52,5 +52,20 @@ describe('readWorkspacePackages', () => {
     expect(() => readWorkspacePackages([{ name: 'a', root: 'a' }], root, new Set(['a']))).toThrow(expect.objectContaining({ code: 'EPACK' }));
     write('b/package.json', '{ nope');
     expect(() => readWorkspacePackages([{ name: 'b', root: 'b' }], root, new Set())).toThrow(expect.objectContaining({ code: 'EPACK', message: expect.stringContaining('not valid JSON') }));
+  });
+});
+
+describe('isInternalSpec', () => {
+  it.each([
+    ['workspace:^', '1.0.0', true],
+    ['file:../utils', '1.0.0', true],
+    ['link:../utils', '1.0.0', true],
+    ['^1.0.0', '1.2.0', true],
+    ['*', '1.0.0', true],
+    ['^0.9.0', '1.0.0', false],
+    ['npm:other@1', '1.0.0', false],
+    ['github:org/repo', '1.0.0', false],
+  ])('%s against workspace %s → %s', (spec, version, expected) => {
+    expect(isInternalSpec(spec, version)).toBe(expected);
   });
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'fs';
+import { satisfies, validRange } from 'semver';
 import * as path from 'path';
 import { ErrorCodes, LockstepError, ReleasePackage } from '@lockstep/core';
 
@@ -17,6 +18,17 @@ export interface WorkspacePackages {
 }
 
 const RUNTIME_DEP_FIELDS = ['dependencies', 'optionalDependencies', 'peerDependencies'] as const;
+
+/**
+ * Whether a dependency spec means the workspace package (and so orders the
+ * release): workspace:, file:, link:, or a range the workspace version
+ * satisfies. `"^0.9.0"` while the workspace has 1.0.0 is the registry's 0.9.x.
+ */
+export function isInternalSpec(spec: string, workspaceVersion: string): boolean {
+  if (/^(workspace|file|link):/.test(spec)) return true;
+  if (spec === '*' || spec === '' || spec === 'latest') return true;
+  return validRange(spec) !== null && satisfies(workspaceVersion, spec, { includePrerelease: true });
+}
 
 export function resolvePackageRoot(project: ProjectInfo, workspaceRoot: string): string {
   const template = project.packageRoot ?? project.root;
@@ -63,7 +75,11 @@ export function readWorkspacePackages(projects: ProjectInfo[], workspaceRoot: st
   const byProject = new Map<string, ReleasePackage>();
   for (const [project, { dir, manifest }] of manifests) {
     const internalDeps = new Set<string>();
-    for (const field of RUNTIME_DEP_FIELDS) for (const dep of Object.keys(manifest[field] ?? {})) if (versions.has(dep) && dep !== manifest.name) internalDeps.add(dep);
+    for (const field of RUNTIME_DEP_FIELDS) {
+      for (const [dep, spec] of Object.entries<string>(manifest[field] ?? {})) {
+        if (versions.has(dep) && dep !== manifest.name && isInternalSpec(String(spec), versions.get(dep)!)) internalDeps.add(dep);
+      }
+    }
     byProject.set(project, {
       name: manifest.name,
       version: String(manifest.version ?? '0.0.0'),
