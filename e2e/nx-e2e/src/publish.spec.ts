@@ -217,21 +217,30 @@ describe('bad input: a clear error with a stable code and a hint, and nothing lo
 });
 
 describe('a workspace: dependency on a package outside the run', () => {
-  it('is rewritten to that package\'s current workspace version (nx run-many -p core --excludeTaskDependencies)', async () => {
+  it('must be on the registry (EWORKSPACEDEP), and is rewritten to that package\'s current workspace version (nx run-many -p core --excludeTaskDependencies)', async () => {
     const pws = await workspace('outside');
-    // utils@1.0.0 goes up alone first; then core alone, whose utils (workspace:^) and config (workspace:~) are not in its run.
+    // utils@1.0.0 goes up alone first; core alone needs utils (workspace:^) and config (workspace:~), neither in its run.
     expectSuccess(await pws.publish(['-p', 'utils', '--excludeTaskDependencies']), 'publishing utils alone');
-    const result = await pws.publish(['-p', 'core', '--excludeTaskDependencies']);
+    const refused = await pws.publish(['-p', 'core', '--excludeTaskDependencies']);
+    show('core alone, config not on the registry', refused);
+    expectFailure(refused, 'publishing core before config is on the registry');
+    expect(refused.output).toMatch(new RegExp(`\\[EWORKSPACEDEP\\] ${pws.name('core')} depends on ${pws.name('config')}@1\\.0\\.0`));
+    expect(refused.output).toMatch(/Hint: Publish/);
+    expect(pws.uploads().map((u) => `${u.name}@${u.version}`)).toEqual([`${pws.name('utils')}@1.0.0`]);
+
+    expectSuccess(await pws.publish(['-p', 'config', '--excludeTaskDependencies']), 'publishing config alone');
+    const result = await pws.publish(['-p', 'core', '--excludeTaskDependencies', '--resume=fresh']);
     show('core alone', result);
     expectSuccess(result, 'publishing core alone');
-    expect(pws.uploads().map((u) => `${u.name}@${u.version}`)).toEqual([`${pws.name('utils')}@1.0.0`, `${pws.name('core')}@1.0.0`]);
+    expect(pws.uploads().map((u) => `${u.name}@${u.version}`)).toEqual([
+      `${pws.name('utils')}@1.0.0`,
+      `${pws.name('config')}@1.0.0`,
+      `${pws.name('core')}@1.0.0`,
+    ]);
     const { manifest } = await reg.tarball(pws.name('core'), '1.0.0');
     expect(manifest.dependencies).toEqual({ [pws.name('utils')]: '^1.0.0', [pws.name('config')]: '~1.0.0' });
     expect((await reg.packument(pws.name('core')))!.versions['1.0.0'].dependencies).toEqual(manifest.dependencies);
     expect(localSpecs(manifest)).toEqual([]);
-    // Nothing checks out-of-run dependencies against the registry: config@1.0.0 was never published,
-    // yet core@1.0.0 (which needs config ~1.0.0) went up without a word about it.
-    expect(await reg.packument(pws.name('config'))).toBeUndefined();
     // The run was core alone: its journal lists core only.
     expect(Object.keys(pws.readJournal().records)).toEqual([pws.name('core')]);
   });

@@ -81,7 +81,7 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
         log,
         redact: services.redact,
       });
-      return finishRun(input, summary, !only);
+      return finishRun(input, summary, true);
     }
 
     const runPid = Number(input.env.NX_INVOCATION_ROOT_PID) || process.pid;
