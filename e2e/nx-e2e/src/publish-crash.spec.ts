@@ -14,38 +14,20 @@ import {
   NxRun,
   PublishRegistry,
   PublishWorkspace,
-  createPublishWorkspace,
   expectDependencyOrder,
   expectEveryVersionOnce,
   expectRealManifests,
-  killLiveRuns,
   show,
   sleep,
-  startPublishRegistry,
   summaryCounts,
   waitFor,
+  usePublishSuite,
 } from './utils/publish-workspace';
 
 jest.setTimeout(240_000);
 
 let reg: PublishRegistry;
-const workspaces: PublishWorkspace[] = [];
-
-beforeAll(async () => {
-  reg = await startPublishRegistry();
-});
-
-afterAll(async () => {
-  await killLiveRuns();
-  for (const pws of workspaces) pws.remove();
-  await reg?.stop();
-});
-
-async function workspace(scope: string): Promise<PublishWorkspace> {
-  const pws = await createPublishWorkspace(scope, reg);
-  workspaces.push(pws);
-  return pws;
-}
+const workspace = usePublishSuite((started) => (reg = started));
 
 /**
  * SIGKILLs the run's whole process group, then waits until nx and every task

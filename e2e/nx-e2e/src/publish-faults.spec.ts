@@ -9,40 +9,21 @@ import { UploadRecord } from '../../../tools/registry/fault-proxy';
 import { expectSuccess } from './utils/temp-workspace';
 import {
   PublishRegistry,
-  PublishWorkspace,
-  createPublishWorkspace,
   expectDependencyOrder,
   expectEveryVersionOnce,
   expectRealManifests,
-  killLiveRuns,
   landed,
   show,
   sleep,
-  startPublishRegistry,
   summaryCounts,
   waitFor,
+  usePublishSuite,
 } from './utils/publish-workspace';
 
 jest.setTimeout(240_000);
 
 let reg: PublishRegistry;
-const workspaces: PublishWorkspace[] = [];
-
-beforeAll(async () => {
-  reg = await startPublishRegistry();
-});
-
-afterAll(async () => {
-  await killLiveRuns();
-  for (const pws of workspaces) pws.remove();
-  await reg?.stop();
-});
-
-async function workspace(scope: string): Promise<PublishWorkspace> {
-  const pws = await createPublishWorkspace(scope, reg);
-  workspaces.push(pws);
-  return pws;
-}
+const workspace = usePublishSuite((started) => (reg = started));
 
 describe('registry faults', () => {
   afterEach(() => reg.proxy.setOptions({ faultRate: 0, rules: undefined, seed: undefined }));

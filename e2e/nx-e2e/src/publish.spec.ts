@@ -16,38 +16,20 @@ import { expectFailure, expectSuccess } from './utils/temp-workspace';
 import {
   PublishRegistry,
   PublishWorkspace,
-  createPublishWorkspace,
   expectDependencyOrder,
   expectEveryVersionOnce,
   expectRealManifests,
-  killLiveRuns,
   localSpecs,
   proxyNerfDart,
-  startPublishRegistry,
   show,
   summaryCounts,
+  usePublishSuite,
 } from './utils/publish-workspace';
 
 jest.setTimeout(240_000);
 
 let reg: PublishRegistry;
-const workspaces: PublishWorkspace[] = [];
-
-beforeAll(async () => {
-  reg = await startPublishRegistry();
-});
-
-afterAll(async () => {
-  await killLiveRuns();
-  for (const pws of workspaces) pws.remove();
-  await reg?.stop();
-});
-
-async function workspace(scope: string, options: Parameters<typeof createPublishWorkspace>[2] = {}): Promise<PublishWorkspace> {
-  const pws = await createPublishWorkspace(scope, reg, options);
-  workspaces.push(pws);
-  return pws;
-}
+const workspace = usePublishSuite((started) => (reg = started));
 
 describe('nx run-many -t publish, per-task mode', () => {
   it('publishes 6 packages in 3 levels once each, dependencies first, with real versions in the manifests; a second run uploads nothing', async () => {

@@ -638,3 +638,29 @@ export async function expectRealManifests(pws: PublishWorkspace, shorts: string[
     }
   }
 }
+
+/**
+ * The set-up every publish spec file shares: one registry (behind the fault
+ * proxy) for the file, and workspaces that are removed, with any nx run still
+ * alive in them, when the file is done. `onStart` receives the registry.
+ */
+export function usePublishSuite(
+  onStart: (reg: PublishRegistry) => void,
+): (scope: string, options?: Parameters<typeof createPublishWorkspace>[2]) => Promise<PublishWorkspace> {
+  let reg: PublishRegistry | undefined;
+  const workspaces: PublishWorkspace[] = [];
+  beforeAll(async () => {
+    reg = await startPublishRegistry();
+    onStart(reg);
+  });
+  afterAll(async () => {
+    await killLiveRuns();
+    for (const pws of workspaces) pws.remove();
+    await reg?.stop();
+  });
+  return async (scope, options = {}) => {
+    const pws = await createPublishWorkspace(scope, reg!, options);
+    workspaces.push(pws);
+    return pws;
+  };
+}
