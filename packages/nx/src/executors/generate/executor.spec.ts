@@ -67,6 +67,24 @@ describe('generate executor', () => {
     expect(logs.join('\n')).toMatch(/TypeScript[\s\S]*Hint: Compile it/);
   });
 
+  it('the built-in package generator writes a publish-ready copy with internal specs rewritten', async () => {
+    const write = (rel: string, text: string) => {
+      mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      writeFileSync(path.join(root, rel), text);
+    };
+    write('libs/utils/package.json', JSON.stringify({ name: '@d/utils', version: '2.1.0' }));
+    write('apps/app/package.json', JSON.stringify({ name: '@d/app', version: '1.0.0', files: ['index.js'], dependencies: { '@d/utils': 'workspace:^' } }));
+    write('apps/app/index.js', 'module.exports = 1;');
+    write('apps/app/secret-notes.txt', 'not published');
+    const ctx = context();
+    (ctx.projectsConfigurations.projects as Record<string, { root: string }>).utils = { root: 'libs/utils' };
+    expect(await generateExecutor({ outDir: 'dist/apps/app', generator: 'package' }, ctx)).toEqual({ success: true });
+    const manifest = JSON.parse(readFileSync(path.join(root, 'dist/apps/app/package.json'), 'utf8'));
+    expect(manifest.dependencies).toEqual({ '@d/utils': '^2.1.0' });
+    expect(readFileSync(path.join(root, 'dist/apps/app/index.js'), 'utf8')).toBe('module.exports = 1;');
+    expect(() => readFileSync(path.join(root, 'dist/apps/app/secret-notes.txt'))).toThrow();
+  });
+
   it('reports a throwing generator as EGENERATOR with its message', async () => {
     writeFileSync(path.join(root, 'tools', 'bad.js'), 'exports.generate = () => { throw new Error("boom in generator"); };');
     expect(await generateExecutor({ outDir: 'dist/gen', generator: 'tools/bad.js' }, context())).toEqual({ success: false });
