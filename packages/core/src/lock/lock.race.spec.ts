@@ -138,6 +138,32 @@ describe('lock under real process races', () => {
   }, 30_000);
 });
 
+describe('a queued waiter and termination signals', () => {
+  const tmp = useTempDir();
+
+  it('leaves the queue and stops waiting on SIGTERM even when the program handles SIGTERM itself', async () => {
+    const lockDir = path.join(tmp(), 'locks');
+    mkdirSync(lockDir, { mode: 0o700 });
+    const key = 'group:publish';
+    const { acquireLock } = require('./lock');
+    const { readLockStatus } = require('./status');
+    const holder = await acquireLock(key, { lockDir });
+    const waiter = spawn(process.execPath, [path.join(__dirname, '__fixtures__', 'queue-then-sigterm.js'), key, lockDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    waiter.stdout!.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => waiter.on('exit', (code) => r(code)));
+    while (!out.includes('queued')) await new Promise((r) => setTimeout(r, 10));
+    expect(readLockStatus(key, { lockDir }).queue).toHaveLength(1);
+    waiter.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(out).toContain('aborted EABORTED');
+    expect(out).toContain('app handler ran');
+    expect(out).not.toContain('acquired');
+    expect(readLockStatus(key, { lockDir }).queue).toEqual([]);
+    await holder.release();
+  }, 30_000);
+});
+
 describe('lock dir', () => {
   const tmp = useTempDir();
   it('refuses a lock directory other users can write to', () => {

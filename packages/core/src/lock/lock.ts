@@ -110,11 +110,23 @@ export async function acquireLock(key: string, options: AcquireOptions = {}): Pr
   if (first?.taken) return hold(first, 0);
 
   let ticket: Ticket | undefined = enqueue(paths, me);
-  const stopListening = options.releaseOnSignals === false ? undefined : onTerminationSignal(() => ticket && leaveQueue(paths, ticket));
+  // A termination signal while queued: leave the queue at once (the runs behind
+  // move up) and stop waiting, even when the program handles the signal itself.
+  const interrupted = new AbortController();
+  const waitSignal = options.signal ? AbortSignal.any([options.signal, interrupted.signal]) : interrupted.signal;
+  const stopListening =
+    options.releaseOnSignals === false
+      ? undefined
+      : onTerminationSignal((sig) => {
+          if (ticket) leaveQueue(paths, ticket);
+          ticket = undefined;
+          interrupted.abort(new LockstepError(ErrorCodes.EABORTED, `Interrupted by ${sig} while waiting for the lock on ${key}; left the queue.`));
+        });
   let lastTouch = performance.now();
   let lastReport = -Infinity;
   try {
     for (;;) {
+      if (interrupted.signal.aborted) throw interrupted.signal.reason;
       if (options.signal?.aborted) {
         throw new LockstepError(ErrorCodes.EABORTED, `Stopped waiting for the lock on ${key}.`, { cause: options.signal.reason });
       }
@@ -148,12 +160,13 @@ export async function acquireLock(key: string, options: AcquireOptions = {}): Pr
         lastTouch = performance.now();
       }
       if (ahead.length === 0) {
-        await sleep(pollMs, options.signal);
+        await sleep(pollMs, waitSignal);
       } else {
-        await waitWhileExists(ahead[ahead.length - 1], pollMs * 4, Math.min(heartbeatMs, waitReportMs, Math.max(0, timeoutMs - waitedMs)), options.signal);
+        await waitWhileExists(ahead[ahead.length - 1], pollMs * 4, Math.min(heartbeatMs, waitReportMs, Math.max(0, timeoutMs - waitedMs)), waitSignal);
       }
     }
   } catch (error) {
+    if (interrupted.signal.aborted) throw interrupted.signal.reason;
     if (options.signal?.aborted && !(error instanceof LockstepError)) {
       throw new LockstepError(ErrorCodes.EABORTED, `Stopped waiting for the lock on ${key}.`, { cause: error });
     }
