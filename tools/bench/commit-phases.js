@@ -70,10 +70,7 @@ async function main() {
       const w = next();
       await each((p, e) => core.writeFileAtomicFast(p, e[w]));
     },
-    'sweep walk + prune walk': async () => {
-      await core.sweepTempFiles(r);
-      await proto.pruneWalk(r, new Set(fx.entries.map((e) => e.path)));
-    },
+    'prune walk (the old separate sweep walk is gone: commitTree walks once)': () => proto.pruneWalk(r, new Set(fx.entries.map((e) => e.path))),
     // --- commitTree as shipped
     'commitTree changed': () => core.commitTree(r, input(next())),
     'commitTree unchanged': () => core.commitTree(r, input(cur)),

@@ -3,7 +3,6 @@ export { writeFileAtomicFast } from './atomic/write-fast';
 export { writeFileDurable, isDurableTempFor } from './atomic/write-durable';
 export { TEMP_FILE_PATTERN, isTempFileName, tempSiblingPath } from './atomic/temp-name';
 export { normalizeEmittedPath, assertNoSymlinkEscape } from './atomic/confine';
-export { sweepTempFiles } from './atomic/sweep';
 export { commitTree, type CommitFile, type CommitOptions, type CommitStats, type FileSource } from './atomic/commit-tree';
 export {
   acquireLock,

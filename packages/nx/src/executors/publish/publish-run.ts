@@ -122,7 +122,8 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
     // the journal, releases the lock and reports, so the next run never races a finish.
     const complete = journal.isComplete() && (!only || claimCompletion(journalDir, runId));
     if (complete) {
-      await journal.finish(summaryOk(journal, runPackages) ? 'done' : 'failed');
+      // The handle holds exactly the run's packages.
+      await journal.finish(journal.all().every((r) => r.status === 'published' || r.status === 'skipped') ? 'done' : 'failed');
       await lock?.release();
       lock = undefined;
     }
@@ -175,11 +176,6 @@ function claimCompletion(journalDir: string, runId: string): boolean {
   } catch {
     return false;
   }
-}
-
-function summaryOk(journal: { all(): Array<{ status: string }> }, packages: ReleasePackage[]): boolean {
-  const names = new Set(packages.map((p) => p.name));
-  return journal.all().filter((r) => names.has((r as { name?: string }).name ?? '')).every((r) => r.status === 'published' || r.status === 'skipped');
 }
 
 async function takeReleaseLock(input: PublishRunInput, runPid: number): Promise<LockHandle | undefined> {
