@@ -42,6 +42,20 @@ export const ErrorCodes = {
   ESTATESHAMISMATCH: 'ESTATESHAMISMATCH',
   /** Waiting was given up because the process was asked to stop. */
   EABORTED: 'EABORTED',
+  /** A newer run of the concurrency group superseded this one (cancelInProgress). */
+  ESUPERSEDED: 'ESUPERSEDED',
+  /** A lease is held by another owner (CLI exit code 4). */
+  ELEASECONFLICT: 'ELEASECONFLICT',
+  /** Renew or release of a lease that another owner holds (CLI exit code 4). */
+  ELEASENOTOWNER: 'ELEASENOTOWNER',
+  /** Renew of a lease that nobody holds (it expired and was collected, or was never taken). */
+  ELEASENOTHELD: 'ELEASENOTHELD',
+  /** A lease resource without a known namespace (package:, path:, group:, repo:) or with an empty name. */
+  EBADRESOURCE: 'EBADRESOURCE',
+  /** A duration (TTL, wait timeout) that is not like 30s, 15m, 2h. */
+  EBADDURATION: 'EBADDURATION',
+  /** A git command of the git lease backend failed (no such remote, no push rights, no git). */
+  EGIT: 'EGIT',
   /** Not one of the above: a bug in lockstep. */
   EINTERNAL: 'EINTERNAL',
 } as const;

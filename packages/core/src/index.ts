@@ -38,3 +38,5 @@ export { repositoryIdentity, currentSha, currentBranch } from './group/repositor
 export * from './registry/index';
 export * from './pack/index';
 export * from './journal/index';
+export * from './lease/index';
+export { parseDuration, formatDuration } from './util/duration';
