@@ -12,8 +12,11 @@ export {
   type AcquireOptions,
   type LockHandle,
   type WaitInfo,
+  type SupersedeOptions,
 } from './lock/lock';
-export { readLockStatus, type LockStatus, type PublicOwner } from './lock/status';
+export { readLockStatus, publicOwner, type LockStatus, type SlotStatus, type PublicOwner } from './lock/status';
+export { DEFAULT_KILL_GRACE_MS, killGraceFromEnv, type SupersedeRequest } from './lock/supersede';
+export { acquireGroup, readGroupStatus, groupKey, describeSupersede, DEFAULT_GROUP_WAIT_MS, type GroupOptions, type GroupStatus } from './group/group';
 export { resolveLockDir } from './lock/lock-dir';
 export { systemProcessProbe, type ProcessProbe } from './lock/process-probe';
 export { describeOwner, type LockOwner } from './lock/owner';

@@ -1,6 +1,7 @@
-import { LockHandle, acquireLock } from '../lock/lock';
+import { LockHandle } from '../lock/lock';
 import { describeOwner } from '../lock/owner';
 import { systemProcessProbe } from '../lock/process-probe';
+import { acquireGroup } from './group';
 
 export const DEFAULT_GROUP_STALE_MS = 30 * 60_000;
 
@@ -12,6 +13,10 @@ export interface ReleaseLockOptions {
   /** The run's root process (NX_INVOCATION_ROOT_PID): all tasks of the run share the hold. */
   runPid: number;
   waitTimeoutMs: number;
+  /** Runs holding the group at once. Default 1. */
+  max?: number;
+  cancelInProgress?: boolean;
+  killGraceMs?: number;
   staleMs?: number;
   force?: boolean;
   command: string;
@@ -26,21 +31,25 @@ export interface ReleaseLockOptions {
  */
 export async function acquireReleaseLock(options: ReleaseLockOptions): Promise<LockHandle> {
   const { group, log } = options;
-  return acquireLock(`group:${group}@${options.repoId}`, {
-    share: true,
-    pid: options.runPid,
-    timeoutMs: options.waitTimeoutMs,
-    staleMs: options.staleMs ?? DEFAULT_GROUP_STALE_MS,
-    heartbeatMs: 10_000,
-    command: options.command,
-    lockDir: options.lockDir,
-    probe: systemProcessProbe,
-    force: options.force,
-    onForce: (holder) =>
-      log(`!!! forceLock: breaking the release lock of group '${group}' held by ${holder ? describeOwner(holder) : 'an unreadable owner'}. Two releases may now overlap.`),
-    onWait: (info) =>
-      log(
-        `Waiting for ${group} (${info.ahead} ahead${info.holder ? `, held by ${info.holder.pid}@${info.holder.hostname} since ${info.holder.startedAt}` : ''})`,
-      ),
+  return acquireGroup({
+    group,
+    key: `group:${group}@${options.repoId}`,
+    max: options.max,
+    cancelInProgress: options.cancelInProgress,
+    waitTimeoutMs: options.waitTimeoutMs,
+    killGraceMs: options.killGraceMs,
+    log,
+    lock: {
+      share: true,
+      pid: options.runPid,
+      staleMs: options.staleMs ?? DEFAULT_GROUP_STALE_MS,
+      heartbeatMs: 10_000,
+      command: options.command,
+      lockDir: options.lockDir,
+      probe: systemProcessProbe,
+      force: options.force,
+      onForce: (holder) =>
+        log(`!!! forceLock: breaking the release lock of group '${group}' held by ${holder ? describeOwner(holder) : 'an unreadable owner'}. Two releases may now overlap.`),
+    },
   });
 }

@@ -6,9 +6,11 @@ import {
   HolderView,
   MutexPaths,
   ensureMutexDirs,
+  heldSlots,
   inspectHolder,
   mutexPaths,
   removeHolder,
+  slotPaths,
   sweepLeftovers,
   touchHeld,
   tryTakeHeld,
@@ -16,6 +18,7 @@ import {
 import { LockOwner, describeOwner, makeOwner, readOwner } from './owner';
 import { ProcessProbe, systemProcessProbe } from './process-probe';
 import { onTerminationSignal } from './signal-cleanup';
+import { SupersedeRequest, clearSupersedeRequest, killGraceFromEnv, readSupersedeRequest, signalOwner, writeSupersedeRequest } from './supersede';
 import { Ticket, enqueue, leaveQueue, listTickets, removeIfAbandoned, ticketExists, touchTicket } from './ticket-queue';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 15 * 60_000;
@@ -26,7 +29,16 @@ export interface WaitInfo {
   /** Waiters ahead of us in the queue (0: we are next). */
   ahead: number;
   holder?: LockOwner | null;
+  /** Holders beside `holder` when the lock admits more than one (`max`). */
+  otherHolders: number;
   waitedMs: number;
+}
+
+export interface SupersedeOptions {
+  /** SIGTERM first, SIGKILL after this long. Default LOCKSTEP_KILL_GRACE_MS or 30 s. */
+  graceMs?: number;
+  /** Told about every run superseded, and when its grace ran out. */
+  onSupersede?: (target: LockOwner, action: 'SIGTERM' | 'SIGKILL', role: 'holder' | 'waiter') => void;
 }
 
 export interface AcquireOptions {
@@ -52,8 +64,21 @@ export interface AcquireOptions {
   waitReportMs?: number;
   /** Called once if the hold is lost; the handle's `signal` aborts as well. */
   onCompromised?: (error: LockstepError) => void;
-  /** Release (or leave the queue) on SIGINT/SIGTERM/SIGHUP. Default true, false for shared holds. */
-  releaseOnSignals?: boolean;
+  /**
+   * Release (or leave the queue) on SIGINT/SIGTERM/SIGHUP. Default true, false
+   * for shared holds. 'while-waiting': leave the queue on a signal, but let
+   * the program decide when to release a hold (a wrapper that must stop its
+   * child first).
+   */
+  releaseOnSignals?: boolean | 'while-waiting';
+  /** Holders admitted at once (a concurrency group's `max`). Default 1. Every process using the key must agree. */
+  max?: number;
+  /**
+   * cancelInProgress: supersede the runs ahead of this one. Waiters ahead get
+   * SIGTERM; if every slot is taken, the oldest holder gets SIGTERM and, after
+   * the grace window, SIGKILL to its process tree. Same host only.
+   */
+  supersede?: SupersedeOptions;
   /**
    * Share the hold with every process that names the same `pid` on this host
    * (same process start time): the task processes of one Nx invocation. A
@@ -77,6 +102,10 @@ export interface LockHandle {
   readonly signal: AbortSignal;
   /** True if this process joined a hold its run already had (see `share`). */
   readonly joined: boolean;
+  /** Which of the `max` slots is held. */
+  readonly slot: number;
+  /** Set once a newer run asked this one to stop (cancelInProgress): who and when. */
+  supersededBy(): SupersedeRequest | undefined;
   /** Releases the lock if it is still ours. Idempotent. Resolves to false if it had been lost. */
   release(): Promise<boolean>;
   /** Stops heartbeat and signal handling but leaves the hold in place, for the rest of a shared run. */
@@ -96,20 +125,34 @@ export async function acquireLock(key: string, options: AcquireOptions = {}): Pr
   const pollMs = options.pollMs ?? 5;
   const waitReportMs = options.waitReportMs ?? 10_000;
   const paths = mutexPaths(options.lockDir ?? resolveLockDir(), key);
+  const max = options.max ?? 1;
+  if (!Number.isInteger(max) || max < 1) throw new LockstepError(ErrorCodes.EBADOPTIONS, `max must be a whole number ≥ 1, not ${max}.`, { hint: 'Use max: 1 for a plain lock.' });
   ensureMutexDirs(paths, key);
   const me = makeOwner(key, probe, options.pid ?? process.pid, options.command);
   const started = performance.now();
 
-  const policy: TakePolicy = { share: options.share === true, force: options.force === true, onForce: options.onForce };
+  const policy: TakePolicy = { share: options.share === true, force: options.force === true, onForce: options.onForce, max };
   const hold = (attempt: TakeAttempt, waitedMs: number) =>
-    startHold(paths, attempt.joined ?? me, probe, staleMs, heartbeatMs, waitedMs, { ...options, releaseOnSignals: options.releaseOnSignals ?? !policy.share }, !!attempt.joined);
+    startHold(
+      slotPaths(paths, attempt.slot ?? 0),
+      attempt.joined ?? me,
+      probe,
+      staleMs,
+      heartbeatMs,
+      waitedMs,
+      { ...options, releaseOnSignals: options.releaseOnSignals ?? !policy.share },
+      !!attempt.joined,
+      attempt.slot ?? 0,
+    );
 
   // An empty queue, or forcing, may take at once; a run member may join its run's hold past the queue.
-  const first =
-    listTickets(paths).length === 0 || policy.force ? takeOrReclaim(paths, me, probe, staleMs, policy) : policy.share ? joinRun(paths, me, probe, staleMs) : undefined;
+  const joinFirst = policy.share ? joinRun(paths, me, probe, staleMs, max) : undefined;
+  if (joinFirst?.taken) return hold(joinFirst, 0);
+  const first = listTickets(paths).length === 0 || policy.force ? takeOrReclaim(paths, me, probe, staleMs, policy) : undefined;
   if (first?.taken) return hold(first, 0);
 
   let ticket: Ticket | undefined = enqueue(paths, me);
+  const superseder = options.supersede ? new Superseder(paths, me, probe, options.supersede) : undefined;
   // A termination signal while queued: leave the queue at once (the runs behind
   // move up) and stop waiting, even when the program handles the signal itself.
   const interrupted = new AbortController();
@@ -138,6 +181,7 @@ export async function acquireLock(key: string, options: AcquireOptions = {}): Pr
         continue;
       }
       const ahead = tickets.filter((t) => t.seq < ticket!.seq);
+      superseder?.waitersAhead(ahead);
       let holder: HolderView | undefined;
       if (ahead.length === 0) {
         const attempt = takeOrReclaim(paths, me, probe, staleMs, policy);
@@ -147,20 +191,22 @@ export async function acquireLock(key: string, options: AcquireOptions = {}): Pr
           return hold(attempt, waitedMs);
         }
         holder = attempt.holder;
+        superseder?.holders(attempt.holders ?? []);
       } else {
         removeIfAbandoned(paths, ahead[ahead.length - 1], probe, staleMs);
       }
       if (waitedMs >= timeoutMs) throw timeoutError(key, paths, holder, waitedMs);
       if (options.onWait && performance.now() - lastReport >= waitReportMs) {
         lastReport = performance.now();
-        options.onWait({ key, ahead: ahead.length, holder: (holder ?? inspectHolder(paths, probe, staleMs)).owner, waitedMs });
+        const holders = liveHolders(paths, probe, staleMs);
+        options.onWait({ key, ahead: ahead.length, holder: holder?.owner ?? holders[0]?.owner, otherHolders: Math.max(0, holders.length - 1), waitedMs });
       }
       if (performance.now() - lastTouch >= heartbeatMs) {
         touchTicket(ticket);
         lastTouch = performance.now();
       }
-      if (ahead.length === 0) {
-        await sleep(pollMs, waitSignal);
+      if (ahead.length === 0 || superseder) {
+        await sleep(superseder ? Math.max(pollMs, 20) : pollMs, waitSignal);
       } else {
         await waitWhileExists(ahead[ahead.length - 1], pollMs * 4, Math.min(heartbeatMs, waitReportMs, Math.max(0, timeoutMs - waitedMs)), waitSignal);
       }
@@ -191,11 +237,17 @@ interface TakePolicy {
   share: boolean;
   force: boolean;
   onForce?: (holder: LockOwner | null) => void;
+  max: number;
 }
 
 interface TakeAttempt {
   taken: boolean;
+  /** The slot taken or joined. */
+  slot?: number;
+  /** When not taken: the holder of slot 0, for messages. */
   holder?: HolderView;
+  /** When not taken: every live holder, oldest first. */
+  holders?: HolderView[];
   /** The run's existing hold, when a shared lock was joined. */
   joined?: LockOwner;
 }
@@ -204,28 +256,106 @@ function sameRun(a: LockOwner, b: LockOwner): boolean {
   return a.key === b.key && a.hostname === b.hostname && a.pid === b.pid && a.startTime === b.startTime;
 }
 
-function joinRun(paths: MutexPaths, me: LockOwner, probe: ProcessProbe, staleMs: number): TakeAttempt {
-  const holder = inspectHolder(paths, probe, staleMs);
-  if (holder.owner && holder.state === 'alive' && sameRun(holder.owner, me)) return { taken: true, joined: holder.owner };
-  return { taken: false, holder };
+/** A run member joins the slot its run already holds, past the queue. */
+function joinRun(paths: MutexPaths, me: LockOwner, probe: ProcessProbe, staleMs: number, max: number): TakeAttempt {
+  for (const slot of heldSlots(paths)) {
+    if (slot >= max) continue;
+    const holder = inspectHolder(slotPaths(paths, slot), probe, staleMs);
+    if (holder.owner && holder.state === 'alive' && sameRun(holder.owner, me)) return { taken: true, slot, joined: holder.owner };
+  }
+  return { taken: false };
 }
 
 function takeOrReclaim(paths: MutexPaths, me: LockOwner, probe: ProcessProbe, staleMs: number, policy: TakePolicy): TakeAttempt {
+  const live: HolderView[] = [];
+  let first: HolderView | undefined;
+  for (let slot = 0; slot < policy.max; slot++) {
+    const attempt = takeSlot(slotPaths(paths, slot), me, probe, staleMs, policy, slot);
+    if (attempt.taken) return attempt;
+    first ??= attempt.holder;
+    if (attempt.holder?.owner && attempt.holder.state === 'alive') live.push(attempt.holder);
+  }
+  if (policy.force && first?.state === 'alive') {
+    // Every slot is held by a live run: forcing breaks slot 0.
+    const attempt = takeSlot(paths, me, probe, staleMs, { ...policy, max: 1 }, 0, true);
+    if (attempt.taken) return attempt;
+  }
+  live.sort((a, b) => (a.owner!.startedAt < b.owner!.startedAt ? -1 : 1));
+  return { taken: false, holder: first, holders: live };
+}
+
+function takeSlot(paths: MutexPaths, me: LockOwner, probe: ProcessProbe, staleMs: number, policy: TakePolicy, slot: number, breakLive = false): TakeAttempt {
   // Look before trying: a failed attempt creates and deletes a dir and a file,
   // which costs a waiter far more CPU (and the filesystem churn) than a read.
   const holder = inspectHolder(paths, probe, staleMs);
   if (holder.state === 'free') {
-    return tryTakeHeld(paths, me) ? { taken: true } : { taken: false, holder: inspectHolder(paths, probe, staleMs) };
+    return tryTakeHeld(paths, me) ? { taken: true, slot } : { taken: false, holder: inspectHolder(paths, probe, staleMs) };
   }
-  if (policy.share && holder.owner && holder.state === 'alive' && sameRun(holder.owner, me)) return { taken: true, joined: holder.owner };
-  const breakable = holder.state === 'dead' || holder.state === 'stale' || (policy.force && holder.state === 'alive');
+  if (policy.share && holder.owner && holder.state === 'alive' && sameRun(holder.owner, me)) return { taken: true, slot, joined: holder.owner };
+  const breakable = holder.state === 'dead' || holder.state === 'stale' || (breakLive && holder.state === 'alive');
   if (breakable) {
     if (holder.state === 'alive') policy.onForce?.(holder.owner ?? null);
     removeHolder(paths, holder.identity!, me, probe, staleMs);
     sweepLeftovers(paths, probe);
-    if (tryTakeHeld(paths, me)) return { taken: true };
+    if (tryTakeHeld(paths, me)) return { taken: true, slot };
   }
   return { taken: false, holder };
+}
+
+/** Live holders of every slot, oldest first. */
+function liveHolders(paths: MutexPaths, probe: ProcessProbe, staleMs: number): HolderView[] {
+  return heldSlots(paths)
+    .map((slot) => inspectHolder(slotPaths(paths, slot), probe, staleMs))
+    .filter((h) => h.owner && h.state === 'alive')
+    .sort((a, b) => (a.owner!.startedAt < b.owner!.startedAt ? -1 : 1));
+}
+
+/**
+ * The newer run's side of cancelInProgress. Every run ahead is asked once
+ * (request file, then SIGTERM); a holder still holding the same token when
+ * its grace window ends gets SIGKILL on its process tree, and the dead hold
+ * is then reclaimed by the normal pid probe.
+ */
+class Superseder {
+  private readonly asked = new Map<string, { owner: LockOwner; at: number; killed: boolean }>();
+  private readonly graceMs: number;
+
+  constructor(
+    private readonly paths: MutexPaths,
+    private readonly me: LockOwner,
+    private readonly probe: ProcessProbe,
+    private readonly options: SupersedeOptions,
+  ) {
+    this.graceMs = options.graceMs ?? killGraceFromEnv();
+  }
+
+  waitersAhead(ahead: Ticket[]): void {
+    for (const ticket of ahead) {
+      const owner = readOwner(ticket.path);
+      if (owner) this.ask(owner, 'waiter');
+    }
+  }
+
+  /** Called when we are first in line and every slot is held. */
+  holders(live: HolderView[]): void {
+    const target = live.find((h) => h.owner && !sameRun(h.owner, this.me))?.owner;
+    if (target) this.ask(target, 'holder');
+    for (const [token, asked] of this.asked) {
+      if (asked.killed || performance.now() - asked.at < this.graceMs) continue;
+      if (!live.some((h) => h.owner?.token === token)) continue;
+      asked.killed = true;
+      this.options.onSupersede?.(asked.owner, 'SIGKILL', 'holder');
+      signalOwner(asked.owner, 'SIGKILL', this.probe);
+    }
+  }
+
+  private ask(owner: LockOwner, role: 'holder' | 'waiter'): void {
+    if (this.asked.has(owner.token) || owner.token === this.me.token || sameRun(owner, this.me)) return;
+    this.asked.set(owner.token, { owner, at: performance.now(), killed: false });
+    writeSupersedeRequest(this.paths, owner, this.me);
+    this.options.onSupersede?.(owner, 'SIGTERM', role);
+    signalOwner(owner, 'SIGTERM', this.probe);
+  }
 }
 
 /** Waits until `ticket` is gone, checking every `stepMs`, for at most `maxMs`. */
@@ -253,6 +383,7 @@ function startHold(
   waitedMs: number,
   options: AcquireOptions,
   joined: boolean,
+  slot: number,
 ): LockHandle {
   const controller = new AbortController();
   let released = false;
@@ -307,11 +438,12 @@ function startHold(
     clearInterval(timer);
     stopListening?.();
     if (compromised) return false;
+    clearSupersedeRequest(paths, me.token);
     return removeHolder(paths, me.token, me, probe, staleMs);
   };
 
   const stopListening =
-    options.releaseOnSignals === false
+    options.releaseOnSignals !== true
       ? undefined
       : onTerminationSignal((sig) => {
           releaseSync();
@@ -328,6 +460,8 @@ function startHold(
     },
     signal: controller.signal,
     joined,
+    slot,
+    supersededBy: () => readSupersedeRequest(paths, me.token),
     release: async () => releaseSync(),
     detach,
   };

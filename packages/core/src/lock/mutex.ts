@@ -36,6 +36,30 @@ export function mutexPaths(lockDir: string, key: string): MutexPaths {
   return { base, held: path.join(base, 'held'), queue: path.join(base, 'q'), claims: path.join(base, 'claims') };
 }
 
+/**
+ * A group admitting `max` holders at once has one `held` entry per slot:
+ * `held` (slot 0, the plain lock), `held-1`, `held-2`, … Each slot is a mutex
+ * of its own sharing the queue and the claims; with `max` slot names nobody
+ * can hold a slot numbered `max` or more, so at most `max` ever hold.
+ */
+export function slotPaths(paths: MutexPaths, slot: number): MutexPaths {
+  return slot === 0 ? paths : { ...paths, held: path.join(paths.base, `held-${slot}`) };
+}
+
+/** The slot numbers that are held right now, whatever `max` their holders used. */
+export function heldSlots(paths: MutexPaths): number[] {
+  let names: string[];
+  try {
+    names = readdirSync(paths.base);
+  } catch {
+    return [];
+  }
+  return names
+    .map((n) => (n === 'held' ? 0 : /^held-\d+$/.test(n) ? Number(n.slice(5)) : -1))
+    .filter((n) => n >= 0)
+    .sort((a, b) => a - b);
+}
+
 export function ensureMutexDirs(paths: MutexPaths, key: string): void {
   mkdirSync(paths.queue, { recursive: true, mode: 0o700 });
   mkdirSync(paths.claims, { recursive: true, mode: 0o700 });
