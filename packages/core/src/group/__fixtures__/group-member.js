@@ -1,0 +1,57 @@
+// One run of a concurrency group, in its own process. Config is JSON in argv[2]:
+// { key, group, lockDir, max, cancelInProgress, graceMs, holdMs, markerDir, onTerm }
+// onTerm: 'graceful' (say by whom, stop after stopMs, release) | 'ignore' (keep holding).
+// Prints one JSON event per line on stdout.
+const fs = require('fs');
+const path = require('path');
+const { acquireGroup, describeSupersede } = require('../../../dist');
+
+const cfg = JSON.parse(process.argv[2]);
+const emit = (event) => process.stdout.write(`${JSON.stringify({ pid: process.pid, t: Date.now(), ...event })}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let handle;
+
+process.on('SIGTERM', async () => {
+  if (!handle) return; // waiting: the lock left the queue and rejects
+  emit({ event: 'sigterm', by: describeSupersede(handle) });
+  if (cfg.onTerm === 'ignore') return;
+  await sleep(cfg.stopMs ?? 50);
+  leave();
+  await handle.release();
+  emit({ event: 'released' });
+  process.exit(143);
+});
+
+function leave() {
+  if (cfg.markerDir) fs.rmSync(path.join(cfg.markerDir, String(process.pid)), { force: true });
+}
+
+(async () => {
+  try {
+    handle = await acquireGroup({
+      group: cfg.group ?? 'g',
+      key: cfg.key,
+      max: cfg.max,
+      cancelInProgress: cfg.cancelInProgress,
+      killGraceMs: cfg.graceMs,
+      waitTimeoutMs: cfg.waitTimeoutMs ?? 60_000,
+      log: (line) => emit({ event: 'log', line }),
+      lock: { lockDir: cfg.lockDir, releaseOnSignals: 'while-waiting', pollMs: cfg.pollMs },
+    });
+  } catch (error) {
+    emit({ event: 'error', code: error.code, message: error.message });
+    process.exit(1);
+  }
+  let concurrent = 0;
+  if (cfg.markerDir) {
+    fs.writeFileSync(path.join(cfg.markerDir, String(process.pid)), '', { flag: 'wx' });
+    concurrent = fs.readdirSync(cfg.markerDir).length;
+  }
+  emit({ event: 'acquired', slot: handle.slot, concurrent });
+  await sleep(cfg.holdMs ?? 0);
+  if (cfg.markerDir) concurrent = Math.max(concurrent, fs.readdirSync(cfg.markerDir).length);
+  leave();
+  await handle.release();
+  emit({ event: 'released', concurrent });
+  process.exit(0);
+})();

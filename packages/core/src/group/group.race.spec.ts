@@ -1,0 +1,171 @@
+import { ChildProcess, spawn } from 'child_process';
+import { mkdirSync } from 'fs';
+import * as path from 'path';
+import { useTempDir } from '../test-utils/temp-dir';
+import { readGroupStatus } from './group';
+
+// Real processes in one concurrency group (the fixture loads packages/core/dist).
+const MEMBER = path.join(__dirname, '__fixtures__', 'group-member.js');
+
+interface Event {
+  pid: number;
+  t: number;
+  event: string;
+  [k: string]: any;
+}
+
+class Member {
+  readonly events: Event[] = [];
+  readonly child: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  private buffer = '';
+
+  constructor(config: object) {
+    this.child = spawn(process.execPath, [MEMBER, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.child.stdout!.on('data', (chunk: Buffer) => {
+      this.buffer += chunk.toString();
+      let nl;
+      while ((nl = this.buffer.indexOf('\n')) >= 0) {
+        this.events.push(JSON.parse(this.buffer.slice(0, nl)));
+        this.buffer = this.buffer.slice(nl + 1);
+      }
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  find(name: string): Event | undefined {
+    return this.events.find((e) => e.event === name);
+  }
+
+  async until(name: string, timeoutMs = 20_000): Promise<Event> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.find(name);
+      if (found) return found;
+      if (Date.now() > end) throw new Error(`pid ${this.pid}: no '${name}' event within ${timeoutMs} ms; saw ${JSON.stringify(this.events)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+async function waitFor(predicate: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('concurrency groups with real processes', () => {
+  const tmp = useTempDir();
+  const members: Member[] = [];
+  const start = (config: object) => {
+    const m = new Member(config);
+    members.push(m);
+    return m;
+  };
+  afterEach(() => {
+    for (const m of members.splice(0)) m.kill();
+  });
+  const lockDir = () => {
+    const dir = path.join(tmp(), 'locks');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return dir;
+  };
+
+  it('five waiters queued in a known order are admitted in that order, and say what they wait for', async () => {
+    const dir = lockDir();
+    const base = { lockDir: dir, key: 'group:fifo', group: 'fifo' };
+    const holder = start({ ...base, holdMs: 1500 });
+    await holder.until('acquired');
+    const waiters: Member[] = [];
+    for (let i = 0; i < 5; i++) {
+      waiters.push(start({ ...base, holdMs: 30 }));
+      // the next waiter starts only once this one's ticket is in the queue
+      await waitFor(() => readGroupStatus({ group: 'fifo', key: 'group:fifo', lockDir: dir }).queue.length === i + 1);
+    }
+    await Promise.all(waiters.map((w) => w.until('released')));
+    const order = [...waiters].sort((a, b) => a.find('acquired')!.t - b.find('acquired')!.t);
+    expect(order.map((w) => w.pid)).toEqual(waiters.map((w) => w.pid));
+    const firstWait = waiters[1].events.find((e) => e.event === 'log')!.line;
+    expect(firstWait).toMatch(new RegExp(`^Waiting for fifo \\(1 ahead, held by ${holder.pid}@\\S+ since \\d{4}-`));
+  });
+
+  it('max: 3 admits three at once and never four (3 rounds × 10 processes, O_EXCL markers)', async () => {
+    const dir = lockDir();
+    let peak = 0;
+    for (let round = 0; round < 3; round++) {
+      const markerDir = path.join(tmp(), `markers-${round}`);
+      mkdirSync(markerDir);
+      const round_ = Array.from({ length: 10 }, () => start({ lockDir: dir, key: 'group:three', max: 3, holdMs: 150, markerDir }));
+      await Promise.all(round_.map((m) => m.until('released')));
+      for (const m of round_) {
+        const acquired = m.find('acquired')!;
+        const released = m.find('released')!;
+        expect(acquired.slot).toBeGreaterThanOrEqual(0);
+        expect(acquired.slot).toBeLessThan(3);
+        peak = Math.max(peak, acquired.concurrent, released.concurrent);
+      }
+      // From the timestamps too: no instant has four holders.
+      const spans = round_.map((m) => [m.find('acquired')!.t, m.find('released')!.t]);
+      for (const [t] of spans) expect(spans.filter(([a, b]) => a <= t && t < b).length).toBeLessThanOrEqual(3);
+    }
+    expect(peak).toBe(3);
+  });
+
+  it('cancelInProgress: the holder is told by whom, stops within the grace window, and the newer run gets the group', async () => {
+    const dir = lockDir();
+    const base = { lockDir: dir, key: 'group:cancel', group: 'cancel' };
+    const old = start({ ...base, holdMs: 60_000, onTerm: 'graceful', stopMs: 200 });
+    await old.until('acquired');
+    const startedAt = Date.now();
+    const newer = start({ ...base, holdMs: 10, cancelInProgress: true, graceMs: 5_000 });
+    const acquired = await newer.until('acquired');
+    const term = await old.until('sigterm');
+    expect(term.by).toContain(`superseded by pid ${newer.pid} on `);
+    const exit = await old.exited;
+    expect(exit.code).toBe(143);
+    expect(exit.at - startedAt).toBeLessThan(5_000);
+    expect(acquired.t).toBeGreaterThanOrEqual(old.find('released')!.t);
+    expect(newer.events.some((e) => e.event === 'log' && /superseding the run holding cancel, pid \d+@/.test(e.line))).toBe(true);
+  });
+
+  it('cancelInProgress: a holder that ignores SIGTERM is SIGKILLed after the grace window, not before', async () => {
+    const dir = lockDir();
+    const base = { lockDir: dir, key: 'group:stubborn', group: 'stubborn' };
+    const old = start({ ...base, holdMs: 60_000, onTerm: 'ignore' });
+    await old.until('acquired');
+    const startedAt = Date.now();
+    const newer = start({ ...base, holdMs: 10, cancelInProgress: true, graceMs: 800 });
+    await old.until('sigterm');
+    const acquired = await newer.until('acquired');
+    const exit = await old.exited;
+    expect(exit.signal).toBe('SIGKILL');
+    expect(exit.at - startedAt).toBeGreaterThanOrEqual(800);
+    expect(acquired.t).toBeGreaterThanOrEqual(exit.at - 50);
+    expect(newer.events.some((e) => e.event === 'log' && /did not stop within 800ms: SIGKILL/.test(e.line))).toBe(true);
+  });
+
+  it('cancelInProgress also cancels runs queued ahead: they leave the queue and never run', async () => {
+    const dir = lockDir();
+    const base = { lockDir: dir, key: 'group:queued', group: 'queued' };
+    const old = start({ ...base, holdMs: 60_000, onTerm: 'graceful', stopMs: 10 });
+    await old.until('acquired');
+    const queued = start({ ...base, holdMs: 10 });
+    await waitFor(() => readGroupStatus({ group: 'queued', key: 'group:queued', lockDir: dir }).queue.length === 1);
+    const newer = start({ ...base, holdMs: 10, cancelInProgress: true, graceMs: 5_000 });
+    await newer.until('released');
+    const error = await queued.until('error');
+    expect(error.code).toBe('EABORTED');
+    expect(queued.find('acquired')).toBeUndefined();
+    expect(old.find('sigterm')!.by).toContain(`pid ${newer.pid}`);
+  });
+});
