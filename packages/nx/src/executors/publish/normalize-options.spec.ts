@@ -15,7 +15,8 @@ describe('normalizePublishOptions', () => {
       retries: 3,
       verifyTimeoutMs: 300_000,
       resume: 'auto',
-      group: { template: 'publish', waitTimeoutMs: 3_600_000 },
+      group: { template: 'publish', waitTimeoutMs: 3_600_000, max: 1, cancelInProgress: false },
+      lockBackend: { type: 'local' },
       lockPolicy: 'require',
       forceLock: false,
       summaryFile: undefined,
@@ -35,6 +36,12 @@ describe('normalizePublishOptions', () => {
     expect(schema.properties.lockPolicy.default).toBe(normalized.lockPolicy);
   });
 
+  it('takes max, cancelInProgress and the git backend with its remote and TTL', () => {
+    expect(normalizePublishOptions({ concurrency: { max: 3, cancelInProgress: true } }, ctx()).group).toMatchObject({ max: 3, cancelInProgress: true });
+    expect(normalizePublishOptions({ lockBackend: 'git' }, ctx()).lockBackend).toEqual({ type: 'git', remote: 'origin', ttlMs: 120_000 });
+    expect(normalizePublishOptions({ lockBackend: { type: 'git', remote: 'upstream', ttl: '5m' } }, ctx()).lockBackend).toEqual({ type: 'git', remote: 'upstream', ttlMs: 300_000 });
+  });
+
   it('turns NX_DRY_RUN=true into a dry run and resolves summaryFile', () => {
     const n = normalizePublishOptions({ summaryFile: 'dist/summary.json' }, ctx({ NX_DRY_RUN: 'true' }));
     expect(n.dryRun).toBe(true);
@@ -48,9 +55,12 @@ describe('normalizePublishOptions', () => {
     [{ retries: 1.5 }, /retries must be a whole number/],
     [{ resume: 'sometimes' }, /resume must be one of "auto", "fresh"/],
     [{ lockPolicy: 'maybe' }, /lockPolicy must be one of/],
-    [{ concurrency: { max: 2 } }, /concurrency.max 2 is not supported yet/],
-    [{ concurrency: { cancelInProgress: true } }, /cancelInProgress is not supported yet/],
-    [{ lockBackend: 'git' }, /lockBackend "git" is not available yet/],
+    [{ concurrency: { max: 0 } }, /concurrency.max must be a whole number ≥ 1/],
+    [{ lockBackend: 'git', concurrency: { max: 2 } }, /concurrency.max 2 needs lockBackend "local"/],
+    [{ lockBackend: 'git', concurrency: { cancelInProgress: true } }, /cancelInProgress needs lockBackend "local"/],
+    [{ lockBackend: 'svn' }, /lockBackend must be one of "local", "git"/],
+    [{ lockBackend: { type: 'git', remote: 'a b' } }, /lockBackend.remote must be the name of a git remote/],
+    [{ lockBackend: { type: 'git', ttl: '30' } }, /has no unit/],
     [{ concurrency: { group: '' } }, /concurrency.group must be a non-empty string/],
   ])('refuses %j with EBADOPTIONS and a hint', (options, message) => {
     let error: any;

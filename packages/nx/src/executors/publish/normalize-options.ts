@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { ErrorCodes, LockstepError } from '@lockstep/core';
+import { ErrorCodes, LockstepError, isLockstepError, parseDuration } from '@lockstep/core';
 import type { PublishExecutorSchema } from './schema';
 
 export interface NormalizedPublishOptions {
@@ -12,7 +12,9 @@ export interface NormalizedPublishOptions {
   retries: number;
   verifyTimeoutMs: number;
   resume: 'auto' | 'fresh';
-  group: { template: string; waitTimeoutMs: number };
+  group: { template: string; waitTimeoutMs: number; max: number; cancelInProgress: boolean };
+  /** Where the release lock lives: this machine's lock directory, or leases on a git remote. */
+  lockBackend: { type: 'local' } | { type: 'git'; remote: string; ttlMs: number };
   lockPolicy: 'require' | 'warn' | 'off';
   forceLock: boolean;
   /** Absolute. */
@@ -46,14 +48,14 @@ export function normalizePublishOptions(options: PublishExecutorSchema, ctx: { r
     }
   }
   const concurrency = options.concurrency ?? {};
-  if (concurrency.max !== undefined && concurrency.max !== 1) {
-    throw bad(`concurrency.max ${concurrency.max} is not supported yet: a release group admits one run at a time.`, 'Remove concurrency.max.');
-  }
-  if (concurrency.cancelInProgress) {
-    throw bad('concurrency.cancelInProgress is not supported yet.', 'Remove it: a newer run waits for the holder in arrival order.');
-  }
-  if (options.lockBackend !== undefined && options.lockBackend !== 'local') {
-    throw bad(`lockBackend "${options.lockBackend}" is not available yet.`, 'Use lockBackend: "local" (the default).');
+  const lockBackend = normalizeLockBackend(options.lockBackend);
+  const max = integer(concurrency.max, 'concurrency.max', 1, 1);
+  const cancelInProgress = concurrency.cancelInProgress === true;
+  if (lockBackend.type === 'git' && (max > 1 || cancelInProgress)) {
+    throw bad(
+      `${max > 1 ? `concurrency.max ${max}` : 'concurrency.cancelInProgress'} needs lockBackend "local": a run on another machine cannot be counted into slots or sent a signal.`,
+      'With lockBackend "git", runs of the group queue one at a time; remove max and cancelInProgress.',
+    );
   }
   const group = concurrency.group ?? 'publish';
   if (typeof group !== 'string' || group.trim() === '') throw bad('concurrency.group must be a non-empty string.', 'For example "publish" or "release-{branch}".');
@@ -67,9 +69,33 @@ export function normalizePublishOptions(options: PublishExecutorSchema, ctx: { r
     retries: integer(options.retries, 'retries', 0, 3),
     verifyTimeoutMs: integer(options.verifyTimeoutMs, 'verifyTimeoutMs', 0, 5 * 60_000),
     resume: oneOf(options.resume, 'resume', ['auto', 'fresh'] as const, 'auto'),
-    group: { template: group, waitTimeoutMs: integer(concurrency.waitTimeoutMs, 'concurrency.waitTimeoutMs', 0, 60 * 60_000) },
+    group: { template: group, waitTimeoutMs: integer(concurrency.waitTimeoutMs, 'concurrency.waitTimeoutMs', 0, 60 * 60_000), max, cancelInProgress },
+    lockBackend,
     lockPolicy: oneOf(options.lockPolicy, 'lockPolicy', ['require', 'warn', 'off'] as const, 'require'),
     forceLock: options.forceLock === true,
     summaryFile: options.summaryFile ? path.resolve(ctx.root, options.summaryFile) : undefined,
   };
+}
+
+const DEFAULT_GIT_LEASE_TTL_MS = 2 * 60_000;
+
+function normalizeLockBackend(value: PublishExecutorSchema['lockBackend']): NormalizedPublishOptions['lockBackend'] {
+  const spec = typeof value === 'string' || value === undefined ? { type: value ?? 'local' } : value;
+  const type = oneOf(spec?.type, 'lockBackend', ['local', 'git'] as const, 'local');
+  if (type === 'local') return { type };
+  const remote = (spec as { remote?: unknown }).remote ?? 'origin';
+  if (typeof remote !== 'string' || !/^[\w.\-/]+$/.test(remote)) {
+    throw bad(`lockBackend.remote must be the name of a git remote, not ${JSON.stringify(remote)}.`, 'For example { "type": "git", "remote": "origin" }.');
+  }
+  const ttl = (spec as { ttl?: unknown }).ttl;
+  let ttlMs = DEFAULT_GIT_LEASE_TTL_MS;
+  if (ttl !== undefined) {
+    try {
+      ttlMs = parseDuration(String(ttl), 'lockBackend.ttl');
+    } catch (error) {
+      if (isLockstepError(error)) throw bad(error.message, error.hint ?? 'For example "2m".');
+      throw error;
+    }
+  }
+  return { type, remote, ttlMs };
 }

@@ -2,10 +2,10 @@ import { mkdirSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  LockHandle,
+  ErrorCodes,
+  LockstepError,
   PublishSummary,
   ReleasePackage,
-  acquireReleaseLock,
   currentBranch,
   currentSha,
   formatSummary,
@@ -16,6 +16,7 @@ import {
   writeFileDurable,
 } from '@lockstep/core';
 import type { NormalizedPublishOptions } from './normalize-options';
+import { ReleaseHold, takeReleaseHold } from './release-hold';
 import { JournalHandle, PublishServices } from './services';
 import { ProjectInfo, readWorkspacePackages } from './workspace-packages';
 
@@ -57,16 +58,22 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
   const only = onlyPackage ? new Set([onlyPackage.name]) : undefined;
 
   let stopping = false;
+  let superseded: string | undefined;
+  let lock: ReleaseHold | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    log(`${signal}: finishing the upload in flight; packages not started stay pending for the next run.`);
+    superseded = lock?.supersededBy();
+    log(
+      superseded
+        ? `${signal}: this run was ${superseded} (cancelInProgress). Finishing the upload in flight; packages not started stay pending for the newer run.`
+        : `${signal}: finishing the upload in flight; packages not started stay pending for the next run.`,
+    );
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
   const pack = (pkg: ReleasePackage, releaseVersions: Map<string, string>) => services.pack(pkg, releaseVersions, workspaceVersions);
-  let lock: LockHandle | undefined;
   try {
     if (options.dryRun) {
       const summary = await runPublish({
@@ -85,12 +92,12 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
     }
 
     const runPid = Number(input.env.NX_INVOCATION_ROOT_PID) || process.pid;
-    lock = await takeReleaseLock(input, runPid);
+    const runId = `${os.hostname()}:${runPid}:${systemProcessProbe.startTime(runPid) ?? '0'}`;
+    lock = await takeReleaseLock(input, runPid, runId);
     const registry = await services.createRegistry();
     const sha = currentSha(input.workspaceRoot) ?? 'no-git';
     const journalDir = path.join(input.cacheDir, 'lockstep', 'publish', input.targetName);
     mkdirSync(journalDir, { recursive: true });
-    const runId = `${os.hostname()}:${runPid}:${systemProcessProbe.startTime(runPid) ?? '0'}`;
     const journal = await services.openJournal(journalDir, {
       runId,
       sha,
@@ -114,7 +121,7 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
       maxConcurrency: options.maxConcurrency,
       verifyTimeoutMs: options.verifyTimeoutMs,
       log,
-      shouldStop: () => stopping,
+      shouldStop: () => stopping || lock?.lost() !== undefined,
       redact: services.redact,
     });
 
@@ -129,7 +136,15 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
     }
     // The task that completes a per-task run reports the whole run, from the journal.
     const report = only && complete ? runSummaryFromJournal(summary, journal, runPackages) : summary;
-    return finishRun(input, report, complete || !only, journal.describeRun?.());
+    const result = await finishRun(input, report, complete || !only, journal.describeRun?.());
+    const lost = lock?.lost();
+    if (lost) throw lost;
+    if (superseded && !complete) {
+      throw new LockstepError(ErrorCodes.ESUPERSEDED, `This run was ${superseded}; it stopped between packages and left ${report.counts.pending} pending.`, {
+        hint: 'Nothing is lost: the newer run (or the next run at this commit) resumes from the journal.',
+      });
+    }
+    return result;
   } finally {
     process.removeListener('SIGTERM', onSignal);
     process.removeListener('SIGINT', onSignal);
@@ -178,7 +193,7 @@ function claimCompletion(journalDir: string, runId: string): boolean {
   }
 }
 
-async function takeReleaseLock(input: PublishRunInput, runPid: number): Promise<LockHandle | undefined> {
+async function takeReleaseLock(input: PublishRunInput, runPid: number, runId: string): Promise<ReleaseHold | undefined> {
   const { options, log } = input;
   if (options.lockPolicy === 'off') return undefined;
   const group = resolveGroupName(options.group.template, {
@@ -187,16 +202,17 @@ async function takeReleaseLock(input: PublishRunInput, runPid: number): Promise<
     project: input.onlyProject ?? input.runProjects.join(','),
   }, input.env);
   const repoId = repositoryIdentity(input.workspaceRoot);
-  const common = { group, repoId, runPid, force: options.forceLock, command: `nx ${input.targetName} (${input.runProjects.length} projects)`, log };
+  const common = { group, repoId, runPid, runId, workspaceRoot: input.workspaceRoot, options, command: `nx ${input.targetName} (${input.runProjects.length} projects)`, log };
   if (options.lockPolicy === 'warn') {
     try {
-      return await acquireReleaseLock({ ...common, waitTimeoutMs: 0 });
-    } catch {
+      return await takeReleaseHold({ ...common, waitTimeoutMs: 0 });
+    } catch (error) {
+      if (!(error instanceof LockstepError) || (error.code !== ErrorCodes.ELOCKTIMEOUT && error.code !== ErrorCodes.ELEASECONFLICT)) throw error;
       log(`!!! lockPolicy "warn": the release group '${group}' is held by another live run; going on WITHOUT the lock. Uploads of the two runs may interleave.`);
       return undefined;
     }
   }
-  return acquireReleaseLock({ ...common, waitTimeoutMs: options.group.waitTimeoutMs });
+  return takeReleaseHold({ ...common, waitTimeoutMs: options.group.waitTimeoutMs });
 }
 
 async function finishRun(input: PublishRunInput, summary: PublishSummary, printTable: boolean, run?: unknown): Promise<PublishRunResult> {

@@ -11,7 +11,7 @@ export interface PublishExecutorSchema {
   resume?: 'auto' | 'fresh';
   concurrency?: { group?: string; max?: number; cancelInProgress?: boolean; waitTimeoutMs?: number };
   lockPolicy?: 'require' | 'warn' | 'off';
-  lockBackend?: 'local';
+  lockBackend?: 'local' | 'git' | { type: 'local' | 'git'; remote?: string; ttl?: string };
   forceLock?: boolean;
   summaryFile?: string;
 }
