@@ -352,6 +352,9 @@ class Superseder {
   private ask(owner: LockOwner, role: 'holder' | 'waiter'): void {
     if (this.asked.has(owner.token) || owner.token === this.me.token || sameRun(owner, this.me)) return;
     this.asked.set(owner.token, { owner, at: performance.now(), killed: false });
+    // Asked already (by another task of our run, or another newer run): a second
+    // SIGTERM would make some programs (nx among them) stop at once, not gracefully.
+    if (readSupersedeRequest(this.paths, owner.token)) return;
     writeSupersedeRequest(this.paths, owner, this.me);
     this.options.onSupersede?.(owner, 'SIGTERM', role);
     signalOwner(owner, 'SIGTERM', this.probe);
