@@ -354,8 +354,7 @@ class Superseder {
     this.asked.set(owner.token, { owner, at: performance.now(), killed: false });
     // Asked already (by another task of our run, or another newer run): a second
     // SIGTERM would make some programs (nx among them) stop at once, not gracefully.
-    if (readSupersedeRequest(this.paths, owner.token)) return;
-    writeSupersedeRequest(this.paths, owner, this.me);
+    if (!writeSupersedeRequest(this.paths, owner, this.me)) return;
     this.options.onSupersede?.(owner, 'SIGTERM', role);
     signalOwner(owner, 'SIGTERM', this.probe);
   }

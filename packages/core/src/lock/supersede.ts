@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, renameSync } from 'fs';
+import { linkSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
 import { randomBytes } from 'crypto';
 import * as path from 'path';
 import { MutexPaths } from './mutex';
@@ -29,13 +29,21 @@ function requestPath(paths: MutexPaths, token: string): string {
   return path.join(paths.base, 'superseded', token);
 }
 
-export function writeSupersedeRequest(paths: MutexPaths, target: LockOwner, by: LockOwner): void {
+/** Records the request; false if one was recorded already (exactly one asker signals). */
+export function writeSupersedeRequest(paths: MutexPaths, target: LockOwner, by: LockOwner): boolean {
   const dir = path.join(paths.base, 'superseded');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const { token: _token, ...publicBy } = by;
   const tmp = path.join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
   writeFileSync(tmp, JSON.stringify({ by: publicBy, at: new Date().toISOString() } satisfies SupersedeRequest));
-  renameSync(tmp, requestPath(paths, target.token));
+  try {
+    linkSync(tmp, requestPath(paths, target.token));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
 }
 
 export function readSupersedeRequest(paths: MutexPaths, token: string): SupersedeRequest | undefined {
