@@ -130,7 +130,7 @@ describe('concurrency groups with real processes', () => {
     const newer = start({ ...base, holdMs: 10, cancelInProgress: true, graceMs: 5_000 });
     const acquired = await newer.until('acquired');
     const term = await old.until('sigterm');
-    expect(term.by).toContain(`superseded by pid ${newer.pid} on `);
+    expect(term.by).toContain(`superseded by pid ${newer.pid}@`);
     const exit = await old.exited;
     expect(exit.code).toBe(143);
     expect(exit.at - startedAt).toBeLessThan(5_000);

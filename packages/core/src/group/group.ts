@@ -1,6 +1,6 @@
 import { formatDuration } from '../util/duration';
 import { AcquireOptions, LockHandle, acquireLock } from '../lock/lock';
-import { LockOwner, describeOwner } from '../lock/owner';
+import { LockOwner } from '../lock/owner';
 import { LockStatus, readLockStatus } from '../lock/status';
 import { killGraceFromEnv } from '../lock/supersede';
 
@@ -76,5 +76,5 @@ export function readGroupStatus(options: Pick<GroupOptions, 'group' | 'key'> & {
 /** "Superseded by pid 123@host ('…') at <time>": what a superseded run says. */
 export function describeSupersede(handle: LockHandle | undefined): string | undefined {
   const request = handle?.supersededBy();
-  return request ? `superseded by ${describeOwner(request.by)} at ${request.at}` : undefined;
+  return request ? `superseded by pid ${request.by.pid}@${request.by.hostname} ('${request.by.command}') at ${request.at}` : undefined;
 }

@@ -140,7 +140,7 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
     const lost = lock?.lost();
     if (lost) throw lost;
     if (superseded && !complete) {
-      throw new LockstepError(ErrorCodes.ESUPERSEDED, `This run was ${superseded}; it stopped between packages and left ${report.counts.pending} pending.`, {
+      throw new LockstepError(ErrorCodes.ESUPERSEDED, `This run was ${superseded}; it stopped between packages, and what it had not started stays pending.`, {
         hint: 'Nothing is lost: the newer run (or the next run at this commit) resumes from the journal.',
       });
     }
