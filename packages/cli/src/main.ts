@@ -1,79 +1,189 @@
 import { parseArgs } from 'util';
-import { LockstepError, isLockstepError, toLockstepError } from '@lockstep/core';
-import { lockStatus } from './commands/lock-status';
+import { type LockstepError, errnoCode, toLockstepError } from '@lockstep/core';
+import { type Command, type CommandContext, type Io, type OptionSpec, commandHelp, commandName, usageError } from './args';
+import { groupCommands } from './commands/group';
+import { lockCommands } from './commands/lock';
 import { stateClear, stateShow } from './commands/state';
+
+export type { Io } from './args';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+/** A lock conflict: the lease or lock is held by another owner, or waiting for it timed out. */
+export const EXIT_CONFLICT = 4;
 
-const USAGE = `Usage: lockstep <command> [options]
+const STATE_OPTIONS: Record<string, OptionSpec> = {
+  target: { type: 'string', default: 'publish' },
+  'cache-dir': { type: 'string' },
+};
+const STATE_HELP = [
+  'Options:',
+  '  --target NAME      the publish target whose journal to use (default: publish)',
+  "  --cache-dir DIR    Nx's cache directory (default: the workspace's, as Nx computes it)",
+  '  --json             print { "schema_version": 1, "ok": …, "data" | "error": … } on stdout',
+].join('\n');
+
+const stateOptions = (context: CommandContext) => ({
+  target: String(context.values.target),
+  cacheDir: context.values['cache-dir'] as string | undefined,
+  cwd: context.io.cwd,
+});
+
+/**
+ * The command table: `lockstep <words…> [options]`. To add a command, add an
+ * entry (see `Command` in args.ts); dispatch, --help, --json and exit codes
+ * are generic.
+ */
+export const COMMANDS: Command[] = [
+  ...lockCommands,
+  ...groupCommands,
+  {
+    words: ['state', 'show'],
+    synopsis: '[--target publish] [--cache-dir DIR]',
+    summary: "The publish journal: the run, each package's state.",
+    options: STATE_OPTIONS,
+    help: STATE_HELP,
+    run: (context) => stateShow(stateOptions(context)),
+  },
+  {
+    words: ['state', 'clear'],
+    synopsis: '[--target publish] [--cache-dir DIR]',
+    summary: 'Forget the journal, so the next publish starts fresh.',
+    options: STATE_OPTIONS,
+    help: STATE_HELP,
+    run: (context) => stateClear(stateOptions(context)),
+  },
+];
+
+function usage(commands: Command[] = COMMANDS): string {
+  const lines = commands.map((c) => `  ${`${c.words.join(' ')} ${c.synopsis}`.trimEnd()}\n      ${c.summary}`);
+  return `Usage: lockstep <command> [options]
 
 Commands:
-  lock status --resource path:<dir> [--json]   who holds the lock of a generate outDir, and who waits
-  state show  [--target publish] [--json]      the publish journal: the run, each package's state
-  state clear [--target publish] [--json]      forget the journal, so the next publish starts fresh
+${lines.join('\n')}
 
-Options:
-  --target     the publish target whose journal to use (default: publish)
-  --cache-dir  Nx's cache directory (default: the workspace's, as Nx computes it)
-  --json       machine-readable output: { "schema_version": 1, "ok": …, "data": … }
-  --help, -h   this help
-  --version    the version of lockstep`;
+Lock options (lock …):
+  --resource R         package:<name>, path:<dir>, group:<name> or repo:<name>; repo: conflicts
+                       with every lease, path: with overlapping paths, the others on the same name
+  --ttl D              30s, 15m, 2h, 1h30m (default 30m)
+  --owner O            default $LOCKSTEP_OWNER, else <user>@<host>
+  --backend local|git  where leases live (default local); --remote NAME for git (default origin)
 
-export interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-  cwd: string;
+Options of every command:
+  --json               machine-readable output on stdout: { "schema_version": 1, "ok": …, "data": … }
+  --help, -h           this help, or a command's: lockstep lock acquire --help
+  --version            the version of lockstep
+
+Exit codes: 0 ok, 1 failure, 2 usage error, 4 lock conflict (held by another owner, or waited too long).`;
+}
+
+const CONFLICT_CODES = new Set(['ELEASECONFLICT', 'ELEASENOTOWNER', 'ELOCKTIMEOUT']);
+const USAGE_CODES = new Set(['EBADOPTIONS', 'EBADRESOURCE', 'EBADDURATION']);
+
+export function exitCodeFor(error: LockstepError): number {
+  if (CONFLICT_CODES.has(error.code)) return EXIT_CONFLICT;
+  if (USAGE_CODES.has(error.code)) return EXIT_USAGE;
+  return EXIT_FAILURE;
 }
 
 /** Runs the CLI; resolves to the exit code. */
 export async function main(argv: string[], io: Io): Promise<number> {
+  // `--json` of lockstep, not of a command after `--` (group run).
+  const own = argv.indexOf('--') === -1 ? argv : argv.slice(0, argv.indexOf('--'));
+  const json = own.includes('--json');
+  const fail = (error: unknown): number => {
+    const failure = toLockstepError(error);
+    if (json) io.out(JSON.stringify({ schema_version: 1, ok: false, error: { code: failure.code, message: failure.message, hint: failure.hint } }));
+    else io.err(`lockstep: ${failure.format()}`);
+    return exitCodeFor(failure);
+  };
+  const help = (arg: string) => arg === '--help' || arg === '-h';
+
+  // The command words come first: `lockstep lock acquire --resource …`.
+  const words: string[] = [];
+  for (const arg of argv) {
+    if (arg.startsWith('-')) break;
+    words.push(arg);
+  }
+  if (argv.length === 0) {
+    io.out(usage());
+    return EXIT_USAGE;
+  }
+  if (words.length === 0) {
+    if (argv[0] === '--version') {
+      io.out(require('../package.json').version);
+      return EXIT_OK;
+    }
+    if (help(argv[0])) {
+      io.out(usage());
+      return EXIT_OK;
+    }
+    return fail(usageError(`Unknown option '${argv[0]}'.`, 'Start with a command: run lockstep --help for the list.'));
+  }
+
+  const command = findCommand(words);
+  if (!command) {
+    const family = COMMANDS.filter((c) => c.words[0] === words[0]);
+    if (family.length > 0 && words.length === 1) {
+      if (argv.some(help)) {
+        io.out(usage(family));
+        return EXIT_OK;
+      }
+      return fail(usageError(`'lockstep ${words[0]}' needs a subcommand: ${family.map((c) => c.words.slice(1).join(' ')).join(', ')}.`, `Run lockstep ${words[0]} --help.`));
+    }
+    const known = family.length > 0 ? ` Run lockstep ${words[0]} --help.` : ' Run lockstep --help for the commands.';
+    return fail(usageError(`Unknown command '${words.join(' ')}'.`, known.trim()));
+  }
+
+  const rest = argv.slice(command.words.length);
+  const dashDash = rest.indexOf('--');
+  if ((dashDash === -1 ? rest : rest.slice(0, dashDash)).some(help)) {
+    io.out(commandHelp(command));
+    return EXIT_OK;
+  }
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        resource: { type: 'string' },
-        target: { type: 'string', default: 'publish' },
-        'cache-dir': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-        version: { type: 'boolean', default: false },
-      },
+      args: rest,
+      allowPositionals: command.positionals === true,
+      strict: true,
+      options: { ...command.options, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
     });
   } catch (error) {
-    io.err(`lockstep: ${(error as Error).message}\n\n${USAGE}`);
-    return EXIT_USAGE;
+    return fail(usageError(parseErrorMessage(error, command), `Run ${commandName(command)} --help for its options.`));
   }
-  const { values, positionals } = parsed;
-  if (values.version) {
-    io.out(require('../package.json').version);
-    return EXIT_OK;
-  }
-  if (values.help || positionals.length === 0) {
-    io.out(USAGE);
-    return positionals.length === 0 && !values.help ? EXIT_USAGE : EXIT_OK;
-  }
-  const command = positionals.join(' ');
   try {
-    const stateOptions = { target: values.target!, cacheDir: values['cache-dir'], cwd: io.cwd };
-    const result =
-      command === 'lock status'
-        ? lockStatus(values.resource, io.cwd)
-        : command === 'state show'
-          ? await stateShow(stateOptions)
-          : command === 'state clear'
-            ? await stateClear(stateOptions)
-            : undefined;
-    if (!result) throw new LockstepError('EBADOPTIONS', `Unknown command '${command}'.`, { hint: 'Run lockstep --help for the commands.' });
-    io.out(values.json ? JSON.stringify({ schema_version: 1, ok: true, data: result.data }) : result.text);
-    return EXIT_OK;
+    const env = io.env ?? process.env;
+    const context: CommandContext = { values: parsed.values as CommandContext['values'], positionals: parsed.positionals, io, env, json };
+    const result = await command.run(context);
+    if (json && result.data !== undefined) io.out(JSON.stringify({ schema_version: 1, ok: true, data: result.data }));
+    else if (!json && result.text !== undefined) io.out(result.text);
+    return result.exitCode ?? EXIT_OK;
   } catch (error) {
-    const failure = toLockstepError(error);
-    if (values.json) io.out(JSON.stringify({ schema_version: 1, ok: false, error: { code: failure.code, message: failure.message, hint: failure.hint } }));
-    else io.err(`lockstep: ${failure.format()}`);
-    return isLockstepError(error, 'EBADOPTIONS') ? EXIT_USAGE : EXIT_FAILURE;
+    return fail(error);
   }
+}
+
+function findCommand(words: string[]): Command | undefined {
+  let best: Command | undefined;
+  for (const command of COMMANDS) {
+    const matches = command.words.every((w, i) => words[i] === w);
+    if (matches && (!best || command.words.length > best.words.length)) best = command;
+  }
+  return best;
+}
+
+/** util.parseArgs messages are long and mention JavaScript; say it shortly. */
+function parseErrorMessage(error: unknown, command: Command): string {
+  const message = (error as Error).message ?? String(error);
+  const code = errnoCode(error);
+  const name = commandName(command);
+  const option = /'(-[^' ]+)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `Unknown option '${option ?? message}' for ${name}.`;
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `Unexpected argument '${/'([^']*)'/.exec(message)?.[1] ?? message}' for ${name}.`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    return option ? `Option '${option}' of ${name} ${/argument missing/.test(message) ? 'needs a value' : 'takes no value'}.` : message;
+  }
+  return message;
 }

@@ -75,7 +75,14 @@ const TAKEN = new Set(['ENOTEMPTY', 'EEXIST', 'EPERM', 'EACCES', 'EBUSY']);
 /** Creates `target` holding owner.json, atomically. false if it already exists. */
 export function placeEntry(base: string, target: string, owner: LockOwner): boolean {
   const tmp = path.join(base, `tmp-${owner.token}-${randomBytes(4).toString('hex')}`);
-  mkdirSync(tmp, { mode: 0o700 });
+  try {
+    mkdirSync(tmp, { mode: 0o700 });
+  } catch (error) {
+    if (errnoCode(error) !== 'ENOENT') throw error;
+    // `lockstep lock gc` removed this idle key directory just now: make it again.
+    mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
+    mkdirSync(tmp, { mode: 0o700 });
+  }
   writeFileSync(path.join(tmp, OWNER_FILE), JSON.stringify(owner));
   try {
     renameSync(tmp, target);
