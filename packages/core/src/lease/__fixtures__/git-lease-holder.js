@@ -1,0 +1,24 @@
+// Acquires a git lease in a clone and keeps renewing it until killed:
+//   node git-lease-holder.js <clone> <resource> <owner> <ttlMs> <renewMs>
+// Prints "start <wall ms>" before every write (acquire or renew), "acquired"
+// once it holds the lease and "renewed <n>" after each renew.
+const { GitLeaseBackend, parseResource } = require('../../../dist');
+
+const [clone, raw, owner, ttl, renewEvery] = process.argv.slice(2);
+const backend = new GitLeaseBackend({ cwd: clone });
+const resource = parseResource(raw);
+
+(async () => {
+  process.stdout.write(`start ${Date.now()}\n`);
+  await backend.acquire(resource, { owner, ttlMs: Number(ttl) });
+  process.stdout.write('acquired\n');
+  for (let n = 1; ; n++) {
+    await new Promise((r) => setTimeout(r, Number(renewEvery)));
+    process.stdout.write(`start ${Date.now()}\n`);
+    await backend.renew(resource, { owner });
+    process.stdout.write(`renewed ${n}\n`);
+  }
+})().catch((e) => {
+  process.stdout.write(`failed ${e.code} ${e.message}\n`);
+  process.exit(1);
+});
