@@ -270,6 +270,18 @@ describe('GitLeaseBackend', () => {
     await expect(a.release(r, { owner: 'alice' })).rejects.toMatchObject({ code: 'ELEASENOTOWNER' });
   });
 
+  it('a holder the observer proves gone (the abandoned option) is taken over at once, by CAS; others still wait for ttl + margin', async () => {
+    const r = res('group:publish');
+    await backend(0).acquire(r, { owner: 'run:gone', ttlMs: 60_000 });
+    await expect(backend(2).acquire(r, { owner: 'carol', ttlMs: 60_000 })).rejects.toMatchObject({ code: 'ELEASECONFLICT' });
+    const b = backend(1, { abandoned: (record) => record.owner === 'run:gone' });
+    const got = await b.acquire(r, { owner: 'bob', ttlMs: 60_000 });
+    expect(got.tookOver).toMatchObject({ owner: 'run:gone', expired: true });
+    expect(got.lease.owner).toBe('bob');
+    // bob is not abandoned: carol still cannot take it
+    await expect(backend(2).acquire(r, { owner: 'carol', ttlMs: 60_000 })).rejects.toMatchObject({ code: 'ELEASECONFLICT' });
+  });
+
   it('an owner may renew its own expired lease as long as nobody took it over', async () => {
     const r = res('package:@acme/a');
     const a = backend(0, { marginMs: 100 });

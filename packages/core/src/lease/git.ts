@@ -70,7 +70,7 @@ import {
   type StoredLeaseRecord,
 } from './git-record';
 import { resourceFromId, resourcesConflict, type LeaseResource } from './resource';
-import type { LeaseAcquireOptions, LeaseAcquireResult, LeaseBackend, LeaseView } from './types';
+import type { LeaseAcquireOptions, LeaseAcquireResult, LeaseBackend, LeaseRecord, LeaseView } from './types';
 
 export { LEASE_REF_PREFIX, leaseRefFor } from './git-record';
 
@@ -88,6 +88,12 @@ export interface GitLeaseBackendOptions {
   stateDir?: string;
   /** Longest one git command may take before it is stopped (EGIT). Default 120 s. */
   gitTimeoutMs?: number;
+  /**
+   * A holder this observer can prove gone (e.g. a run on this host whose
+   * process is dead) counts as expired at once, not after ttl + margin. The
+   * takeover is still a compare-and-swap on the version seen.
+   */
+  abandoned?: (record: LeaseRecord) => boolean;
 }
 
 const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
@@ -454,6 +460,7 @@ export class GitLeaseBackend implements LeaseBackend {
   /** The lease as this observer judges it: expired once the same oid was seen for ttl + margin. */
   private view(ctx: Ctx, ref: string, oid: string, record: StoredLeaseRecord): LeaseView {
     const base: LeaseView = { ...publicRecord(record), backend: 'git', expired: false };
+    if (this.options.abandoned?.(publicRecord(record))) return { ...base, expired: true, remainingMs: 0 };
     const seen = ctx.store.get(ref);
     if (!seen || seen.oid !== oid) return base;
     const limitMs = record.ttlMs + this.marginFor(record.ttlMs);

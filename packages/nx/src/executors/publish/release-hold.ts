@@ -7,6 +7,7 @@ import {
   describeSupersede,
   formatDuration,
   parseResource,
+  systemProcessProbe,
 } from '@lockstep/core';
 import type { NormalizedPublishOptions } from './normalize-options';
 
@@ -72,11 +73,17 @@ function isLockstepError(value: unknown): value is LockstepError {
  */
 async function takeGitHold(request: HoldRequest, backendOptions: { remote: string; ttlMs: number }): Promise<ReleaseHold> {
   const { log, group } = request;
-  const backend = createLeaseBackend({ backend: 'git', cwd: request.workspaceRoot, remote: backendOptions.remote });
+  const backend = createLeaseBackend({
+    backend: 'git',
+    cwd: request.workspaceRoot,
+    remote: backendOptions.remote,
+    // A run of this host whose nx process is gone (a failed or killed run) holds nothing: no need to wait out its TTL.
+    abandoned: (record) => runIsGone(record.owner),
+  });
   const resource = parseResource(`group:${group}`);
   const owner = `run:${request.runId}`;
   const ttlMs = backendOptions.ttlMs;
-  await backend.acquire(resource, {
+  const acquired = await backend.acquire(resource, {
     owner,
     ttlMs,
     waitMs: request.waitTimeoutMs,
@@ -87,7 +94,8 @@ async function takeGitHold(request: HoldRequest, backendOptions: { remote: strin
       );
     },
   });
-  log(`Holding ${group} as a lease on git remote '${backendOptions.remote}' (ttl ${formatDuration(ttlMs)}, renewed every ${formatDuration(ttlMs / 3)}).`);
+  if (acquired.tookOver) log(`Took over the lease on ${group} from ${acquired.tookOver.owner} (expired, or its run is gone).`);
+  if (!acquired.renewed) log(`Holding ${group} as a lease on git remote '${backendOptions.remote}' (ttl ${formatDuration(ttlMs)}, renewed every ${formatDuration(ttlMs / 3)}).`);
   let lostError: LockstepError | undefined;
   let renewing: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
@@ -111,4 +119,15 @@ async function takeGitHold(request: HoldRequest, backendOptions: { remote: strin
     supersededBy: () => undefined,
     lost: () => lostError,
   };
+}
+
+/** `run:<host>:<pid>:<start>` of a run on this host whose root process is gone (or is another process now). */
+function runIsGone(owner: string): boolean {
+  const match = /^run:(.+):(\d+):(\d+)$/.exec(owner);
+  if (!match) return false;
+  const [, host, pid, start] = match;
+  if (host !== systemProcessProbe.hostname()) return false;
+  if (!systemProcessProbe.isAlive(Number(pid))) return true;
+  const now = systemProcessProbe.startTime(Number(pid));
+  return now !== undefined && start !== '0' && now !== start;
 }
