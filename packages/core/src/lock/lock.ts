@@ -18,7 +18,7 @@ import {
 import { LockOwner, describeOwner, makeOwner, readOwner } from './owner';
 import { ProcessProbe, systemProcessProbe } from './process-probe';
 import { onTerminationSignal } from './signal-cleanup';
-import { SupersedeRequest, clearSupersedeRequest, killGraceFromEnv, readSupersedeRequest, signalOwner, writeSupersedeRequest } from './supersede';
+import { SupersedeRequest, clearSupersedeRequest, killGraceFromEnv, readSupersedeRequest, signalOwner, sweepSupersedeRequests, writeSupersedeRequest } from './supersede';
 import { Ticket, enqueue, leaveQueue, listTickets, removeIfAbandoned, ticketExists, touchTicket } from './ticket-queue';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 15 * 60_000;
@@ -327,6 +327,8 @@ class Superseder {
     private readonly options: SupersedeOptions,
   ) {
     this.graceMs = options.graceMs ?? killGraceFromEnv();
+    // Requests whose targets were SIGKILLed (and so never cleared their own) go after an hour.
+    sweepSupersedeRequests(paths);
   }
 
   waitersAhead(ahead: Ticket[]): void {
