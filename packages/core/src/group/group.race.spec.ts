@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'child_process';
-import { mkdirSync } from 'fs';
+import { mkdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { useTempDir } from '../test-utils/temp-dir';
 import { readGroupStatus } from './group';
@@ -119,6 +119,21 @@ describe('concurrency groups with real processes', () => {
       for (const [t] of spans) expect(spans.filter(([a, b]) => a <= t && t < b).length).toBeLessThanOrEqual(3);
     }
     expect(peak).toBe(3);
+  });
+
+  it('three tasks of one run starting together in a max: 2 group share one slot (20 rounds)', async () => {
+    const dir = lockDir();
+    for (let round = 0; round < 20; round++) {
+      const key = `group:run-${round}`;
+      const goFile = path.join(tmp(), `go-${round}`);
+      const tasks = Array.from({ length: 3 }, () => start({ lockDir: dir, key, max: 2, runPid: process.pid, detach: true, goFile }));
+      await Promise.all(tasks.map((t) => t.until('ready')));
+      writeFileSync(goFile, '');
+      const acquired = await Promise.all(tasks.map((t) => t.until('acquired')));
+      expect({ round, slots: [...new Set(acquired.map((a) => a.slot))] }).toEqual({ round, slots: [acquired[0].slot] });
+      expect(acquired.filter((a) => !a.joined)).toHaveLength(1);
+      expect(readGroupStatus({ group: 'run', key, lockDir: dir }).holders).toHaveLength(1);
+    }
   });
 
   it('cancelInProgress: the holder is told by whom, stops within the grace window, and the newer run gets the group', async () => {

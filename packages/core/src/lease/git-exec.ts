@@ -86,7 +86,8 @@ function gitFailure(
   err: NodeJS.ErrnoException & { code?: unknown; killed?: boolean; signal?: string },
   stderr: string,
 ): LockstepError {
-  const what = `git ${args[0]}`;
+  // `git -c k=v fetch …`: name the subcommand, not the -c.
+  const what = `git ${args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-c') ?? args[0]}`;
   if (err.code === 'ENOENT' && !existsSync(options.cwd)) {
     return new LockstepError(ErrorCodes.EGIT, `The directory ${options.cwd} for the git lease backend does not exist.`, {
       hint: 'Pass the path of a clone of the shared repository as cwd.',

@@ -430,7 +430,10 @@ function checkTtl(ttlMs: number): number {
 
 function throwIfAborted(signal: AbortSignal | undefined, resource: LeaseResource): void {
   if (signal?.aborted) {
-    throw new LockstepError(ErrorCodes.EABORTED, `Stopped waiting for the lease on ${resource.id}.`, { cause: signal.reason });
+    throw new LockstepError(ErrorCodes.EABORTED, `Stopped waiting for the lease on ${resource.id}.`, {
+      cause: signal.reason,
+      hint: 'The wait was interrupted (a signal, or the caller gave up); nothing was acquired. Run the command again to wait anew.',
+    });
   }
 }
 
@@ -476,7 +479,7 @@ function notHeldError(resource: LeaseResource): LockstepError {
 }
 
 function damagedError(resource: LeaseResource, entry: EntryRead): LockstepError {
-  return new LockstepError(ErrorCodes.ELEASENOTOWNER, `The lease file of ${resource.id} in ${entry.dir} is unreadable.`, {
+  return new LockstepError(ErrorCodes.ELEASECONFLICT, `The lease file of ${resource.id} in ${entry.dir} is unreadable.`, {
     hint: `It was damaged by hand. 'lockstep lock gc' removes it ${formatDuration(DAMAGED_STALE_MS)} after its last change, or remove ${entry.dir} yourself.`,
   });
 }

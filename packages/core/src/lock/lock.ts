@@ -148,7 +148,10 @@ export async function acquireLock(key: string, options: AcquireOptions = {}): Pr
   // An empty queue, or forcing, may take at once; a run member may join its run's hold past the queue.
   const joinFirst = policy.share ? joinRun(paths, me, probe, staleMs, max) : undefined;
   if (joinFirst?.taken) return hold(joinFirst, 0);
-  const first = listTickets(paths).length === 0 || policy.force ? takeOrReclaim(paths, me, probe, staleMs, policy) : undefined;
+  // Members of one run sharing a group of several slots always queue: taking in
+  // ticket order is what keeps two of them from taking two slots at once.
+  const fastPath = policy.force || (listTickets(paths).length === 0 && !(policy.share && max > 1));
+  const first = fastPath ? takeOrReclaim(paths, me, probe, staleMs, policy) : undefined;
   if (first?.taken) return hold(first, 0);
 
   let ticket: Ticket | undefined = enqueue(paths, me);
@@ -267,6 +270,15 @@ function joinRun(paths: MutexPaths, me: LockOwner, probe: ProcessProbe, staleMs:
 }
 
 function takeOrReclaim(paths: MutexPaths, me: LockOwner, probe: ProcessProbe, staleMs: number, policy: TakePolicy): TakeAttempt {
+  if (policy.share && policy.max > 1) {
+    // A run member joins the slot its run holds before it takes a free one.
+    const joined = joinRun(paths, me, probe, staleMs, policy.max);
+    if (joined.taken) return joined;
+  }
+  return takeAny(paths, me, probe, staleMs, policy);
+}
+
+function takeAny(paths: MutexPaths, me: LockOwner, probe: ProcessProbe, staleMs: number, policy: TakePolicy): TakeAttempt {
   const live: HolderView[] = [];
   let first: HolderView | undefined;
   for (let slot = 0; slot < policy.max; slot++) {

@@ -79,8 +79,8 @@ export function placeEntry(base: string, target: string, owner: LockOwner): bool
     mkdirSync(tmp, { mode: 0o700 });
   } catch (error) {
     if (errnoCode(error) !== 'ENOENT') throw error;
-    // `lockstep lock gc` removed this idle key directory just now: make it again.
-    mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
+    // `lockstep lock gc` removed this idle key directory just now: make it again, whole.
+    for (const dir of [path.join(base, 'q'), path.join(base, 'claims'), path.dirname(target)]) mkdirSync(dir, { recursive: true, mode: 0o700 });
     mkdirSync(tmp, { mode: 0o700 });
   }
   writeFileSync(path.join(tmp, OWNER_FILE), JSON.stringify(owner));

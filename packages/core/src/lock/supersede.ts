@@ -1,4 +1,5 @@
-import { linkSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import { linkSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'fs';
+import { errnoCode } from '../errors';
 import { randomBytes } from 'crypto';
 import * as path from 'path';
 import { MutexPaths } from './mutex';
@@ -39,8 +40,10 @@ export function writeSupersedeRequest(paths: MutexPaths, target: LockOwner, by: 
   try {
     linkSync(tmp, requestPath(paths, target.token));
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    // Only "already asked" means someone else signals; any other failure must not
+    // end in a SIGKILL that was never preceded by a SIGTERM.
+    return errnoCode(error) !== 'EEXIST';
   } finally {
     rmSync(tmp, { force: true });
   }
@@ -68,8 +71,13 @@ export function sweepSupersedeRequests(paths: MutexPaths, olderThanMs = 3_600_00
     return;
   }
   for (const name of names) {
-    const request = readSupersedeRequest(paths, name);
-    if (!request || Date.now() - Date.parse(request.at) > olderThanMs) rmSync(path.join(dir, name), { force: true });
+    const file = path.join(dir, name);
+    try {
+      // by age of the file, never by whether it parses: a request being written does not parse yet
+      if (Date.now() - statSync(file).mtimeMs > olderThanMs) rmSync(file, { force: true });
+    } catch {
+      // removed by another sweeper
+    }
   }
 }
 

@@ -27,6 +27,11 @@ function leave() {
 }
 
 (async () => {
+  if (cfg.goFile) {
+    // start together with the others: spin until the test says go
+    emit({ event: 'ready' });
+    while (!fs.existsSync(cfg.goFile)) await sleep(1);
+  }
   try {
     handle = await acquireGroup({
       group: cfg.group ?? 'g',
@@ -36,11 +41,17 @@ function leave() {
       killGraceMs: cfg.graceMs,
       waitTimeoutMs: cfg.waitTimeoutMs ?? 60_000,
       log: (line) => emit({ event: 'log', line }),
-      lock: { lockDir: cfg.lockDir, releaseOnSignals: 'while-waiting', pollMs: cfg.pollMs },
+      lock: { lockDir: cfg.lockDir, releaseOnSignals: 'while-waiting', pollMs: cfg.pollMs, ...(cfg.runPid ? { share: true, pid: cfg.runPid } : {}) },
     });
   } catch (error) {
     emit({ event: 'error', code: error.code, message: error.message });
     process.exit(1);
+  }
+  if (cfg.detach) {
+    // a task of a shared run: report which slot it is in and leave the hold to the run
+    emit({ event: 'acquired', slot: handle.slot, joined: handle.joined });
+    handle.detach();
+    process.exit(0);
   }
   let concurrent = 0;
   if (cfg.markerDir) {
