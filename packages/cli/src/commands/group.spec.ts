@@ -131,9 +131,12 @@ describe('lockstep group (real processes)', () => {
       queue: [{ pid: waiter.child.pid }],
     });
     expect(JSON.stringify(data)).not.toMatch(/token/);
+    // only the program's name: arguments can carry secrets
+    expect(data.holders[0].holder.command).toBe('lockstep group run -- node (+2 arguments)');
     const waited = await waiter.done;
     expect(waited.code).toBe(4);
-    expect(waiter.stderr()).toMatch(/\[ELOCKTIMEOUT\] Timed out after 1 s waiting for the lock on group:st/);
+    expect(waiter.stderr()).toMatch(/\[ELOCKTIMEOUT\] Timed out after 1 s waiting for the concurrency group st\. It is held by pid \d+/);
+    expect(waiter.stderr()).toMatch(/Hint: Wait longer .*--wait-timeout.*lockstep group status --group st/);
     holder.child.kill('SIGTERM');
     await holder.done;
   });

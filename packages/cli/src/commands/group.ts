@@ -1,6 +1,7 @@
 import { spawn } from 'child_process';
 import { type Command, durationOption, stringOption, usageError } from '../args';
 import { constants } from 'os';
+import * as path from 'path';
 import {
   ErrorCodes,
   LockHandle,
@@ -37,17 +38,19 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 export async function groupRun(options: GroupRunOptions): Promise<number> {
   const { err, group } = options;
   const log = (line: string) => err(`[lockstep] ${line}`);
-  const display = options.command.join(' ');
   let handle: LockHandle | undefined;
   if (options.policy !== 'off') {
     try {
       handle = await acquireGroup({
         group,
         max: options.max,
-        cancelInProgress: options.cancelInProgress,
+        // --policy warn does not wait, so it does not supersede either
+        cancelInProgress: options.cancelInProgress && options.policy === 'require',
         waitTimeoutMs: options.policy === 'warn' ? 0 : options.waitTimeoutMs,
         log,
-        lock: { releaseOnSignals: 'while-waiting', command: `lockstep group run -- ${display}`.slice(0, 300) },
+        // Others see this (group status, wait and supersede messages): the program's name only,
+        // since arguments can carry secrets (deploy.sh --token …).
+        lock: { releaseOnSignals: 'while-waiting', command: `lockstep group run -- ${commandLabel(options.command)}` },
       });
     } catch (error) {
       if (options.policy === 'warn' && isLockstepError(error, ErrorCodes.ELOCKTIMEOUT)) {
@@ -84,7 +87,13 @@ function runChild(options: GroupRunOptions, handle: LockHandle | undefined, log:
       }
     };
     for (const signal of FORWARDED) process.on(signal, forward);
+    // Say it at once: the command goes on, but no longer inside the group.
+    const onLost = () => {
+      if (handle?.compromised) log(`!!! The hold on ${options.group} was lost while the command runs: ${(handle.signal.reason as Error)?.message}`);
+    };
+    handle?.signal.addEventListener('abort', onLost, { once: true });
     const cleanup = () => {
+      handle?.signal.removeEventListener('abort', onLost);
       for (const signal of FORWARDED) process.removeListener(signal, forward);
       if (killTimer) clearTimeout(killTimer);
     };
@@ -98,10 +107,14 @@ function runChild(options: GroupRunOptions, handle: LockHandle | undefined, log:
     });
     child.once('exit', (code, signal) => {
       cleanup();
-      if (handle?.compromised) log(`!!! The hold on ${options.group} was lost while the command ran: ${(handle.signal.reason as Error)?.message}`);
       resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 1) : 1));
     });
   });
+}
+
+function commandLabel(command: string[]): string {
+  const [file, ...args] = command;
+  return `${path.basename(file)}${args.length ? ` (+${args.length} argument${args.length === 1 ? '' : 's'})` : ''}`;
 }
 
 /** `lockstep group status --group G`: the holders and the queue in admission order. */

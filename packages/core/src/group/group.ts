@@ -1,3 +1,4 @@
+import { ErrorCodes, LockstepError, isLockstepError } from '../errors';
 import { formatDuration } from '../util/duration';
 import { AcquireOptions, LockHandle, acquireLock } from '../lock/lock';
 import { LockOwner } from '../lock/owner';
@@ -58,6 +59,14 @@ export async function acquireGroup(options: GroupOptions): Promise<LockHandle> {
           info.otherHolders ? ` and ${info.otherHolders} more` : ''
         })`,
       ),
+  }).catch((error) => {
+    if (!isLockstepError(error, ErrorCodes.ELOCKTIMEOUT)) throw error;
+    throw new LockstepError(ErrorCodes.ELOCKTIMEOUT, error.message.replace(`the lock on ${groupKey(options)}`, `the concurrency group ${group}`), {
+      cause: error,
+      hint:
+        'Wait longer (concurrency.waitTimeoutMs of publish, --wait-timeout of lockstep group run), or stop the run that holds it; ' +
+        `a dead holder is reclaimed automatically. 'lockstep group status --group ${group}' shows who holds it and who waits.`,
+    });
   });
 }
 

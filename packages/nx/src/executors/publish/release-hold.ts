@@ -47,7 +47,8 @@ async function takeLocalHold(request: HoldRequest): Promise<ReleaseHold> {
     repoId: request.repoId,
     runPid: request.runPid,
     max: options.group.max,
-    cancelInProgress: options.group.cancelInProgress,
+    // Not waiting (lockPolicy warn) means not superseding either: the run goes on without the group.
+    cancelInProgress: options.group.cancelInProgress && request.waitTimeoutMs > 0,
     waitTimeoutMs: request.waitTimeoutMs,
     force: options.forceLock,
     command: request.command,
