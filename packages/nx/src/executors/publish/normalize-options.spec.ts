@@ -61,6 +61,7 @@ describe('normalizePublishOptions', () => {
     [{ lockBackend: 'svn' }, /lockBackend must be one of "local", "git"/],
     [{ lockBackend: { type: 'git', remote: 'a b' } }, /lockBackend.remote must be the name of a git remote/],
     [{ lockBackend: { type: 'git', ttl: '30' } }, /has no unit/],
+    [{ lockBackend: { type: 'git', ttl: '2s' } }, /lockBackend.ttl must be at least 10s/],
     [{ concurrency: { group: '' } }, /concurrency.group must be a non-empty string/],
   ])('refuses %j with EBADOPTIONS and a hint', (options, message) => {
     let error: any;

@@ -92,6 +92,7 @@ function normalizeLockBackend(value: PublishExecutorSchema['lockBackend']): Norm
   if (ttl !== undefined) {
     try {
       ttlMs = parseDuration(String(ttl), 'lockBackend.ttl');
+      if (ttlMs < 10_000) throw bad(`lockBackend.ttl must be at least 10s, not ${JSON.stringify(ttl)}.`, 'The lease is renewed every third of it over the network: use 30s or more (default 2m).');
     } catch (error) {
       if (isLockstepError(error)) throw bad(error.message, error.hint ?? 'For example "2m".');
       throw error;

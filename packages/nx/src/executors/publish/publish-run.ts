@@ -202,7 +202,7 @@ async function takeReleaseLock(input: PublishRunInput, runPid: number, runId: st
     project: input.onlyProject ?? input.runProjects.join(','),
   }, input.env);
   const repoId = repositoryIdentity(input.workspaceRoot);
-  const common = { group, repoId, runPid, runId, workspaceRoot: input.workspaceRoot, options, command: `nx ${input.targetName} (${input.runProjects.length} projects)`, log };
+  const common = { group, repoId, runPid, runId, perTask: input.onlyProject !== undefined, workspaceRoot: input.workspaceRoot, options, command: `nx ${input.targetName} (${input.runProjects.length} projects)`, log };
   if (options.lockPolicy === 'warn') {
     try {
       return await takeReleaseHold({ ...common, waitTimeoutMs: 0 });

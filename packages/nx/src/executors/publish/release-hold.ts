@@ -3,12 +3,12 @@ import {
   LockHandle,
   LockstepError,
   acquireReleaseLock,
-  createLeaseBackend,
   describeSupersede,
   formatDuration,
   parseResource,
-  systemProcessProbe,
 } from '@lockstep/core';
+import { performance } from 'perf_hooks';
+import { LeaseKeeper, gitBackendFor, runOwner, startDetachedRenewer } from './git-hold';
 import type { NormalizedPublishOptions } from './normalize-options';
 
 /** A run's hold on its concurrency group, on either backend. */
@@ -27,8 +27,10 @@ export interface HoldRequest {
   group: string;
   repoId: string;
   runPid: number;
-  /** host:pid:start of the run: the owner every task of the run shares. */
+  /** host:pid:start of the run. */
   runId: string;
+  /** Per-task mode: this process is one task of the run (the lease must outlive it). */
+  perTask: boolean;
   workspaceRoot: string;
   command: string;
   waitTimeoutMs: number;
@@ -69,66 +71,55 @@ function isLockstepError(value: unknown): value is LockstepError {
 /**
  * The group as a lease `group:<name>` on a git remote: runs on different
  * machines serialise. Every task of a run acquires as the run (same owner:
- * acquiring again renews), renews every third of the TTL while it lives, and
- * the task that completes the run releases.
+ * acquiring again renews) and keeps it renewed while it lives (LeaseKeeper);
+ * in per-task mode the task that took the lease also starts a detached
+ * renewer for the gaps between tasks. The task that completes the run
+ * releases.
  */
 async function takeGitHold(request: HoldRequest, backendOptions: { remote: string; ttlMs: number }): Promise<ReleaseHold> {
   const { log, group } = request;
-  const backend = createLeaseBackend({
-    backend: 'git',
-    cwd: request.workspaceRoot,
-    remote: backendOptions.remote,
-    // A run of this host whose nx process is gone (a failed or killed run) holds nothing: no need to wait out its TTL.
-    abandoned: (record) => runIsGone(record.owner),
-  });
-  const resource = parseResource(`group:${group}`);
-  const owner = `run:${request.runId}`;
   const ttlMs = backendOptions.ttlMs;
-  const acquired = await backend.acquire(resource, {
-    owner,
-    ttlMs,
-    waitMs: request.waitTimeoutMs,
-    onWait: (info) => {
-      const holder = info.conflicts[0];
-      log(
-        `Waiting for ${group} (held by ${holder ? `${holder.owner} on ${holder.hostname} since ${holder.acquiredAt}` : 'another run'}; lease on git remote '${backendOptions.remote}')`,
-      );
-    },
-  });
-  if (acquired.tookOver) log(`Took over the lease on ${group} from ${acquired.tookOver.owner} (expired, or its run is gone).`);
-  if (!acquired.renewed) log(`Holding ${group} as a lease on git remote '${backendOptions.remote}' (ttl ${formatDuration(ttlMs)}, renewed every ${formatDuration(ttlMs / 3)}).`);
-  let lostError: LockstepError | undefined;
-  let renewing: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    renewing = backend.renew(resource, { owner, ttlMs }).catch((error) => {
-      if (lostError) return;
-      lostError = new LockstepError(ErrorCodes.ELOCKCOMPROMISED, `The lease on ${group} could not be renewed: ${(error as Error).message}`, {
-        hint: 'Another run may have taken the group over (the lease expired: a stalled or disconnected run). Check the other run, then run again to resume.',
-      });
-      log(`!!! ${lostError.message}`);
+  const backend = gitBackendFor({ cwd: request.workspaceRoot, remote: backendOptions.remote, ttlMs });
+  const resource = parseResource(`group:${group}`);
+  const owner = runOwner(request.runPid);
+  // A signal while waiting stops the wait (nothing acquired), as with the local backend.
+  const interrupted = new AbortController();
+  const onSignal = () => interrupted.abort();
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  const acquiredFrom = performance.now();
+  let acquired;
+  try {
+    acquired = await backend.acquire(resource, {
+      owner,
+      ttlMs,
+      waitMs: request.waitTimeoutMs,
+      signal: interrupted.signal,
+      onWait: (info) => {
+        const holder = info.conflicts[0];
+        log(
+          `Waiting for ${group} (held by ${holder ? `${holder.owner} on ${holder.hostname} since ${holder.acquiredAt}` : 'another run'}; lease on git remote '${backendOptions.remote}')`,
+        );
+      },
     });
-  }, Math.max(1000, Math.floor(ttlMs / 3)));
-  timer.unref();
+  } finally {
+    process.removeListener('SIGTERM', onSignal);
+    process.removeListener('SIGINT', onSignal);
+  }
+  if (acquired.tookOver) log(`Took over the lease on ${group} from ${acquired.tookOver.owner} (expired, or its run is gone).`);
+  if (!acquired.renewed) {
+    log(`Holding ${group} as a lease on git remote '${backendOptions.remote}' (ttl ${formatDuration(ttlMs)}, renewed every ${formatDuration(ttlMs / 3)}).`);
+    if (request.perTask) startDetachedRenewer({ cwd: request.workspaceRoot, remote: backendOptions.remote, resource, owner, ttlMs, runPid: request.runPid });
+  }
+  const keeper = new LeaseKeeper(backend, resource, owner, ttlMs, log, acquiredFrom);
   return {
     release: async () => {
-      clearInterval(timer);
-      await renewing;
-      if (lostError) return false;
+      await keeper.stop();
+      if (keeper.lost()) return false;
       return (await backend.release(resource, { owner })).released;
     },
-    detach: () => clearInterval(timer),
+    detach: () => void keeper.stop(),
     supersededBy: () => undefined,
-    lost: () => lostError,
+    lost: () => keeper.lost(),
   };
-}
-
-/** `run:<host>:<pid>:<start>` of a run on this host whose root process is gone (or is another process now). */
-function runIsGone(owner: string): boolean {
-  const match = /^run:(.+):(\d+):(\d+)$/.exec(owner);
-  if (!match) return false;
-  const [, host, pid, start] = match;
-  if (host !== systemProcessProbe.hostname()) return false;
-  if (!systemProcessProbe.isAlive(Number(pid))) return true;
-  const now = systemProcessProbe.startTime(Number(pid));
-  return now !== undefined && start !== '0' && now !== start;
 }
