@@ -54,6 +54,8 @@ export const ErrorCodes = {
   EBADRESOURCE: 'EBADRESOURCE',
   /** A duration (TTL, wait timeout) that is not like 30s, 15m, 2h. */
   EBADDURATION: 'EBADDURATION',
+  /** The command given to `lockstep group run` could not be started (exit 127 not found, 126 not runnable). */
+  ECOMMAND: 'ECOMMAND',
   /** A git command of the git lease backend failed (no such remote, no push rights, no git). */
   EGIT: 'EGIT',
   /** Not one of the above: a bug in lockstep. */

@@ -107,6 +107,13 @@ describe('lockstep group (real processes)', () => {
     expect(newer.stderr()).toMatch(/cancelInProgress: superseding the run holding rel, pid \d+@/);
   });
 
+  it('a command that cannot be started: ECOMMAND with a hint, exit 127 as a shell would, and the group is free', async () => {
+    const r = lockstep(['group', 'run', '--group', 'nf', '--', 'no-such-program-lockstep']);
+    expect((await r.done).code).toBe(127);
+    expect(r.stderr()).toMatch(/\[ECOMMAND\] Could not start 'no-such-program-lockstep'.*\n  Hint: .*sh -c/);
+    expect((await status('nf')).holders).toEqual([]);
+  });
+
   it('forwards SIGTERM to the command and exits 143; the group is free afterwards', async () => {
     const run = lockstep(['group', 'run', '--group', 'sig', ...nodeCmd('setInterval(()=>{},1000)')]);
     await untilHolders('sig', 1);

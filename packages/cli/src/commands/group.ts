@@ -69,7 +69,7 @@ export async function groupRun(options: GroupRunOptions): Promise<number> {
 }
 
 function runChild(options: GroupRunOptions, handle: LockHandle | undefined, log: (line: string) => void): Promise<number> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const [file, ...args] = options.command;
     const child = spawn(file, args, { stdio: 'inherit', env: options.env ?? process.env });
     let killTimer: NodeJS.Timeout | undefined;
@@ -97,13 +97,14 @@ function runChild(options: GroupRunOptions, handle: LockHandle | undefined, log:
       for (const signal of FORWARDED) process.removeListener(signal, forward);
       if (killTimer) clearTimeout(killTimer);
     };
-    child.once('error', (error) => {
+    child.once('error', (error: NodeJS.ErrnoException) => {
       cleanup();
-      reject(
-        new LockstepError(ErrorCodes.EBADOPTIONS, `Could not start '${file}': ${error.message}`, {
-          hint: 'Check the command after -- (it is run directly, not through a shell; use sh -c "…" for shell syntax).',
-        }),
-      );
+      // As shells do: 127 when the program is not found, 126 when it cannot be run.
+      const failure = new LockstepError(ErrorCodes.ECOMMAND, `Could not start '${file}': ${error.message}`, {
+        hint: 'Check the command after -- (it is run directly, not through a shell; use sh -c "…" for shell syntax).',
+      });
+      options.err(`lockstep: ${failure.format()}`);
+      resolve(error.code === 'ENOENT' ? 127 : 126);
     });
     child.once('exit', (code, signal) => {
       cleanup();
