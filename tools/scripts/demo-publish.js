@@ -5,8 +5,12 @@
  * answers, a sample workspace of 12 packages in 4 levels (workspace:*, ^, ~
  * dependencies, plus one private package), published with
  * `nx run-many -t publish` with live progress and a summary, then published
- * again to show every package skipped.
+ * again to show every package skipped. Last, two "CI machines" (two clones
+ * sharing only a git remote, each with its own lock directory) release
+ * 1.1.0 at the same moment with lockBackend "git": one publishes, the other
+ * waits for the lease and then finds everything published.
  */
+const { execFileSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 const { startRegistry, writeNpmrc } = require('../registry/verdaccio');
@@ -30,14 +34,14 @@ const PACKAGES = {
 const PRIVATE = { 'dev-tools': { logger: 'workspace:*' } };
 const SCOPE = '@acme';
 
-function sampleFiles() {
+function sampleFiles(version = '1.0.0') {
   const files = {};
   const add = (name, deps, isPrivate) => {
     const root = `packages/${name}`;
     const dependencies = Object.fromEntries(Object.entries(deps).map(([dep, spec]) => [`${SCOPE}/${dep}`, spec]));
     files[`${root}/package.json`] = {
       name: `${SCOPE}/${name}`,
-      version: '1.0.0',
+      version,
       main: 'index.js',
       ...(isPrivate ? { private: true } : {}),
       ...(Object.keys(dependencies).length ? { dependencies } : {}),
@@ -65,7 +69,7 @@ const NX_JSON = {
  * installed). `nx(args, env, onLine)` runs the workspace's nx. Returns the
  * list of problems (empty when all went well).
  */
-async function runPublishDemo({ workspace, tmp, nx, writeFiles, step, ok, fail }) {
+async function runPublishDemo({ workspace, tmp, nx, nxIn, writeFiles, step, ok, fail }) {
   const problems = [];
   const registry = await step('Starting an embedded Verdaccio on 127.0.0.1, behind a proxy adding 50 ms and 5 % injected 429/503', async () => {
     const reg = await startRegistry({ storageDir: path.join(tmp, 'verdaccio') });
@@ -113,12 +117,64 @@ async function runPublishDemo({ workspace, tmp, nx, writeFiles, step, ok, fail }
     } else {
       problems.push(`the second run should upload nothing (exit ${second.code}, ${registry.proxy.stats.uploads.length - before} uploads)`);
     }
+
+    await twoMachines({ workspace, tmp, nxIn, writeFiles, step, ok, problems, registry });
   } finally {
     await registry.proxy.stop();
     await registry.reg.stop();
   }
   for (const p of problems) fail(p);
   return problems;
+}
+
+/** Two clones of the workspace, one git remote, lockBackend "git": releases of two machines never interleave. */
+async function twoMachines({ workspace, tmp, nxIn, writeFiles, step, ok, problems, registry }) {
+  const git = (cwd, ...args) =>
+    execFileSync('git', ['-c', 'user.name=lockstep-demo', '-c', 'user.email=demo@lockstep.invalid', '-c', 'commit.gpgsign=false', ...args], {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).trim();
+  const clone = path.join(tmp, 'sample-machine-b');
+  await step('Two CI machines release 1.1.0 at once: two clones sharing only a git remote, lockBackend "git"', async () => {
+    const nxJson = JSON.parse(JSON.stringify(NX_JSON));
+    nxJson.targetDefaults.publish.options.lockBackend = { type: 'git', remote: 'origin', ttl: '1m' };
+    writeFiles(workspace, { ...sampleFiles('1.1.0'), 'nx.json': nxJson });
+    fs.appendFileSync(path.join(workspace, '.gitignore'), '.npmrc\n');
+    const remote = path.join(tmp, 'remote.git');
+    git(tmp, 'init', '-q', '--bare', remote);
+    git(workspace, 'add', '-A');
+    git(workspace, 'commit', '-q', '-m', 'release 1.1.0');
+    git(workspace, 'remote', 'add', 'origin', remote);
+    git(workspace, 'push', '-q', 'origin', 'HEAD');
+    git(tmp, 'clone', '-q', remote, clone);
+    fs.symlinkSync(path.join(workspace, 'node_modules'), path.join(clone, 'node_modules'), 'dir');
+    writeNpmrc(clone, { url: registry.proxy.url, token: registry.reg.token });
+    console.log(`  machine A: ${workspace}\n  machine B: ${clone} (git clone; its own lock directory and Nx cache)`);
+    const lockDir = (name) => {
+      const dir = path.join(tmp, `locks-${name}`);
+      fs.mkdirSync(dir, { mode: 0o700 });
+      return dir;
+    };
+    const before = registry.proxy.stats.uploads.length;
+    const live = (name) => (stream, line) => {
+      if (/Waiting for|Holding|Took over| published in |\d+ published, \d+ skipped/.test(line)) console.log(`  ${name} │ ${line.replace(/^\s+/, '')}`);
+    };
+    const args = ['run-many', '-t', 'publish', '--output-style=stream', '--parallel=4'];
+    const [a, b] = await Promise.all([
+      nxIn(workspace, args, { LOCKSTEP_LOCK_DIR: lockDir('a') }, live('A')),
+      nxIn(clone, args, { LOCKSTEP_LOCK_DIR: lockDir('b') }, live('B')),
+    ]);
+    const uploads = registry.proxy.stats.uploads.slice(before).filter((u) => u.forwarded && u.status < 300);
+    const perVersion = new Map();
+    for (const u of uploads) perVersion.set(`${u.name}@${u.version}`, (perVersion.get(`${u.name}@${u.version}`) ?? 0) + 1);
+    const waited = [a, b].filter((r) => /Waiting for publish/.test(r.output)).length;
+    if (a.code !== 0 || b.code !== 0) problems.push(`both machines should succeed (exit ${a.code} and ${b.code})`);
+    else if (perVersion.size !== Object.keys(PACKAGES).length || ![...perVersion.values()].every((n) => n === 1)) {
+      problems.push(`expected each 1.1.0 version uploaded exactly once; got ${JSON.stringify([...perVersion])}`);
+    } else if (waited !== 1) problems.push(`expected exactly one machine to wait for the lease; ${waited} did`);
+    else ok(`every 1.1.0 version uploaded exactly once; one machine held the lease, the other waited for it and then skipped all`);
+  });
 }
 
 module.exports = { runPublishDemo, sampleFiles, PACKAGES };

@@ -8,7 +8,8 @@
  *  1. publish: an embedded Verdaccio (behind a proxy with latency and a few
  *     injected 429/503), 12 packages in 4 levels published with
  *     `nx run-many -t publish`, live progress and a summary; a second run
- *     skips everything (tools/scripts/demo-publish.js);
+ *     skips everything; then two clones sharing a git remote release 1.1.0 at
+ *     once with lockBackend "git" (tools/scripts/demo-publish.js);
  *  2. generate under contention: three `nx run docs:generate --skip-nx-cache`
  *     at once on one outDir while a reader process checks every generated
  *     file in a loop, then the Nx cache hit.
@@ -153,6 +154,7 @@ async function main() {
       workspace,
       tmp,
       nx: (args, env, onLine) => runNx(workspace, workspace, args, { env, onLine }),
+      nxIn: (cwd, args, env, onLine) => runNx(workspace, cwd, args, { env, onLine }),
       writeFiles,
       step,
       ok,
