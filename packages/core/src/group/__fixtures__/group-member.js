@@ -17,6 +17,7 @@ process.on('SIGTERM', async () => {
   if (cfg.onTerm === 'ignore') return;
   await sleep(cfg.stopMs ?? 50);
   leave();
+  emit({ event: 'releasing' });
   await handle.release();
   emit({ event: 'released' });
   process.exit(143);
@@ -61,6 +62,8 @@ function leave() {
   emit({ event: 'acquired', slot: handle.slot, concurrent });
   await sleep(cfg.holdMs ?? 0);
   if (cfg.markerDir) concurrent = Math.max(concurrent, fs.readdirSync(cfg.markerDir).length);
+  // stamped while still holding: the span [acquired, releasing] lies inside the hold
+  emit({ event: 'releasing' });
   leave();
   await handle.release();
   emit({ event: 'released', concurrent });
