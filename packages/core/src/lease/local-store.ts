@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { errnoCode } from '../errors';
-import { removeEntry } from '../lock/mutex';
+import { dropClaimsNamed, removeEntry, takeClaimNamed } from '../lock/mutex';
 import { LockOwner, ownerLiveness, readOwner } from '../lock/owner';
 import { ProcessProbe } from '../lock/process-probe';
 import type { LeaseRecord } from './types';
@@ -190,40 +190,12 @@ export type CasOutcome = 'done' | 'changed' | 'busy';
  * path; 'busy' if a live process holds that claim.
  */
 function takeClaim(paths: LeaseStorePaths, hash: string, identity: string, me: LockOwner, probe: ProcessProbe, staleMs: number): string | 'busy' {
-  let name = `${hash}.${identity}`;
-  for (let depth = 0; depth < 16; depth++) {
-    const claim = path.join(paths.claims, name);
-    if (placeDir(paths.root, claim, 'owner.json', JSON.stringify(me))) return claim;
-    const claimer = readOwner(claim);
-    if (claimer === undefined) continue; // dropped just now: try the same name again
-    let ageMs: number;
-    try {
-      ageMs = Date.now() - statSync(claim).mtimeMs;
-    } catch {
-      continue;
-    }
-    const liveness = claimer ? ownerLiveness(claimer, probe) : 'unknown';
-    if (liveness === 'dead' || (liveness === 'unknown' && Math.abs(ageMs) > staleMs)) {
-      // The claimer died mid-change: continue under a name nobody used before.
-      name = `${name}.${claimer ? claimer.token : 'x'}`;
-      continue;
-    }
-    return 'busy';
-  }
-  return 'busy';
+  const place = (claim: string) => placeDir(paths.root, claim, 'owner.json', JSON.stringify(me));
+  return takeClaimNamed(paths.claims, `${hash}.${identity}`, place, probe, staleMs) ?? 'busy';
 }
 
 function dropClaims(paths: LeaseStorePaths, hash: string, identity: string): void {
-  const prefix = `${hash}.${identity}`;
-  let names: string[];
-  try {
-    names = readdirSync(paths.claims);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (name === prefix || name.startsWith(`${prefix}.`)) removeEntry(paths.root, path.join(paths.claims, name));
-  }
+  dropClaimsNamed(paths.root, paths.claims, `${hash}.${identity}`);
 }
 
 function currentIdentity(paths: LeaseStorePaths, hash: string): string | undefined {

@@ -168,12 +168,23 @@ export function tryTakeHeld(paths: MutexPaths, me: LockOwner): boolean {
  * or undefined if a live process is already removing that holder.
  */
 function takeClaim(paths: MutexPaths, identity: string, me: LockOwner, probe: ProcessProbe, staleMs: number): string | undefined {
-  let name = identity;
+  return takeClaimNamed(paths.claims, identity, (claim) => placeEntry(paths.base, claim, me), probe, staleMs);
+}
+
+/**
+ * The claim protocol, shared with the local lease store: create the claim
+ * named `firstName` with `place` (atomic, false if it exists); a claim left by
+ * a dead claimer (or one whose heartbeat is older than `staleMs`) is
+ * continued under a longer name nobody used before, never reused. Returns the
+ * claim path, or undefined if a live process holds it.
+ */
+export function takeClaimNamed(claimsDir: string, firstName: string, place: (claim: string) => boolean, probe: ProcessProbe, staleMs: number): string | undefined {
+  let name = firstName;
   for (let depth = 0; depth < 16; depth++) {
-    const claim = path.join(paths.claims, name);
-    if (placeEntry(paths.base, claim, me)) return claim;
+    const claim = path.join(claimsDir, name);
+    if (place(claim)) return claim;
     const claimer = readOwner(claim);
-    if (claimer === undefined) continue;
+    if (claimer === undefined) continue; // dropped just now: try the same name again
     let ageMs = 0;
     try {
       ageMs = Date.now() - statSync(claim).mtimeMs;
@@ -182,7 +193,7 @@ function takeClaim(paths: MutexPaths, identity: string, me: LockOwner, probe: Pr
     }
     const liveness = claimer ? ownerLiveness(claimer, probe) : 'unknown';
     if (liveness === 'dead' || (liveness === 'unknown' && Math.abs(ageMs) > staleMs)) {
-      // The claimer died mid-removal: continue under a name nobody used before.
+      // The claimer died mid-change: continue under a name nobody used before.
       name = `${name}.${claimer ? claimer.token : 'x'}`;
       continue;
     }
@@ -191,16 +202,21 @@ function takeClaim(paths: MutexPaths, identity: string, me: LockOwner, probe: Pr
   return undefined;
 }
 
-function dropClaims(paths: MutexPaths, identity: string): void {
+/** Removes the claims `prefix` and its continuations (`prefix.<token>…`) from `claimsDir`. */
+export function dropClaimsNamed(base: string, claimsDir: string, prefix: string): void {
   let names: string[];
   try {
-    names = readdirSync(paths.claims);
+    names = readdirSync(claimsDir);
   } catch {
     return;
   }
   for (const name of names) {
-    if (name === identity || name.startsWith(`${identity}.`)) removeEntry(paths.base, path.join(paths.claims, name));
+    if (name === prefix || name.startsWith(`${prefix}.`)) removeEntry(base, path.join(claimsDir, name));
   }
+}
+
+function dropClaims(paths: MutexPaths, identity: string): void {
+  dropClaimsNamed(paths.base, paths.claims, identity);
 }
 
 /** Removes the holder `identity` if it is still the holder. true if this call removed it. */
