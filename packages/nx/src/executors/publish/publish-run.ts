@@ -137,7 +137,8 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
     // The task that completes a per-task run reports the whole run, from the journal.
     const report = only && complete ? runSummaryFromJournal(summary, journal, runPackages) : summary;
     const result = await finishRun(input, report, complete || !only, journal.describeRun?.());
-    const lost = lock?.lost();
+    // A hold lost before the run was complete: what was not started stays pending, and the run fails loudly.
+    const lost = complete ? undefined : lock?.lost();
     if (lost) throw lost;
     if (superseded && !complete) {
       throw new LockstepError(ErrorCodes.ESUPERSEDED, `This run was ${superseded}; it stopped between packages, and what it had not started stays pending.`, {
