@@ -24,6 +24,7 @@ const path = require('path');
 const { performance } = require('perf_hooks');
 const { summarize } = require('./stats');
 const cleanup = require('./cleanup');
+const { environment } = require('./common');
 
 const core = require(path.join(__dirname, '..', '..', 'packages', 'core', 'dist'));
 const now = () => performance.timeOrigin + performance.now();
@@ -152,7 +153,7 @@ async function main() {
   ];
   console.log('\n| benchmark | median |\n|---|---|');
   for (const [name, value] of rows) console.log(`| ${name} | ${value} |`);
-  if (opts.json) fs.writeFileSync(opts.json, `${JSON.stringify({ date: new Date().toISOString(), host: os.hostname(), cpus: os.cpus().length, load: os.loadavg(), results }, null, 2)}\n`);
+  if (opts.json) fs.writeFileSync(opts.json, `${JSON.stringify({ schemaVersion: 1, kind: 'lease', date: new Date().toISOString(), environment: environment(), results }, null, 2)}\n`);
   return results;
 }
 

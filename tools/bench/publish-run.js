@@ -27,8 +27,8 @@ const { runPublishBench } = require('./publish-bench');
 const { runJournalBench } = require('./journal-bench');
 const { runScaleBench } = require('./scale-bench');
 const { buildPublishRows, publishNotes, missedPublish, borderlinePublish, PUBLISH_BUDGETS } = require('./publish-report');
+const { repoRoot, environment, stamp, markdownTable, busyWarning } = require('./common');
 
-const repoRoot = path.resolve(__dirname, '..', '..');
 const coreDir = path.join(repoRoot, 'packages', 'core', 'dist');
 
 function parseArgs(argv) {
@@ -54,14 +54,6 @@ function parseArgs(argv) {
   return args;
 }
 
-function git(args) {
-  try {
-    return execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return undefined;
-  }
-}
-
 /** Fails early if a package's dist is missing; warns if tsc would rebuild something. */
 function checkBuild() {
   for (const rel of ['packages/core/dist/index.js', 'packages/nx/dist/executors/publish/batch.js', 'packages/nx/dist/executors/publish/executor.js']) {
@@ -78,20 +70,6 @@ function checkBuild() {
   }
 }
 
-function stamp(d) {
-  return d.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
-}
-
-function markdownTable(rows) {
-  const header = ['metric', 'median', 'p95', 'ratio', 'budget', 'result'];
-  const lines = [`| ${header.join(' | ')} |`, `| ${header.map((h, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`];
-  for (const r of rows) {
-    const result = r.pass === undefined ? 'info' : r.pass === 'mixed' ? 'borderline' : r.pass ? 'pass' : '**MISSED**';
-    lines.push(`| ${[r.metric, r.median, r.p95, r.ratio, r.budget, result].join(' | ')} |`);
-  }
-  return lines.join('\n');
-}
-
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const want = (part) => args.only.length === 0 || args.only.includes(part);
@@ -104,16 +82,7 @@ async function main() {
     schemaVersion: 1,
     kind: 'publish',
     startedAt: startedAt.toISOString(),
-    environment: {
-      node: process.version,
-      platform: `${process.platform} ${os.release()} ${process.arch}`,
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0] && os.cpus()[0].model,
-      memGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
-      loadavgAtStart: os.loadavg(),
-      commit: git(['rev-parse', 'HEAD']),
-      dirty: (git(['status', '--porcelain']) || '').length > 0,
-    },
+    environment: environment(),
     args,
     staleBuild,
     budgets: PUBLISH_BUDGETS,
@@ -151,10 +120,8 @@ async function main() {
   out.push(markdownTable(rows));
   out.push('');
   out.push(publishNotes(results));
-  const load = Math.max(results.environment.loadavgAtStart[0], results.environment.loadavgAtEnd[0]);
-  if (load > os.cpus().length * 0.75) {
-    out.push(`- warning: the machine was busy (1-min load average up to ${load.toFixed(2)} on ${os.cpus().length} CPUs): absolute times are suspect, ratios less so.`);
-  }
+  const busy = busyWarning(Math.max(results.environment.loadavgAtStart[0], results.environment.loadavgAtEnd[0]), 'during the bench');
+  if (busy) out.push(busy);
   if (results.publish && results.publish.failed) out.push(`- warning: some runs were invalid; their logs are in ${results.publish.config.base}.`);
   out.push('');
   out.push(miss.length ? `MISSED ${miss.length} budget(s): ${miss.join('; ')}` : borderline.length ? 'No budget clearly missed.' : 'All budgets met.');

@@ -9,7 +9,6 @@ const BUDGETS = {
 
 const ms = (v) => (Number.isFinite(v) ? (v >= 100 ? `${v.toFixed(0)} ms` : v >= 10 ? `${v.toFixed(1)} ms` : `${v.toFixed(2)} ms`) : '—');
 const x = (v) => (Number.isFinite(v) ? `${v.toFixed(2)}x` : '—');
-const verdict = (ok) => (ok ? 'pass' : '**MISSED**');
 
 /** Rows of { metric, median, p95, ratio, budget, pass (true/false/undefined) }. */
 function buildRows(results) {
@@ -83,16 +82,6 @@ function buildRows(results) {
   return rows;
 }
 
-function markdownTable(rows) {
-  const header = ['metric', 'median', 'p95', 'ratio', 'budget', 'result'];
-  const lines = [`| ${header.join(' | ')} |`, `| ${header.map((h, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`];
-  for (const r of rows) {
-    const result = r.pass === undefined ? 'info' : verdict(r.pass);
-    lines.push(`| ${[r.metric, r.median, r.p95, r.ratio, r.budget, result].join(' | ')} |`);
-  }
-  return lines.join('\n');
-}
-
 function notes(results) {
   const out = [];
   const g = results.generate;
@@ -129,4 +118,4 @@ function missed(rows) {
   return rows.filter((r) => r.pass === false).map((r) => r.metric);
 }
 
-module.exports = { BUDGETS, buildRows, markdownTable, notes, missed };
+module.exports = { BUDGETS, buildRows, notes, missed };

@@ -11,16 +11,15 @@
  *          --files N (default 2000)   --no-sync   --out DIR
  *          --dir DIR (where the generate trees go; default os.tmpdir())
  */
-const { execFileSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { performance } = require('perf_hooks');
 const { runGenerateBench } = require('./generate-bench');
 const { runLockBench } = require('./lock-bench');
-const { buildRows, markdownTable, notes, missed, BUDGETS } = require('./report');
+const { buildRows, notes, missed, BUDGETS } = require('./report');
+const { repoRoot, environment, stamp, markdownTable, busyWarning } = require('./common');
 
-const repoRoot = path.resolve(__dirname, '..', '..');
 const coreDir = path.join(repoRoot, 'packages', 'core', 'dist');
 
 function parseArgs(argv) {
@@ -47,14 +46,6 @@ function parseArgs(argv) {
   if (args.lockIterations < 200) process.stderr.write(`warning: --lock-iterations ${args.lockIterations} is below the 200 the bench definition asks for\n`);
   if (args.handoffs < 30) process.stderr.write(`warning: --handoffs ${args.handoffs} is below the 30 the bench definition asks for\n`);
   return args;
-}
-
-function git(args) {
-  try {
-    return execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return undefined;
-  }
 }
 
 /** Warns if a core source file is newer than its compiled output: the bench would measure old code. */
@@ -98,30 +89,9 @@ function mountOf(dir) {
   }
 }
 
-function environment(benchDir) {
-  const cpus = os.cpus();
-  const fsType = mountOf(benchDir);
-  return {
-    node: process.version,
-    platform: `${process.platform} ${os.release()} ${process.arch}`,
-    cpus: cpus.length,
-    cpuModel: cpus[0] && cpus[0].model,
-    memGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
-    benchDir,
-    benchDirFs: fsType,
-    loadavgAtStart: os.loadavg(),
-    commit: git(['rev-parse', 'HEAD']),
-    dirty: (git(['status', '--porcelain']) || '').length > 0,
-  };
-}
-
 function describeFs(m) {
   if (!m) return '?';
   return m.journal === false ? `${m.type} (no journal)` : m.type;
-}
-
-function stamp(d) {
-  return d.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
 }
 
 async function main() {
@@ -131,7 +101,7 @@ async function main() {
   const staleDist = checkDistFresh();
   const core = require(coreDir);
   const log = (s) => process.stderr.write(`${s}\n`);
-  const results = { schemaVersion: 1, startedAt: startedAt.toISOString(), environment: environment(args.dir), args, staleDist, budgets: BUDGETS };
+  const results = { schemaVersion: 1, startedAt: startedAt.toISOString(), environment: environment({ benchDir: args.dir, benchDirFs: mountOf(args.dir) }), args, staleDist, budgets: BUDGETS };
 
   if (args.only !== 'lock') {
     log(`generate benchmark (${args.reps} rounds + 1 warm-up) …`);
@@ -167,10 +137,8 @@ async function main() {
         `the more files were replaced recently; the plain in-place rewrite creates no inode. See tools/bench/commit-phases.js for the breakdown.`,
     );
   }
-  const load = results.environment.loadavgAtStart[0];
-  if (load > os.cpus().length * 0.75) {
-    out.push(`- warning: the machine was busy when the bench started (1-min load average ${load.toFixed(2)} on ${os.cpus().length} CPUs): absolute times are suspect, ratios less so.`);
-  }
+  const busy = busyWarning(results.environment.loadavgAtStart[0], 'when the bench started');
+  if (busy) out.push(busy);
   out.push('');
   out.push(miss.length ? `MISSED ${miss.length} budget(s): ${miss.join('; ')}` : 'All budgets met.');
   out.push(`Raw figures: ${path.relative(process.cwd(), file) || file} (bench took ${(results.wallMs / 1000).toFixed(1)} s)`);
