@@ -1,6 +1,7 @@
 'use strict';
 /** What the bench entry points (run.js, publish-run.js) share: the environment record, file stamps, the table. */
 const { execFileSync } = require('child_process');
+const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
@@ -46,6 +47,14 @@ function markdownTable(rows) {
   return lines.join('\n');
 }
 
+/** Writes every raw figure to `<dir>/<prefix>-<stamp>.json`; returns the file. */
+function saveResults(dir, prefix, startedAt, results) {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${prefix}-${stamp(startedAt)}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  return file;
+}
+
 /** A warning line when the 1-min load average was above 3/4 of the CPUs, else undefined. */
 function busyWarning(load, when) {
   const cpus = os.cpus().length;
@@ -53,4 +62,4 @@ function busyWarning(load, when) {
   return `- warning: the machine was busy ${when} (1-min load average ${load.toFixed(2)} on ${cpus} CPUs): absolute times are suspect, ratios less so.`;
 }
 
-module.exports = { repoRoot, git, environment, stamp, markdownTable, busyWarning };
+module.exports = { repoRoot, git, environment, stamp, saveResults, markdownTable, busyWarning };

@@ -45,6 +45,7 @@ const { startFaultProxy } = require('../registry/fault-proxy');
 const { layeredGraph, writePackages, setVersion, createNxWorkspace, writeNoopPlugin, commitAll, npmrcText, REPO_ROOT } = require('./publish-fixture');
 const { summarize, median } = require('./stats');
 const { protoPublish } = require('./publish-proto-pipeline');
+const { NX_CHILD_SETTINGS } = require('../scripts/workspace');
 
 const NX_BIN = path.join(REPO_ROOT, 'node_modules', 'nx', 'dist', 'bin', 'nx.js');
 const PROBE = path.join(__dirname, 'publish-probe.js');
@@ -322,18 +323,14 @@ async function runPublishBench(core, options = {}) {
       for (const key of Object.keys(env)) {
         if (/^NX_/.test(key) || /^LOCKSTEP_/.test(key) || /^npm_config_/i.test(key) || key === 'NODE_OPTIONS') delete env[key];
       }
+      // Stricter than the demo's nxEnv: no NX_, LOCKSTEP_ or npm setting of the caller's shell may colour a measurement.
       return {
         ...env,
-        NX_DAEMON: 'false',
-        NX_NO_CLOUD: 'true',
-        NX_ISOLATE_PLUGINS: 'false',
-        NX_TUI: 'false',
+        ...NX_CHILD_SETTINGS,
         NX_CACHE_DIRECTORY: path.join(ws, '.nx', 'cache'),
         NX_WORKSPACE_DATA_DIRECTORY: path.join(ws, '.nx', 'workspace-data'),
         LOCKSTEP_LOCK_DIR: lockDir,
         NPM_CONFIG_USERCONFIG: userconfig,
-        FORCE_COLOR: '0',
-        NO_COLOR: '1',
         ...extra,
       };
     };

@@ -27,7 +27,7 @@ const { runPublishBench } = require('./publish-bench');
 const { runJournalBench } = require('./journal-bench');
 const { runScaleBench } = require('./scale-bench');
 const { buildPublishRows, publishNotes, missedPublish, borderlinePublish, PUBLISH_BUDGETS } = require('./publish-report');
-const { repoRoot, environment, stamp, markdownTable, busyWarning } = require('./common');
+const { repoRoot, environment, saveResults, markdownTable, busyWarning } = require('./common');
 
 const coreDir = path.join(repoRoot, 'packages', 'core', 'dist');
 
@@ -110,9 +110,7 @@ async function main() {
   const borderline = borderlinePublish(rows);
   results.borderline = borderline;
 
-  fs.mkdirSync(args.out, { recursive: true });
-  const file = path.join(args.out, `publish-${stamp(startedAt)}.json`);
-  fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  const file = saveResults(args.out, 'publish', startedAt, results);
 
   const out = [];
   out.push(`## lockstep publish bench — ${startedAt.toISOString()} (node ${process.version}, ${results.environment.cpus} CPUs, load ${results.environment.loadavgAtStart.map((l) => l.toFixed(1)).join(' ')})`);

@@ -18,7 +18,7 @@ const { performance } = require('perf_hooks');
 const { runGenerateBench } = require('./generate-bench');
 const { runLockBench } = require('./lock-bench');
 const { buildRows, notes, missed, BUDGETS } = require('./report');
-const { repoRoot, environment, stamp, markdownTable, busyWarning } = require('./common');
+const { repoRoot, environment, saveResults, markdownTable, busyWarning } = require('./common');
 
 const coreDir = path.join(repoRoot, 'packages', 'core', 'dist');
 
@@ -120,9 +120,7 @@ async function main() {
   const miss = missed(rows);
   results.missed = miss;
 
-  fs.mkdirSync(args.out, { recursive: true });
-  const file = path.join(args.out, `bench-${stamp(startedAt)}.json`);
-  fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  const file = saveResults(args.out, 'bench', startedAt, results);
 
   const out = [];
   out.push(`## lockstep bench — ${startedAt.toISOString()} (node ${process.version}, ${results.environment.cpus} CPUs, ${describeFs(results.environment.benchDirFs)} ${args.dir})`);

@@ -191,6 +191,16 @@ async function createWorkspace(dir, options = {}) {
   return dir;
 }
 
+/** What every nx child of the demo, the e2e tests and the benchmarks runs with: no daemon, no cloud, plugins in-process, plain output. */
+const NX_CHILD_SETTINGS = {
+  NX_DAEMON: 'false',
+  NX_NO_CLOUD: 'true',
+  NX_ISOLATE_PLUGINS: 'false',
+  NX_TUI: 'false',
+  FORCE_COLOR: '0',
+  NO_COLOR: '1',
+};
+
 /**
  * Environment for nx in these workspaces: no daemon (it is off in containers
  * anyway; nothing here may depend on it), no Nx Cloud, plugins in-process
@@ -208,17 +218,7 @@ function nxEnv(extra = {}) {
   }
   // An opt-out of the lock in the caller's shell must not leak into what these runs show.
   delete env.LOCKSTEP_NO_LOCK;
-  return {
-    ...env,
-    NX_DAEMON: 'false',
-    NX_NO_CLOUD: 'true',
-    NX_ISOLATE_PLUGINS: 'false',
-    NX_TUI: 'false',
-    NX_SKIP_NX_CACHE: undefined,
-    FORCE_COLOR: '0',
-    NO_COLOR: '1',
-    ...extra,
-  };
+  return { ...env, ...NX_CHILD_SETTINGS, NX_SKIP_NX_CACHE: undefined, ...extra };
 }
 
 function cleanEnv(env) {
@@ -271,6 +271,7 @@ function snapshotDir(dir) {
 
 module.exports = {
   REPO_ROOT,
+  NX_CHILD_SETTINGS,
   NX_VERSION,
   run,
   runChecked,
