@@ -1,8 +1,8 @@
 import {
-  ErrorCodes,
   LockHandle,
   LockstepError,
   acquireReleaseLock,
+  isLockstepError,
   describeSupersede,
   formatDuration,
   parseResource,
@@ -62,10 +62,6 @@ async function takeLocalHold(request: HoldRequest): Promise<ReleaseHold> {
     supersededBy: () => describeSupersede(handle),
     lost: () => (handle.compromised && isLockstepError(handle.signal.reason) ? handle.signal.reason : undefined),
   };
-}
-
-function isLockstepError(value: unknown): value is LockstepError {
-  return value instanceof LockstepError;
 }
 
 /**
