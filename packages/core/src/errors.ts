@@ -10,6 +10,8 @@ export const ErrorCodes = {
   EOUTSIDE: 'EOUTSIDE',
   /** The generator threw or the command exited non-zero; outDir is untouched. */
   EGENERATOR: 'EGENERATOR',
+  /** outDir (its real path) is not a place lockstep may own: the workspace, a project, .git, node_modules, Nx's cache, outside the workspace, a file. */
+  EOUTDIRUNSAFE: 'EOUTDIRUNSAFE',
   /** Another process removed or replaced outDir (or files in it) while a commit was writing. */
   EOUTDIRCHANGED: 'EOUTDIRCHANGED',
   /** Waited `timeoutMs` for a lock another process holds. */

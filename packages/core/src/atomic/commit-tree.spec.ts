@@ -52,6 +52,32 @@ describe('commitTree', () => {
     expect(readdirSync(out()).sort()).toEqual(['new.txt', 'old.txt']);
   });
 
+  it('with prune: { only }, removes just the named stale files and the directories that emptied; everything else is left and listed', async () => {
+    await commitTree(out(), files({ 'ours/old.txt': '1', 'keep.txt': 'k' }));
+    mkdirSync(path.join(out(), 'theirs', 'empty'), { recursive: true });
+    writeFileSync(path.join(out(), 'theirs', 'notes.md'), 'mine');
+    writeFileSync(path.join(out(), 'ours', 'foreign.txt'), 'not lockstep');
+    const stats = await commitTree(out(), files({ 'keep.txt': 'k' }), { prune: { only: new Set(['ours/old.txt', 'keep.txt']) } });
+    expect(stats).toMatchObject({ pruned: 1, left: ['ours/foreign.txt', 'theirs/notes.md'] });
+    expect(existsSync(path.join(out(), 'ours', 'old.txt'))).toBe(false);
+    expect(readFileSync(path.join(out(), 'ours', 'foreign.txt'), 'utf8')).toBe('not lockstep');
+    expect(existsSync(path.join(out(), 'theirs', 'empty'))).toBe(true);
+  });
+
+  it('with prune: { only }, removes a directory once pruning emptied it', async () => {
+    await commitTree(out(), files({ 'gone/deep/b.txt': '2', 'a.txt': '1' }));
+    const stats = await commitTree(out(), files({ 'a.txt': '1' }), { prune: { only: new Set(['gone/deep/b.txt']) } });
+    expect(stats).toMatchObject({ pruned: 1, dirsRemoved: 2, left: [] });
+    expect(readdirSync(out())).toEqual(['a.txt']);
+  });
+
+  it('resolves `..` by name inside outDir, and refuses only a climb above it', async () => {
+    await commitTree(out(), files({ 'sub/../inside.txt': 'in' }));
+    expect(read('inside.txt')).toBe('in');
+    await expect(commitTree(out(), files({ 'sub/../../outside.txt': 'x' }))).rejects.toMatchObject({ code: 'EOUTSIDE' });
+    expect(existsSync(path.join(tmp(), 'outside.txt'))).toBe(false);
+  });
+
   it('replaces a stale file standing where a directory must go, and a stale directory where a file must go', async () => {
     await commitTree(out(), files({ 'x': 'file', 'y/inner.txt': 'dir' }));
     await commitTree(out(), files({ 'x/now-a-dir.txt': '1', 'y': 'now a file' }));

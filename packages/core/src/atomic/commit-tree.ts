@@ -15,9 +15,16 @@ export interface CommitFile {
   source: FileSource;
 }
 
+/**
+ * What a commit may remove of what it did not produce: `true` everything,
+ * `false` nothing, `{ only }` just these paths (files an earlier commit wrote),
+ * so that files lockstep never wrote are left where they are.
+ */
+export type PruneMode = boolean | { only: ReadonlySet<string> };
+
 export interface CommitOptions {
-  /** Remove files (then empty directories) of outDir that this commit did not produce. Default true. */
-  prune?: boolean;
+  /** Remove files of outDir that this commit did not produce (then directories this emptied). Default true. */
+  prune?: PruneMode;
   /** Parallel file operations. Default 32. */
   concurrency?: number;
   /** Sweep temp files leaked by killed runs first. Default true; only safe under outDir's lock. */
@@ -32,6 +39,8 @@ export interface CommitStats {
   pruned: number;
   dirsRemoved: number;
   sweptTemps: number;
+  /** Files (and symlinks) this commit did not produce and was not allowed to prune, sorted. */
+  left: string[];
 }
 
 /**
@@ -40,8 +49,10 @@ export interface CommitStats {
  *   1. sweep temp files a killed run leaked,
  *   2. write changed files by temp sibling + rename (byte-identical files are
  *      left alone, mtime kept),
- *   3. prune files this commit did not produce, then empty directories.
- * outDir itself is never removed, nor any directory that holds new output.
+ *   3. prune files this commit did not produce (all, or only those `prune.only`
+ *      names), then the directories that pruning left empty.
+ * outDir itself is never removed, nor any directory that holds new output or
+ * anything that was not pruned.
  * The caller must hold outDir's lock.
  */
 export async function commitTree(outDir: string, files: readonly CommitFile[], options: CommitOptions = {}): Promise<CommitStats> {
@@ -51,7 +62,7 @@ export async function commitTree(outDir: string, files: readonly CommitFile[], o
 
   await fsp.mkdir(outDir, { recursive: true });
   const root = await fsp.realpath(outDir);
-  const stats: CommitStats = { written: 0, unchanged: 0, pruned: 0, dirsRemoved: 0, sweptTemps: 0 };
+  const stats: CommitStats = { written: 0, unchanged: 0, pruned: 0, dirsRemoved: 0, sweptTemps: 0, left: [] };
 
   try {
     // One walk of outDir answers what the per-file lstat, realpath, mkdir, the
@@ -90,24 +101,36 @@ export async function commitTree(outDir: string, files: readonly CommitFile[], o
       else stats.unchanged++;
     });
 
-    if (prune) {
-      const staleDirs: string[] = [];
+    if (prune !== false) {
+      const mayPrune = (rel: string) => prune === true || prune.only.has(rel);
+      const emptied = new Set<string>();
+      const keptDirs = new Set<string>();
       for (const [rel, kind] of listing) {
         // An entry whose kind this commit changed (file ↔ dir) was already replaced above.
+        if (planned.paths.has(rel) || planned.dirs.has(rel)) continue;
         if (kind === 'dir') {
-          if (!planned.dirs.has(rel) && !planned.paths.has(rel)) staleDirs.push(rel);
-        } else if (!planned.paths.has(rel) && !planned.dirs.has(rel)) {
-          try {
-            await fsp.rm(path.join(root, rel), { force: true });
-          } catch (error) {
-            // Its directory was replaced by a file of this commit: it is gone already.
-            if (errnoCode(error) !== 'ENOTDIR') throw error;
-          }
-          stats.pruned++;
+          if (prune === true) emptied.add(rel);
+          continue;
         }
+        if (!mayPrune(rel)) {
+          stats.left.push(rel);
+          for (let dir = path.posix.dirname(rel); dir !== '.'; dir = path.posix.dirname(dir)) keptDirs.add(dir);
+          continue;
+        }
+        try {
+          await fsp.rm(path.join(root, rel), { force: true });
+        } catch (error) {
+          // Its directory was replaced by a file of this commit: it is gone already.
+          if (errnoCode(error) !== 'ENOTDIR') throw error;
+        }
+        stats.pruned++;
+        for (let dir = path.posix.dirname(rel); dir !== '.'; dir = path.posix.dirname(dir)) emptied.add(dir);
       }
+      // Only directories that pruning emptied (or any stale one under prune: true), deepest first.
+      const staleDirs = [...emptied].filter((dir) => listing.get(dir) === 'dir' && !planned.dirs.has(dir) && !planned.paths.has(dir) && !keptDirs.has(dir));
       staleDirs.sort((a, b) => b.split('/').length - a.split('/').length);
       for (const rel of staleDirs) if (await removeIfEmpty(path.join(root, rel))) stats.dirsRemoved++;
+      stats.left.sort();
     }
   } catch (error) {
     if (errnoCode(error) === 'ENOENT' && !(error instanceof LockstepError)) throw outDirChanged(outDir, error);

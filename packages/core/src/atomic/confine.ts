@@ -5,20 +5,30 @@ import { ErrorCodes, LockstepError, errnoCode } from '../errors';
 /**
  * Normalises a path a generator emitted into a posix path relative to outDir.
  * Refuses what could land outside outDir: absolute paths (posix or Windows),
- * `..` segments, NUL bytes, empty names.
+ * `..` that climbs above outDir, NUL bytes, empty names.
  */
 export function normalizeEmittedPath(emitted: string): string {
   const refuse = (why: string) =>
     new LockstepError(ErrorCodes.EOUTSIDE, `Refusing to write '${emitted}': ${why}.`, {
       hint: 'Emit paths relative to outDir, such as "index.ts" or "lib/util.ts".',
     });
-  if (typeof emitted !== 'string' || emitted.length === 0) throw refuse('the path is empty');
+  if (typeof emitted !== 'string') {
+    throw new LockstepError(ErrorCodes.EGENERATOR, `The generator emitted a path of type ${emitted === null ? 'null' : typeof emitted}; paths are strings.`, {
+      hint: 'Emit paths relative to outDir, such as "index.ts" or "lib/util.ts".',
+    });
+  }
+  if (emitted.length === 0) throw refuse('the path is empty');
   if (emitted.includes('\0')) throw refuse('the path contains a NUL byte');
   if (path.posix.isAbsolute(emitted) || path.win32.isAbsolute(emitted) || /^[a-zA-Z]:/.test(emitted)) {
     throw refuse('absolute paths are not allowed');
   }
-  const segments = emitted.split(/[\\/]+/).filter((s) => s !== '' && s !== '.');
-  if (segments.includes('..')) throw refuse("'..' would leave outDir");
+  // `..` is resolved by name: `sub/../a.txt` is `a.txt`; only a climb above outDir is refused.
+  const segments: string[] = [];
+  for (const segment of emitted.split(/[\\/]+/)) {
+    if (segment === '' || segment === '.') continue;
+    if (segment !== '..') segments.push(segment);
+    else if (segments.pop() === undefined) throw refuse("'..' would leave outDir");
+  }
   if (segments.length === 0) throw refuse('the path names outDir itself');
   return segments.join('/');
 }

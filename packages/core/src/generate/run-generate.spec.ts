@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, unlinkSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { useTempDir } from '../test-utils/temp-dir';
 import { acquireLock } from '../lock/lock';
+import { readLockStatus } from '../lock/status';
 import { runGenerate } from './run-generate';
 
 describe('runGenerate', () => {
@@ -55,6 +56,72 @@ describe('runGenerate', () => {
     const bad = runGenerate({ ...e, producer: { kind: 'function', name: 'g', generate: () => ({ 'a.json': { not: 'text' } as never }) } });
     await expect(bad).rejects.toMatchObject({ code: 'EGENERATOR' });
   });
+
+  it.each([
+    ['a string', () => 'just text' as never, /returned a string/],
+    ['a number', () => 42 as never, /returned a number/],
+    ['an iterable of non-pairs', () => [['a.txt']] as never, /not \[path, content\] pairs/],
+    ['null content through emit', (ctx: any) => ctx.emit('a.txt', null), /gave null as the content of 'a.txt'/],
+    ['a non-string path through emit', (ctx: any) => ctx.emit(7, 'x'), /path of type number/],
+  ])('refuses a generator that gives %s, with EGENERATOR and a hint, writing nothing', async (_what, generate, message) => {
+    const e = env();
+    await expect(runGenerate({ ...e, producer: { kind: 'function', name: 'g', generate } })).rejects.toMatchObject({
+      code: 'EGENERATOR',
+      message: expect.stringMatching(message),
+      hint: expect.any(String),
+    });
+    expect(readdirSync(e.outDir)).toEqual([]);
+  });
+
+  it('prunes only what an earlier generation wrote: a file put there by someone else is left, and reported once', async () => {
+    const e = env();
+    const gen = (files: Record<string, string>) => ({ kind: 'function' as const, name: 'g', generate: () => files });
+    mkdirSync(e.outDir, { recursive: true });
+    writeFileSync(path.join(e.outDir, 'theirs.txt'), 'not lockstep');
+    const first = await runGenerate({ ...e, producer: gen({ 'a.txt': 'A', 'old.txt': 'O' }) });
+    expect(first).toMatchObject({ firstGeneration: true, newlyLeft: ['theirs.txt'], stats: { pruned: 0, left: ['theirs.txt'] } });
+    const second = await runGenerate({ ...e, producer: gen({ 'a.txt': 'A' }) });
+    expect(second).toMatchObject({ firstGeneration: false, newlyLeft: [], stats: { pruned: 1, left: ['theirs.txt'] } });
+    expect(readdirSync(e.outDir).sort()).toEqual(['a.txt', 'theirs.txt']);
+    // A file of an older generation coming back (as an Nx cache restore does) is still lockstep's to prune.
+    writeFileSync(path.join(e.outDir, 'old.txt'), 'O');
+    expect((await runGenerate({ ...e, producer: gen({ 'a.txt': 'A' }) })).stats).toMatchObject({ pruned: 1 });
+    expect((await runGenerate({ ...e, prune: 'all', producer: gen({ 'a.txt': 'A' }) })).stats).toMatchObject({ pruned: 1, left: [] });
+    expect(readdirSync(e.outDir)).toEqual(['a.txt']);
+  });
+
+  it('refuses an outDir whose link leads to the workspace root, and deletes nothing there', async () => {
+    const e = env();
+    writeFileSync(path.join(tmp(), 'canary.txt'), 'keep me');
+    mkdirSync(path.join(tmp(), 'dist'), { recursive: true });
+    symlinkSync('..', path.join(tmp(), 'dist', 'rootlink'));
+    const run = runGenerate({ ...e, outDir: path.join(tmp(), 'dist', 'rootlink'), prune: 'all', producer: { kind: 'function', name: 'g', generate: () => ({ 'a.txt': 'A' }) } });
+    await expect(run).rejects.toMatchObject({ code: 'EOUTDIRUNSAFE', hint: expect.any(String) });
+    expect(readFileSync(path.join(tmp(), 'canary.txt'), 'utf8')).toBe('keep me');
+    expect(existsSync(path.join(tmp(), 'a.txt'))).toBe(false);
+  });
+
+  it('checks outDir again under the lock: a link re-pointed while the run waited is refused, nothing written', async () => {
+    const e = env();
+    const [real, other] = [path.join(tmp(), 'dist', 'real'), path.join(tmp(), 'dist', 'other')];
+    mkdirSync(real, { recursive: true });
+    mkdirSync(other, { recursive: true });
+    const link = path.join(tmp(), 'dist', 'link');
+    symlinkSync('real', link);
+    const holder = await acquireLock(`path:${real}`, { lockDir: e.lockDir });
+    const run = runGenerate({ ...e, outDir: link, lockTimeoutMs: 20_000, producer: { kind: 'function', name: 'g', generate: () => ({ 'a.txt': 'A' }) } });
+    const deadline = Date.now() + 10_000;
+    while (readLockStatus(`path:${real}`, { lockDir: e.lockDir }).queue.length === 0) {
+      if (Date.now() > deadline) throw new Error('timed out after 10 s waiting for the run to queue for the lock on dist/real');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    unlinkSync(link);
+    symlinkSync('other', link);
+    await holder.release();
+    await expect(run).rejects.toMatchObject({ code: 'EOUTDIRUNSAFE', message: expect.stringMatching(/re-pointed/) });
+    expect(readdirSync(real)).toEqual([]);
+    expect(readdirSync(other)).toEqual([]);
+  }, 30_000);
 
   it('runs a command that writes into $LOCKSTEP_OUT_DIR and removes its staging dir', async () => {
     const e = env();

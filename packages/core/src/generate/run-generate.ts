@@ -2,10 +2,14 @@ import { spawn } from 'child_process';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
-import { CommitFile, CommitStats, commitTree } from '../atomic/commit-tree';
+import { CommitFile, CommitStats, PruneMode, commitTree } from '../atomic/commit-tree';
+import { normalizeEmittedPath } from '../atomic/confine';
 import { ErrorCodes, LockstepError, isLockstepError } from '../errors';
 import { LockHandle, WaitInfo, acquireLock } from '../lock/lock';
+import { resolveLockDir } from '../lock/lock-dir';
 import { describeOwner } from '../lock/owner';
+import { OutDirManifest, manifestPath, readManifest, writeManifest } from './manifest';
+import { OutDirRules, resolveOutDir } from './out-dir';
 import { createStagingDir, listStagedFiles, sweepStagingDirs } from './staging';
 
 export type GeneratedContent = string | Uint8Array;
@@ -38,7 +42,20 @@ export interface RunGenerateOptions {
   projectRoot?: string;
   projectName?: string;
   targetOptions?: Record<string, unknown>;
-  prune?: boolean;
+  /**
+   * `true` (default): remove files an earlier generation wrote and this one did
+   * not; files lockstep never wrote are left (and reported once). `'all'`:
+   * remove everything this run did not produce. `false`: remove nothing.
+   */
+  prune?: boolean | 'all';
+  /** Roots of the workspace's projects: outDir may be none of them nor contain one. */
+  projectRoots?: readonly string[];
+  /** Directories outDir must stay out of (Nx's cache and workspace data). */
+  reservedDirs?: readonly string[];
+  /** outDir may lie outside the workspace. */
+  allowOutsideWorkspace?: boolean;
+  /** Where the record of what each outDir holds of ours lives. Default: `<lock dir>/state`. */
+  stateDir?: string;
   lockTimeoutMs?: number;
   /** Skip the lock (LOCKSTEP_NO_LOCK=1): no sweeping of leftovers either, since it is unsafe without it. */
   noLock?: boolean;
@@ -51,6 +68,10 @@ export interface RunGenerateOptions {
 export interface GenerateResult {
   outDir: string;
   stats: CommitStats;
+  /** Files of outDir lockstep did not write, left in place and not reported before (see `stats.left` for all). */
+  newlyLeft: string[];
+  /** No record of an earlier generation here: nothing but this run's own files could be pruned. */
+  firstGeneration: boolean;
   waitedMs: number;
   durationMs: number;
   files: number;
@@ -64,8 +85,14 @@ export interface GenerateResult {
 export async function runGenerate(options: RunGenerateOptions): Promise<GenerateResult> {
   const started = performance.now();
   const log = options.log ?? (() => undefined);
-  await fsp.mkdir(options.outDir, { recursive: true });
-  const outDir = await fsp.realpath(options.outDir);
+  const rules: OutDirRules = {
+    workspaceRoot: options.workspaceRoot,
+    projectRoots: options.projectRoots,
+    reserved: options.reservedDirs,
+    allowOutsideWorkspace: options.allowOutsideWorkspace,
+  };
+  const outDir = await resolveOutDir(options.outDir, rules);
+  await fsp.mkdir(outDir, { recursive: true });
 
   let lock: LockHandle | undefined;
   if (!options.noLock) {
@@ -80,17 +107,47 @@ export async function runGenerate(options: RunGenerateOptions): Promise<Generate
   }
   let staging: string | undefined;
   try {
+    // Links along outDir may have changed while this run waited: check again, under the lock.
+    if ((await resolveOutDir(options.outDir, rules)) !== outDir) {
+      throw new LockstepError(ErrorCodes.EOUTDIRUNSAFE, `outDir ${options.outDir} led to ${outDir} when this run started and leads elsewhere now: a link along it was re-pointed.`, {
+        hint: 'Nothing was written. Find what re-points links in that path, then run again.',
+      });
+    }
     if (lock) await sweepStagingDirs(outDir);
     staging = await createStagingDir(outDir);
     const files = await produce(options, outDir, staging, lock?.signal);
     throwIfLost(lock);
-    const stats = await commitTree(outDir, files, { prune: options.prune ?? true, sweep: lock !== undefined, tempDir: staging });
+    const manifestFile = manifestPath(options.stateDir ?? path.join(options.lockDir ?? resolveLockDir(), 'state'), outDir);
+    const manifest = await readManifest(manifestFile, outDir);
+    const prune = options.prune ?? true;
+    const pruneMode: PruneMode = prune === 'all' ? true : prune === false ? false : { only: new Set(manifest?.written ?? []) };
+    const stats = await commitTree(outDir, files, { prune: pruneMode, sweep: lock !== undefined, tempDir: staging });
     throwIfLost(lock);
-    return { outDir, stats, waitedMs: lock?.waitedMs ?? 0, durationMs: performance.now() - started, files: files.length };
+    const newlyLeft = await recordGeneration(manifestFile, outDir, files, stats, manifest);
+    return { outDir, stats, newlyLeft, firstGeneration: manifest === undefined, waitedMs: lock?.waitedMs ?? 0, durationMs: performance.now() - started, files: files.length };
   } finally {
     if (staging) await fsp.rm(staging, { recursive: true, force: true });
     await lock?.release();
   }
+}
+
+/** Past this many remembered paths, the ones no longer in outDir are forgotten. */
+const MANIFEST_HISTORY_LIMIT = 50_000;
+
+/**
+ * Remembers every path lockstep has written here (not just the last
+ * generation: an Nx cache restore can bring back an older generation's files,
+ * which are still ours to prune) and the foreign files already reported.
+ * Returns the foreign files not reported before.
+ */
+async function recordGeneration(file: string, outDir: string, files: readonly CommitFile[], stats: CommitStats, previous: OutDirManifest | undefined): Promise<string[]> {
+  const produced = files.map((f) => normalizeEmittedPath(f.path));
+  let written = new Set([...(previous?.written ?? []), ...produced]);
+  if (written.size > MANIFEST_HISTORY_LIMIT) written = new Set([...produced, ...stats.left.filter((rel) => written.has(rel))]);
+  const reportedBefore = new Set(previous?.reported ?? []);
+  const foreign = stats.left.filter((rel) => !written.has(rel));
+  await writeManifest(file, { outDir, written: [...written].sort(), reported: foreign });
+  return foreign.filter((rel) => !reportedBefore.has(rel));
 }
 
 function throwIfLost(lock: LockHandle | undefined): void {
@@ -112,9 +169,19 @@ async function produce(options: RunGenerateOptions, outDir: string, staging: str
     projectName: options.projectName,
     options: options.targetOptions ?? {},
     emit(relativePath, content) {
+      normalizeEmittedPath(relativePath);
+      checkContent(producer.name, relativePath, content);
       emitted.set(relativePath, content);
     },
   };
+  // A generator that ends the process (process.exit) leaves no error to catch: say what happened as it exits.
+  const onExit = (code: number) =>
+    options.log?.(
+      new LockstepError(ErrorCodes.EGENERATOR, `The generator ${producer.name} ended the process (exit code ${code}) before it finished.`, {
+        hint: 'outDir was left as it was. A generator returns its files or throws; it never calls process.exit.',
+      }).format(),
+    );
+  process.on('exit', onExit);
   let result: GeneratorResult;
   try {
     result = await producer.generate(ctx);
@@ -124,23 +191,37 @@ async function produce(options: RunGenerateOptions, outDir: string, staging: str
       hint: 'outDir was left as it was. Fix the generator and run again.',
       cause: error,
     });
+  } finally {
+    process.removeListener('exit', onExit);
   }
   for (const [file, content] of entriesOf(result, producer.name)) emitted.set(file, content);
   return [...emitted].map(([file, data]) => ({ path: file, source: { data } }));
 }
 
+const RESULT_HINT = 'Return { "path/in/outDir": "content" } (or a Map, or [path, content] pairs), or call ctx.emit(path, content) and return nothing.';
+
+function checkContent(name: string, file: unknown, content: unknown): void {
+  if (typeof content !== 'string' && !(content instanceof Uint8Array)) {
+    throw new LockstepError(ErrorCodes.EGENERATOR, `The generator ${name} gave ${content === null ? 'null' : typeof content} as the content of '${String(file)}'; expected a string or bytes.`, {
+      hint: RESULT_HINT,
+    });
+  }
+}
+
 function entriesOf(result: GeneratorResult, name: string): Array<readonly [string, GeneratedContent]> {
   if (result === undefined || result === null) return [];
+  const refuse = (what: string) =>
+    new LockstepError(ErrorCodes.EGENERATOR, `The generator ${name} returned ${what}; expected the files it produced.`, { hint: RESULT_HINT });
+  if (typeof result !== 'object') throw refuse(`a ${typeof result}`);
   const entries: Array<readonly [string, GeneratedContent]> =
     typeof (result as Iterable<unknown>)[Symbol.iterator] === 'function'
       ? [...(result as Iterable<readonly [string, GeneratedContent]>)]
       : Object.entries(result as Record<string, GeneratedContent>);
-  for (const [file, content] of entries) {
-    if (typeof content !== 'string' && !(content instanceof Uint8Array)) {
-      throw new LockstepError(ErrorCodes.EGENERATOR, `The generator ${name} returned ${typeof content} for '${file}'; expected a string or bytes.`, {
-        hint: 'Return { "path/in/outDir": "content" }, or call ctx.emit(path, content).',
-      });
-    }
+  for (const entry of entries) {
+    if (!Array.isArray(entry) || entry.length !== 2) throw refuse('an iterable whose items are not [path, content] pairs');
+    const [file, content] = entry;
+    normalizeEmittedPath(file);
+    checkContent(name, file, content);
   }
   return entries;
 }

@@ -1,4 +1,5 @@
-import type { ExecutorContext } from '@nx/devkit';
+import * as path from 'path';
+import { cacheDir, type ExecutorContext } from '@nx/devkit';
 import { runGenerate, toLockstepError } from '@lockstep/core';
 import { projectInfos } from '../publish/run-projects';
 import { readWorkspacePackages } from '../publish/workspace-packages';
@@ -27,6 +28,10 @@ export default async function generateExecutor(options: GenerateExecutorSchema, 
       projectName: normalized.projectName,
       targetOptions: { ...options },
       prune: normalized.prune,
+      allowOutsideWorkspace: normalized.allowOutsideWorkspace,
+      projectRoots: Object.values(context.projectsConfigurations?.projects ?? {}).map((p) => p.root),
+      reservedDirs: [cacheDir, path.join(context.root, '.nx'), ...(process.env.NX_WORKSPACE_DATA_DIRECTORY ? [process.env.NX_WORKSPACE_DATA_DIRECTORY] : [])],
+      stateDir: path.join(cacheDir, 'lockstep'),
       lockTimeoutMs: normalized.lockTimeoutMs,
       noLock: normalized.noLock,
       log,
@@ -34,9 +39,17 @@ export default async function generateExecutor(options: GenerateExecutorSchema, 
     const { stats } = result;
     log(
       `${normalized.outDirDisplay}: ${result.files} files, ${stats.written} written, ${stats.unchanged} unchanged, ${stats.pruned} pruned` +
+        `${stats.left.length ? `, ${stats.left.length} left (not written by lockstep)` : ''}` +
         `${stats.sweptTemps ? `, ${stats.sweptTemps} leftover temp files swept` : ''} in ${Math.round(result.durationMs)} ms` +
         `${result.waitedMs >= 1 ? ` (waited ${Math.round(result.waitedMs)} ms for the lock)` : ''}${normalized.noLock ? ' (LOCKSTEP_NO_LOCK=1: unlocked)' : ''}`,
     );
+    if (result.newlyLeft.length > 0) {
+      const shown = result.newlyLeft.slice(0, 10).join(', ') + (result.newlyLeft.length > 10 ? ` and ${result.newlyLeft.length - 10} more` : '');
+      log(
+        `${result.firstGeneration ? 'First generation into a non-empty outDir: left' : 'Left'} ${result.newlyLeft.length} file(s) that lockstep did not write: ${shown}. ` +
+          'They stay until you remove them (or set "prune": "all"); this is said once per file.',
+      );
+    }
     return { success: true };
   } catch (error) {
     console.error(`[lockstep] ${toLockstepError(error).format()}`);

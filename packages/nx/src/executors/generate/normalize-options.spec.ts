@@ -10,6 +10,7 @@ describe('normalizeGenerateOptions', () => {
       outDirDisplay: path.join('dist', 'gen', 'app'),
       producer: { kind: 'module', specifier: 'tools/gen.js' },
       prune: true,
+      allowOutsideWorkspace: false,
       lockTimeoutMs: 15 * 60_000,
       noLock: false,
       workspaceRoot: '/ws',
@@ -31,10 +32,8 @@ describe('normalizeGenerateOptions', () => {
     [{ generator: 'g.js' }, /needs an outDir/],
     [{ outDir: 'o' }, /needs a generator or a command/],
     [{ outDir: 'o', generator: 'g.js', command: 'x' }, /either generator or command/],
-    [{ outDir: '.', command: 'x' }, /workspace root/],
-    [{ outDir: 'apps/app', command: 'x' }, /project root/],
-    [{ outDir: 'apps', command: 'x' }, /project root/],
-    [{ outDir: 'o', command: 'x', prune: 'yes' }, /prune must be true or false/],
+    [{ outDir: 'o', command: 'x', prune: 'yes' }, /prune must be true, false or "all"/],
+    [{ outDir: 'o', command: 'x', allowOutsideWorkspace: 'yes' }, /allowOutsideWorkspace must be true or false/],
     [{ outDir: 'o', command: 'x', lockTimeoutMs: -1 }, /lockTimeoutMs/],
   ])('refuses %j with EBADOPTIONS and a hint', (options, message) => {
     let error: any;
@@ -48,6 +47,10 @@ describe('normalizeGenerateOptions', () => {
 
   it('refuses a malformed LOCKSTEP_LOCK_TIMEOUT_MS', () => {
     expect(() => normalizeGenerateOptions({ outDir: 'o', command: 'x' }, ctx({ LOCKSTEP_LOCK_TIMEOUT_MS: '10m' }))).toThrow(/LOCKSTEP_LOCK_TIMEOUT_MS/);
+  });
+
+  it('takes prune: "all" and allowOutsideWorkspace as given (where outDir leads is checked on real paths by runGenerate)', () => {
+    expect(normalizeGenerateOptions({ outDir: 'o', command: 'x', prune: 'all', allowOutsideWorkspace: true }, ctx())).toMatchObject({ prune: 'all', allowOutsideWorkspace: true });
   });
 
   it('allows an outDir inside the project root', () => {

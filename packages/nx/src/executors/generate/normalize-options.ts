@@ -8,7 +8,8 @@ export interface NormalizedGenerateOptions {
   /** Workspace-relative, for messages. */
   outDirDisplay: string;
   producer: { kind: 'module'; specifier: string } | { kind: 'command'; command: string };
-  prune: boolean;
+  prune: boolean | 'all';
+  allowOutsideWorkspace: boolean;
   lockTimeoutMs: number;
   noLock: boolean;
   workspaceRoot: string;
@@ -30,17 +31,8 @@ export function normalizeGenerateOptions(options: Partial<GenerateExecutorSchema
   if (typeof options.outDir !== 'string' || options.outDir.trim() === '') {
     throw bad('The generate target needs an outDir.', 'Set "outDir" in the target\'s options, e.g. "dist/generated/<project>".');
   }
+  // Where outDir really leads (links, the workspace, projects, .git) is checked by runGenerate on real paths.
   const outDir = path.resolve(ctx.root, options.outDir);
-  const contains = (outer: string, inner: string) => inner === outer || inner.startsWith(outer + path.sep);
-  if (contains(outDir, ctx.root)) {
-    throw bad(`outDir '${options.outDir}' is the workspace root or contains it.`, 'Point outDir at a directory of its own: its stale files are pruned.');
-  }
-  if (ctx.projectRoot && contains(outDir, path.resolve(ctx.root, ctx.projectRoot))) {
-    throw bad(
-      `outDir '${options.outDir}' is the project root or contains it; pruning would delete the project's sources.`,
-      'Point outDir at a directory of its own, such as "dist/<project>" or "<projectRoot>/generated".',
-    );
-  }
 
   const hasGenerator = typeof options.generator === 'string' && options.generator.trim() !== '';
   const hasCommand = typeof options.command === 'string' && options.command.trim() !== '';
@@ -51,8 +43,14 @@ export function normalizeGenerateOptions(options: Partial<GenerateExecutorSchema
     );
   }
 
-  if (options.prune !== undefined && typeof options.prune !== 'boolean') {
-    throw bad(`prune must be true or false, not ${JSON.stringify(options.prune)}.`, 'Remove the option to keep the default (true).');
+  if (options.prune !== undefined && typeof options.prune !== 'boolean' && options.prune !== 'all') {
+    throw bad(
+      `prune must be true, false or "all", not ${JSON.stringify(options.prune)}.`,
+      'Remove the option to keep the default (true: remove only files an earlier generation wrote).',
+    );
+  }
+  if (options.allowOutsideWorkspace !== undefined && typeof options.allowOutsideWorkspace !== 'boolean') {
+    throw bad(`allowOutsideWorkspace must be true or false, not ${JSON.stringify(options.allowOutsideWorkspace)}.`, 'Remove the option to keep outDir inside the workspace.');
   }
 
   return {
@@ -60,6 +58,7 @@ export function normalizeGenerateOptions(options: Partial<GenerateExecutorSchema
     outDirDisplay: path.relative(ctx.root, outDir) || '.',
     producer: hasGenerator ? { kind: 'module', specifier: options.generator!.trim() } : { kind: 'command', command: options.command! },
     prune: options.prune ?? true,
+    allowOutsideWorkspace: options.allowOutsideWorkspace ?? false,
     lockTimeoutMs: resolveTimeout(options.lockTimeoutMs, ctx.env.LOCKSTEP_LOCK_TIMEOUT_MS),
     noLock: ctx.env.LOCKSTEP_NO_LOCK === '1',
     workspaceRoot: ctx.root,

@@ -2,6 +2,7 @@ export interface GenerateExecutorSchema {
   outDir: string;
   generator?: string;
   command?: string;
-  prune?: boolean;
+  prune?: boolean | 'all';
+  allowOutsideWorkspace?: boolean;
   lockTimeoutMs?: number;
 }
