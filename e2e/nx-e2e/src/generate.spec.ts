@@ -307,11 +307,11 @@ describe('bad options', () => {
   it.each([
     ['both-generator-and-command', 'Set either generator or command, not both.'],
     ['neither-generator-nor-command', 'The generate target needs a generator or a command.'],
-    ['out-dir-is-project-root', `outDir '${ROOT}' is the project root or contains it`],
-  ])('%s: non-zero exit with EBADOPTIONS, nothing written', async (target, message) => {
+    ['out-dir-is-project-root', `[EOUTDIRUNSAFE] Refusing outDir '${ROOT}': it is the root of project '${ROOT}' or contains it`],
+  ])('%s: non-zero exit with a code and a hint, nothing written', async (target, message) => {
     const result = await ws.nx(['run', `bad:${target}`, '--output-style=static']);
     expectFailure(result, `nx run bad:${target}`);
-    expect(result.output).toContain(`[lockstep] [EBADOPTIONS] ${message}`);
+    expect(result.output).toContain(`[lockstep] ${message.startsWith('[') ? message : `[EBADOPTIONS] ${message}`}`);
     expect(result.output).toMatch(/Hint: /);
     expect(fs.existsSync(ws.path('dist'))).toBe(false);
     expectSameTree(projectSources(), sourcesBefore, 'the project sources');

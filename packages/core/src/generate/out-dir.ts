@@ -29,7 +29,9 @@ export async function resolveOutDir(outDir: string, rules: OutDirRules): Promise
   const requested = path.resolve(rules.workspaceRoot, outDir);
   const real = await realPathOf(requested);
   const root = await realPathOf(path.resolve(rules.workspaceRoot));
-  const shown = real === requested ? `'${outDir}'` : `'${outDir}' (really ${real})`;
+  const asGiven = path.relative(path.resolve(rules.workspaceRoot), requested);
+  const name = asGiven && !asGiven.startsWith('..') && !path.isAbsolute(asGiven) ? asGiven.split(path.sep).join('/') : requested;
+  const shown = real === requested ? `'${name}'` : `'${name}' (really ${real})`;
   const refuse = (why: string, hint: string) => new LockstepError(ErrorCodes.EOUTDIRUNSAFE, `Refusing outDir ${shown}: ${why}.`, { hint });
   const own = 'Point outDir at a directory of its own, such as "dist/generated/<project>": lockstep prunes what it wrote there before.';
 
