@@ -1,7 +1,7 @@
 import * as os from 'os';
 import { performance } from 'perf_hooks';
 import { ErrorCodes, LockstepError } from '../errors';
-import { resolveLockDir } from '../lock/lock-dir';
+import { resolveLockDir, verifyLockDir } from '../lock/lock-dir';
 import { LockOwner, makeOwner } from '../lock/owner';
 import { ProcessProbe, systemProcessProbe } from '../lock/process-probe';
 import { formatDuration } from '../util/duration';
@@ -110,6 +110,8 @@ export class LocalLeaseBackend implements LeaseBackend {
     let lastReport = -Infinity;
     for (;;) {
       throwIfAborted(options.signal, resource);
+      // The lock directory must still be the one checked first (not swapped since): one lstat.
+      verifyLockDir(this.lockDir);
       const attempt = await this.tryAcquire(resource, owner, ttlMs);
       const waitedMs = performance.now() - started;
       if ('result' in attempt) return { ...attempt.result, waitedMs: Math.round(waitedMs) };

@@ -1,7 +1,7 @@
 import { performance } from 'perf_hooks';
 import { ErrorCodes, LockstepError } from '../errors';
 import { sleep } from '../util/sleep';
-import { resolveLockDir } from './lock-dir';
+import { resolveLockDir, verifyLockDir } from './lock-dir';
 import {
   HolderView,
   MutexPaths,
@@ -124,6 +124,8 @@ export async function acquireLock(key: string, options: AcquireOptions = {}): Pr
   const heartbeatMs = options.heartbeatMs ?? Math.max(20, Math.floor(staleMs / 6));
   const pollMs = options.pollMs ?? 5;
   const waitReportMs = options.waitReportMs ?? 10_000;
+  // An explicit lockDir that resolveLockDir returned earlier is re-verified (not swapped since).
+  if (options.lockDir !== undefined) verifyLockDir(options.lockDir);
   const paths = mutexPaths(options.lockDir ?? resolveLockDir(), key);
   const max = options.max ?? 1;
   if (!Number.isInteger(max) || max < 1) throw new LockstepError(ErrorCodes.EBADOPTIONS, `max must be a whole number ≥ 1, not ${max}.`, { hint: 'Use max: 1 for a plain lock.' });
