@@ -1,5 +1,5 @@
 // One run of a concurrency group, in its own process. Config is JSON in argv[2]:
-// { key, group, lockDir, max, cancelInProgress, graceMs, holdMs, markerDir, onTerm }
+// { key, group, lockDir, max, cancelInProgress, graceMs, holdMs, releaseFile, markerDir, onTerm }
 // onTerm: 'graceful' (say by whom, stop after stopMs, release) | 'ignore' (keep holding).
 // Prints one JSON event per line on stdout.
 const fs = require('fs');
@@ -61,6 +61,8 @@ function leave() {
   }
   emit({ event: 'acquired', slot: handle.slot, concurrent });
   await sleep(cfg.holdMs ?? 0);
+  // hold until the test says so (it has set up what must happen while this one holds)
+  if (cfg.releaseFile) while (!fs.existsSync(cfg.releaseFile)) await sleep(5);
   if (cfg.markerDir) concurrent = Math.max(concurrent, fs.readdirSync(cfg.markerDir).length);
   // stamped while still holding: the span [acquired, releasing] lies inside the hold
   emit({ event: 'releasing' });
