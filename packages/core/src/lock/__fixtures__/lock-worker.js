@@ -1,6 +1,7 @@
 // A long-lived worker for lock race tests. The parent sends { op: 'acquire', ... }
 // over IPC; the worker acquires, proves exclusivity with a marker file created
-// with O_EXCL inside the critical section, holds for holdMs, releases, replies.
+// with O_EXCL inside the critical section, holds for holdMs (and, with releaseFile,
+// until that file exists), releases, replies.
 const fs = require('fs');
 const path = require('path');
 const { acquireLock } = require('../../../dist');
@@ -23,6 +24,8 @@ process.on('message', async (msg) => {
     }
     if (msg.order) fs.appendFileSync(path.join(msg.markerDir, 'order'), `${msg.id}\n`);
     await sleep(msg.holdMs ?? 0);
+    // hold until the test says so (it has set up what must happen while this one holds)
+    if (msg.releaseFile) while (!fs.existsSync(msg.releaseFile)) await sleep(5);
     if (!violation) fs.rmSync(marker);
     const released = await lock.release();
     process.send({ id: msg.id, ok: true, violation, waitedMs: acquiredAt - t0, released, compromised: lock.compromised, reason: lock.signal.aborted ? String(lock.signal.reason && lock.signal.reason.message) : undefined });
