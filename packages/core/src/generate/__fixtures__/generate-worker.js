@@ -1,14 +1,16 @@
 // Runs lockstep's runGenerate in a real process. Two modes:
 //   IPC worker: replies to { op: 'generate', generation, outDir, lockDir } messages;
-//   one-shot:   node generate-worker.js <outDir> <lockDir> <generation> [scale]
+//   one-shot:   node generate-worker.js <outDir> <lockDir> <generation> [scale] [--announce] [--root <workspaceRoot>]
 //               prints "locked" once it holds the lock and "done <json>" at the end.
+// The workspace root must contain outDir (runGenerate refuses an outDir that is the root).
 const { runGenerate } = require('../../../dist');
 const { generationFiles } = require('./content');
 
-async function generate({ outDir, lockDir, generation, scale, workspaceRoot }) {
+async function generate({ outDir, lockDir, generation, scale, workspaceRoot, lockTimeoutMs }) {
   return runGenerate({
     outDir,
     lockDir,
+    lockTimeoutMs,
     workspaceRoot: workspaceRoot || outDir,
     producer: {
       kind: 'function',
@@ -34,7 +36,9 @@ if (process.send && process.argv.length <= 2) {
   process.send({ ready: true });
 } else {
   const [outDir, lockDir, generation, scale] = process.argv.slice(2);
-  generate({ outDir, lockDir, generation, scale: Number(scale || 1) }).then(
+  const root = process.argv.indexOf('--root');
+  const workspaceRoot = root > 0 ? process.argv[root + 1] : undefined;
+  generate({ outDir, lockDir, generation, scale: Number(scale || 1), workspaceRoot }).then(
     (r) => console.log(`done ${JSON.stringify({ stats: r.stats, waitedMs: r.waitedMs })}`),
     (e) => {
       console.log(`error ${e.code} ${e.message}`);
