@@ -11,4 +11,6 @@ module.exports = {
     '^@lockstep/core$': path.join(__dirname, 'packages/core/src/index.ts'),
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
+  // applies a project's globals.LOCKSTEP_TEST_TIMEOUT_MS (jest ignores testTimeout in a project's config)
+  setupFilesAfterEnv: [path.join(__dirname, 'tools/jest/project-timeout.js')],
 };

@@ -9,5 +9,7 @@ module.exports = {
   globalTeardown: '<rootDir>/src/global-teardown.ts',
   // The shared helpers in tools/scripts are plain CommonJS: load them as they are.
   transformIgnorePatterns: [...preset.transformIgnorePatterns, '/tools/scripts/'],
-  testTimeout: 240000,
+  // Every e2e test runs nx: minutes on a busy 2-core machine. Not `testTimeout`, which jest ignores in a
+  // project's config (it never applied here); tools/jest/project-timeout.js applies this.
+  globals: { LOCKSTEP_TEST_TIMEOUT_MS: 240_000 },
 };

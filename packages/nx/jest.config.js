@@ -3,4 +3,7 @@ module.exports = {
   displayName: 'nx',
   rootDir: __dirname,
   testMatch: ['<rootDir>/src/**/*.spec.ts'],
+  // A safety net for a busy 2-core machine (tests that start processes, servers or git set their own).
+  // Not `testTimeout`: jest ignores that in a project's config; tools/jest/project-timeout.js applies this.
+  globals: { LOCKSTEP_TEST_TIMEOUT_MS: 30_000 },
 };
