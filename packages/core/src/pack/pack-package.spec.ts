@@ -116,6 +116,9 @@ async function readTarball(tgz: Buffer): Promise<Map<string, TarEntry>> {
   return entries;
 }
 
+/** A real `npm pack` (a node process that loads all of npm) can take many seconds on a busy 2-core machine. */
+const NPM_PACK_TIMEOUT_MS = 60_000;
+
 /** What npm itself would publish from `dir`: `npm pack --dry-run --json`. */
 function npmPack(dir: string, cache: string): { files: Array<{ path: string; mode: number }>; integrity: string; shasum: string; size: number; unpackedSize: number } {
   const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
@@ -185,7 +188,7 @@ describe('packPackage', () => {
     const entries = await readTarball(result.tarball);
     expect([...entries.keys()].sort()).toEqual(result.files.map((f) => `package/${f}`).sort());
     expect(result.unpackedSize).toBe([...entries.values()].reduce((sum, e) => sum + e.data.length, 0));
-  });
+  }, NPM_PACK_TIMEOUT_MS);
 
   it('chooses files by npm rules: `files` with negation, .npmignore, root .gitignore, never .npmrc or node_modules', async () => {
     expect((await packPackage(pkg('util'), options())).files.sort()).toEqual(['README.md', 'dist/deep/x.d.ts', 'dist/index.js', 'package.json']);
@@ -204,7 +207,7 @@ describe('packPackage', () => {
     expect(result.shasum).toBe(npm.shasum);
     expect(result.size).toBe(npm.size);
     expect(result.unpackedSize).toBe(npm.unpackedSize);
-  });
+  }, NPM_PACK_TIMEOUT_MS);
 
   it('computes integrity (sha512 SRI) and shasum locally over the tarball bytes', async () => {
     const result = await packPackage(pkg('app'), options());

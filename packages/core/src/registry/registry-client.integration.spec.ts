@@ -12,7 +12,8 @@ import { integrityOf } from './integrity';
 import { createRegistryClient, RegistryClient, RegistryClientOptions } from './registry-client';
 import { RetryInfo } from './retry';
 
-jest.setTimeout(30_000);
+// A real Verdaccio on a busy 2-core machine: every test and hook of this file gets a minute.
+jest.setTimeout(60_000);
 
 let t: TestRegistry;
 let scratch: string;
@@ -22,7 +23,8 @@ const errors: unknown[] = [];
 beforeAll(async () => {
   t = await startTestRegistry();
   scratch = mkdtempSync(path.join(os.tmpdir(), 'lockstep-it-'));
-}, 30_000);
+  // above startRegistry's own 30 s start deadline, so its error (with Verdaccio's log) is the one shown
+}, 60_000);
 
 afterAll(async () => {
   await t?.stop();

@@ -158,7 +158,8 @@ describe('verdaccio', () => {
     } finally {
       rmSync(storageDir, { recursive: true, force: true });
     }
-  });
+    // two Verdaccio starts, each allowed 30 s by startRegistry itself
+  }, 120_000);
 
   it('writeNpmrc writes registry= and the nerf-darted token', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'lockstep-npmrc-'));

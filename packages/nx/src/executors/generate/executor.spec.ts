@@ -48,7 +48,8 @@ describe('generate executor', () => {
     const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env } });
     expect(out).toContain('{"success":true}');
     expect(readFileSync(path.join(root, 'dist/gen/m.txt'), 'utf8')).toBe('esm');
-  });
+    // a node process that loads the built executor (and @nx/devkit): seconds on a busy 2-core machine
+  }, 60_000);
 
   it('fails without throwing, with a code and a hint, for a missing module', async () => {
     expect(await generateExecutor({ outDir: 'dist/gen', generator: 'tools/nope.js' }, context())).toEqual({ success: false });
