@@ -187,4 +187,18 @@ describe('concurrency groups with real processes', () => {
     expect(queued.find('acquired')).toBeUndefined();
     expect(old.find('sigterm')!.by).toContain(`pid ${newer.pid}`);
   }, 120_000);
+
+  it('max must agree: a run asking for another max than the holder, or a waiter, fails with EBADOPTIONS naming both values', async () => {
+    const dir = lockDir();
+    const base = { lockDir: dir, key: 'group:agree', group: 'agree' };
+    const holder = start({ ...base, max: 2, holdMs: 60_000 });
+    await holder.until('acquired');
+    const wider = start({ ...base, max: 3, holdMs: 10 });
+    const error = await wider.until('error');
+    expect(error).toMatchObject({ code: 'EBADOPTIONS', message: expect.stringMatching(/in use with max 2 by pid \d+.*asks for max 3/) });
+    expect(wider.find('acquired')).toBeUndefined();
+    // The same max is admitted beside the holder (a second slot).
+    const same = start({ ...base, max: 2, holdMs: 10 });
+    await same.until('released');
+  }, 120_000);
 });

@@ -15,7 +15,7 @@ import {
   touchHeld,
   tryTakeHeld,
 } from './mutex';
-import { LockOwner, describeOwner, makeOwner, readOwner } from './owner';
+import { LockOwner, describeOwner, makeOwner, ownerLiveness, readOwner } from './owner';
 import { ProcessProbe, systemProcessProbe } from './process-probe';
 import { onTerminationSignal } from './signal-cleanup';
 import { SupersedeRequest, clearSupersedeRequest, killGraceFromEnv, readSupersedeRequest, signalOwner, sweepSupersedeRequests, writeSupersedeRequest } from './supersede';
@@ -130,12 +130,13 @@ export async function acquireLock(key: string, options: AcquireOptions = {}): Pr
   const max = options.max ?? 1;
   if (!Number.isInteger(max) || max < 1) throw new LockstepError(ErrorCodes.EBADOPTIONS, `max must be a whole number ≥ 1, not ${max}.`, { hint: 'Use max: 1 for a plain lock.' });
   ensureMutexDirs(paths, key);
-  const me = makeOwner(key, probe, options.pid ?? process.pid, options.command);
+  const me = makeOwner(key, probe, options.pid ?? process.pid, options.command, max);
   const started = performance.now();
+  assertMaxAgrees(paths, me, probe, staleMs, options.share === true);
 
   const policy: TakePolicy = { share: options.share === true, force: options.force === true, onForce: options.onForce, max };
-  const hold = (attempt: TakeAttempt, waitedMs: number) =>
-    startHold(
+  const hold = async (attempt: TakeAttempt, waitedMs: number) => {
+    const handle = await startHold(
       slotPaths(paths, attempt.slot ?? 0),
       attempt.joined ?? me,
       probe,
@@ -146,6 +147,17 @@ export async function acquireLock(key: string, options: AcquireOptions = {}): Pr
       !!attempt.joined,
       attempt.slot ?? 0,
     );
+    // Two users with different max values arriving together both saw nobody: the later check sees the other.
+    if (!attempt.joined && max > 1) {
+      try {
+        assertMaxAgrees(paths, me, probe, staleMs, options.share === true);
+      } catch (error) {
+        await handle.release();
+        throw error;
+      }
+    }
+    return handle;
+  };
 
   // An empty queue, or forcing, may take at once; a run member may join its run's hold past the queue.
   const joinFirst = policy.share ? joinRun(paths, me, probe, staleMs, max) : undefined;
@@ -314,6 +326,28 @@ function takeSlot(paths: MutexPaths, me: LockOwner, probe: ProcessProbe, staleMs
     if (tryTakeHeld(paths, me)) return { taken: true, slot };
   }
   return { taken: false, holder };
+}
+
+/**
+ * Every process using a key must admit the same number of holders: one that
+ * counts 3 slots beside one that counts 2 would let a third run in. Holders
+ * and waiters record their `max`; a live one with another value (of another
+ * run) refuses this one with EBADOPTIONS.
+ */
+function assertMaxAgrees(paths: MutexPaths, me: LockOwner, probe: ProcessProbe, staleMs: number, share: boolean): void {
+  const others = [
+    ...heldSlots(paths).map((slot) => inspectHolder(slotPaths(paths, slot), probe, staleMs)).filter((h) => h.state === 'alive').map((h) => h.owner),
+    ...listTickets(paths).map((t) => readOwner(t.path)).filter((o) => o && ownerLiveness(o, probe) !== 'dead'),
+  ];
+  for (const other of others) {
+    if (!other || other.token === me.token || other.max === undefined || other.max === me.max) continue;
+    if (share && sameRun(other, me)) continue;
+    throw new LockstepError(
+      ErrorCodes.EBADOPTIONS,
+      `${me.key} is in use with max ${other.max} by pid ${other.pid}@${other.hostname} ('${other.command}'), and this process asks for max ${me.max}.`,
+      { hint: `Every run of one group must use the same max. Change it once the group is free: 'lockstep group status --group ${me.key.replace(/^group:/, '')}' shows who holds it and who waits.` },
+    );
+  }
 }
 
 /** Live holders of every slot, oldest first. */

@@ -16,6 +16,8 @@ export interface LockOwner {
   user: string;
   command: string;
   startedAt: string;
+  /** The `max` this process uses for the key (holders admitted at once): every user of a key must agree. */
+  max?: number;
 }
 
 export const OWNER_FILE = 'owner.json';
@@ -24,7 +26,7 @@ export function newToken(): string {
   return randomBytes(12).toString('hex');
 }
 
-export function makeOwner(key: string, probe: ProcessProbe, pid: number, command?: string): LockOwner {
+export function makeOwner(key: string, probe: ProcessProbe, pid: number, command?: string, max?: number): LockOwner {
   let user = 'unknown';
   try {
     user = os.userInfo().username;
@@ -40,6 +42,7 @@ export function makeOwner(key: string, probe: ProcessProbe, pid: number, command
     user,
     command: command ?? defaultCommand(),
     startedAt: new Date().toISOString(),
+    ...(max !== undefined ? { max } : {}),
   };
 }
 
