@@ -42,4 +42,5 @@ export * from './registry/index';
 export * from './pack/index';
 export * from './journal/index';
 export * from './lease/index';
-export { parseDuration, formatDuration } from './util/duration';
+export { parseDuration, formatDuration, checkDurationRange, type DurationLimits } from './util/duration';
+export { safeText, safeLines, safeJson, escapeControls, hasControls, truncateText, DISPLAY_MAX_CHARS, JSON_MAX_CHARS } from './util/display';
