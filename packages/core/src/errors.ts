@@ -52,9 +52,9 @@ export const ErrorCodes = {
   ELEASENOTOWNER: 'ELEASENOTOWNER',
   /** Renew of a lease that nobody holds (it expired and was collected, or was never taken). */
   ELEASENOTHELD: 'ELEASENOTHELD',
-  /** A lease resource without a known namespace (package:, path:, group:, repo:) or with an empty name. */
+  /** A lease resource without a known namespace (package:, path:, group:, repo:), with an empty or too long name, or with control characters. */
   EBADRESOURCE: 'EBADRESOURCE',
-  /** A duration (TTL, wait timeout) that is not like 30s, 15m, 2h. */
+  /** A duration (TTL, wait timeout) that is not like 30s, 15m, 1h30m (grammar in util/duration.ts), or a lease TTL outside 1s..LOCKSTEP_MAX_TTL. */
   EBADDURATION: 'EBADDURATION',
   /** The command given to `lockstep group run` could not be started (exit 127 not found, 126 not runnable). */
   ECOMMAND: 'ECOMMAND',

@@ -27,7 +27,9 @@ export function toStoredRecord(value: unknown, ref?: string): StoredLeaseRecord 
   const r = value as Record<string, unknown>;
   const strings = ['resource', 'owner', 'nonce', 'acquiredAt', 'renewedAt', 'hostname'];
   if (r.schema_version !== 1 || strings.some((k) => typeof r[k] !== 'string')) return undefined;
-  if (typeof r.ttlMs !== 'number' || !(r.ttlMs > 0) || !Number.isFinite(r.ttlMs)) return undefined;
+  // Any number: a TTL that is not sane (0, negative, 3.6e29, Infinity from 1e400) is kept as read
+  // and makes the lease count as expired (see isSaneTtl), so it can always be taken over and removed.
+  if (typeof r.ttlMs !== 'number' || Number.isNaN(r.ttlMs)) return undefined;
   if (typeof r.pid !== 'number') return undefined;
   if (ref !== undefined && leaseRefFor(r.resource as string) !== ref) return undefined;
   return {

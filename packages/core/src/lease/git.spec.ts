@@ -25,11 +25,14 @@ async function rejection(p: Promise<unknown>): Promise<any> {
 }
 
 describe('GitLeaseBackend', () => {
+  // Every test runs git (several processes per call): generous for a loaded 2-core machine.
+  jest.setTimeout(60_000);
   const tmp = useTempDir('lockstep-git-lease-');
   let shared: string;
   let remote: string;
   let clones: string[];
-  const backend = (i: number, extra: Partial<GitLeaseBackendOptions> = {}) => new GitLeaseBackend({ cwd: clones[i], pollMs: 30, ...extra });
+  // minTtlMs: 1, so that expiry can be seen with TTLs of a few hundred ms.
+  const backend = (i: number, extra: Partial<GitLeaseBackendOptions> = {}) => new GitLeaseBackend({ cwd: clones[i], pollMs: 30, minTtlMs: 1, ...extra });
 
   // One remote and three clones for the file (making them costs ~200 ms); every test starts
   // from no leases on the remote and no observations in the clones.
@@ -386,6 +389,80 @@ describe('GitLeaseBackend', () => {
     expect(redactUrls("fatal: unable to access 'https://me:ghp_abc123@github.com/o/r.git/': 403")).toBe(
       "fatal: unable to access 'https://***@github.com/o/r.git/': 403",
     );
+  });
+
+  it('a record from the remote with an insane ttl counts as expired (unsound) at once: status says so, acquire takes it over, gc removes it', async () => {
+    plantLease(remote, leaseRecord('package:@acme/forever', 'evil\x1b[2J', 3.6e29));
+    plantLease(remote, leaseRecord('package:@acme/zero', 'z', 0));
+    const b = backend(1);
+    const views = await b.status();
+    expect(views.map((v) => [v.resource, v.expired, v.remainingMs, typeof v.unsound])).toEqual([
+      ['package:@acme/forever', true, 0, 'string'],
+      ['package:@acme/zero', true, 0, 'string'],
+    ]);
+    const got = await b.acquire(res('package:@acme/forever'), { owner: 'bob', ttlMs: 30_000 });
+    expect(got.tookOver).toMatchObject({ owner: 'evil\x1b[2J', unsound: expect.stringContaining('3.6e+29') });
+    expect((await b.gc()).removed.map((v) => v.resource)).toEqual(['package:@acme/zero']);
+  });
+
+  it('escapes control characters and cuts absurd fields of remote records in ELEASECONFLICT and ELEASENOTOWNER', async () => {
+    plantLease(remote, leaseRecord('package:@acme/x', `\x1b]0;pwned\x07\x1b[2J${'A'.repeat(10_000)}`, 60_000, { hostname: 'h\u202eost\x9b', acquiredAt: '\x1b[31mred' }));
+    const error = await rejection(backend(1).acquire(res('package:@acme/x'), { owner: 'bob', ttlMs: 30_000 }));
+    expect(error.code).toBe('ELEASECONFLICT');
+    const text = `${error.message}\n${error.hint}`;
+    expect(text).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/);
+    expect(text).toContain('\\u001b]0;pwned\\u0007\\u001b[2J');
+    expect(text.length).toBeLessThan(2000);
+    const notOwner = await rejection(backend(1).release(res('package:@acme/x'), { owner: 'bob' }));
+    expect(notOwner.code).toBe('ELEASENOTOWNER');
+    expect(notOwner.message).not.toMatch(/[\x1b\x07\x9b\u202e]/);
+  });
+
+  it('break deletes the lease of another owner under a lease on the oid it read; an unreadable record too; nothing there: broken false', async () => {
+    const r = res('group:deploy');
+    await backend(0).acquire(r, { owner: 'alice', ttlMs: 60_000 });
+    const b = backend(1);
+    const result = await b.break(r, { reason: 'alice is gone' });
+    expect(result).toMatchObject({ broken: true, holder: { owner: 'alice', resource: 'group:deploy', backend: 'git' } });
+    expect(remoteLeases(remote).size).toBe(0);
+    expect(await b.break(r, { reason: 'again' })).toEqual({ broken: false });
+    await expect(b.break(r, { reason: '' })).rejects.toMatchObject({ code: 'EBADOPTIONS' });
+    const junk = git(remote, 'commit-tree', EMPTY_TREE, '-m', 'not json');
+    git(remote, 'update-ref', leaseRef('group:deploy'), junk);
+    expect(await b.break(r, { reason: 'junk' })).toMatchObject({ broken: true, holder: { owner: expect.stringContaining('unreadable') } });
+    expect(remoteLeases(remote).size).toBe(0);
+  });
+
+  it('break never deletes a version it did not read: one pushed in between stays (ELEASECONFLICT naming it)', async () => {
+    const r = res('group:deploy');
+    plantLease(remote, leaseRecord('group:deploy', 'old-holder', 60_000));
+    const b = backend(1);
+    const proto = GitLeaseBackend.prototype as any;
+    const original = proto.recordOf;
+    let newer = '';
+    const spy = jest.spyOn(proto, 'recordOf').mockImplementationOnce(async function (this: unknown, ...args: unknown[]) {
+      const read = await original.apply(this, args);
+      newer = plantLease(remote, leaseRecord('group:deploy', 'new-holder', 60_000));
+      return read;
+    });
+    try {
+      const error = await rejection(b.break(r, { reason: 'stuck' }));
+      expect(error).toMatchObject({ code: 'ELEASECONFLICT', message: expect.stringMatching(/old-holder.*now by new-holder.*nothing was removed/) });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(remoteLeases(remote).get(leaseRef('group:deploy'))).toBe(newer);
+  });
+
+  it('refuses TTLs outside 1s..LOCKSTEP_MAX_TTL (default 7d) and owners with control characters', async () => {
+    const r = res('package:@acme/a');
+    const strict = new GitLeaseBackend({ cwd: clones[0] });
+    await expect(strict.acquire(r, { owner: 'a', ttlMs: 500 })).rejects.toMatchObject({ code: 'EBADDURATION', message: expect.stringContaining('between 1s and 7d') });
+    await expect(strict.acquire(r, { owner: 'a', ttlMs: 3.6e29 })).rejects.toMatchObject({ code: 'EBADDURATION' });
+    const env = { ...process.env, LOCKSTEP_MAX_TTL: '30d' };
+    await expect(new GitLeaseBackend({ cwd: clones[0], env }).acquire(r, { owner: 'a', ttlMs: 31 * 86_400_000 })).rejects.toMatchObject({ code: 'EBADDURATION', message: expect.stringContaining('between 1s and 30d (the maximum is set by LOCKSTEP_MAX_TTL)') });
+    await expect(strict.acquire(r, { owner: 'a\x1b[2J', ttlMs: 30_000 })).rejects.toMatchObject({ code: 'EBADOPTIONS' });
+    expect(remoteLeases(remote).size).toBe(0);
   });
 
   it('ignores refs under refs/lockstep/locks/ that are not lease records', async () => {

@@ -55,6 +55,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { ErrorCodes, LockstepError } from '../errors';
+import { safeText } from '../util/display';
 import { formatDuration } from '../util/duration';
 import { sleep } from '../util/sleep';
 import { gitCommandError, gitEnv, runGit, type GitRunOptions } from './git-exec';
@@ -69,8 +70,9 @@ import {
   toStoredRecord,
   type StoredLeaseRecord,
 } from './git-record';
-import { resourceFromId, resourcesConflict, type LeaseResource } from './resource';
-import type { LeaseAcquireOptions, LeaseAcquireResult, LeaseBackend, LeaseRecord, LeaseView } from './types';
+import { checkBreakReason, checkLeaseOwner, resourceFromId, resourcesConflict, type LeaseResource } from './resource';
+import { MIN_LEASE_TTL_MS, checkLeaseTtl, recordProblem } from './ttl';
+import type { LeaseAcquireOptions, LeaseAcquireResult, LeaseBackend, LeaseBreakResult, LeaseRecord, LeaseView } from './types';
 
 export { LEASE_REF_PREFIX, leaseRefFor } from './git-record';
 
@@ -94,6 +96,10 @@ export interface GitLeaseBackendOptions {
    * takeover is still a compare-and-swap on the version seen.
    */
   abandoned?: (record: LeaseRecord) => boolean;
+  /** Shortest TTL accepted. Default 1 s (MIN_LEASE_TTL_MS); tests of expiry pass less. */
+  minTtlMs?: number;
+  /** Longest TTL accepted. Default LOCKSTEP_MAX_TTL of `env`, else 7 d. */
+  maxTtlMs?: number;
 }
 
 const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
@@ -155,7 +161,7 @@ export class GitLeaseBackend implements LeaseBackend {
 
   async acquire(resource: LeaseResource, options: LeaseAcquireOptions): Promise<LeaseAcquireResult> {
     checkOwner(options.owner);
-    checkTtl(options.ttlMs);
+    this.checkTtl(options.ttlMs);
     const waitMs = Math.max(0, options.waitMs ?? 0);
     const pollMs = Math.max(1, options.pollMs ?? this.options.pollMs ?? DEFAULT_POLL_MS);
     const reportMs = Math.max(1, options.waitReportMs ?? DEFAULT_WAIT_REPORT_MS);
@@ -206,7 +212,7 @@ export class GitLeaseBackend implements LeaseBackend {
 
   async renew(resource: LeaseResource, options: { owner: string; ttlMs?: number }): Promise<LeaseView> {
     checkOwner(options.owner);
-    if (options.ttlMs !== undefined) checkTtl(options.ttlMs);
+    if (options.ttlMs !== undefined) this.checkTtl(options.ttlMs);
     const ref = leaseRefFor(resource.id);
     const ctx = await this.begin();
     try {
@@ -277,7 +283,40 @@ export class GitLeaseBackend implements LeaseBackend {
     }
   }
 
+  /**
+   * Deletes the ref of `resource` whoever holds it, under a lease on the oid
+   * read (`--force-with-lease=<ref>:<oid>`): a newer version pushed after the
+   * read is never deleted (ELEASECONFLICT naming it instead). An unreadable
+   * record under the ref is removed too.
+   */
+  async break(resource: LeaseResource, options: { reason: string }): Promise<LeaseBreakResult> {
+    checkBreakReason(options?.reason);
+    const ref = leaseRefFor(resource.id);
+    const ctx = await this.begin();
+    try {
+      for (let i = 0; i < CAS_TRIES; i++) {
+        const current = (await this.lsRemote(ctx, [ref])).get(ref);
+        if (!current) return { broken: false };
+        const record = await this.recordOf(ctx, ref, current);
+        if (record === 'missing') continue; // moved on before it could be read: nothing decided yet, look again
+        const holder = this.view(ctx, ref, current, record === 'invalid' ? unreadableRecord(resource, 1) : record);
+        const result = await this.push(ctx, [{ ref, oid: null, expect: current }]);
+        if (result.get(ref)) return { broken: true, holder };
+        const now = (await this.lsRemote(ctx, [ref])).get(ref);
+        const next = now ? await this.recordOf(ctx, ref, now) : undefined;
+        throw changedWhileBreaking(resource, holder, now && typeof next === 'object' ? this.view(ctx, ref, now, next) : undefined);
+      }
+      throw busy(resource, 'break');
+    } finally {
+      await ctx.store.save();
+    }
+  }
+
   // ------------------------------------------------------------- acquire core
+
+  private checkTtl(ttlMs: number): number {
+    return checkLeaseTtl(ttlMs, { minMs: this.options.minTtlMs ?? MIN_LEASE_TTL_MS, maxMs: this.options.maxTtlMs, env: this.options.env });
+  }
 
   /**
    * One try. The first try is optimistic (push a create without looking);
@@ -460,6 +499,9 @@ export class GitLeaseBackend implements LeaseBackend {
   /** The lease as this observer judges it: expired once the same oid was seen for ttl + margin. */
   private view(ctx: Ctx, ref: string, oid: string, record: StoredLeaseRecord): LeaseView {
     const base: LeaseView = { ...publicRecord(record), backend: 'git', expired: false };
+    // A record whose TTL is not a sane number: expired, so it can always be taken over and collected.
+    const unsound = recordProblem(record);
+    if (unsound) return { ...base, expired: true, remainingMs: 0, unsound };
     if (this.options.abandoned?.(publicRecord(record))) return { ...base, expired: true, remainingMs: 0 };
     const seen = ctx.store.get(ref);
     if (!seen || seen.oid !== oid) return base;
@@ -667,24 +709,24 @@ export class GitLeaseBackend implements LeaseBackend {
 
   private conflictError(resource: LeaseResource, conflicts: LeaseView[], waitMs: number): LockstepError {
     const c = conflicts[0];
+    const id = safeText(resource.id, 300);
     const waited = waitMs > 0 ? ` (waited ${formatDuration(waitMs)})` : '';
     if (!c) {
-      return new LockstepError(ErrorCodes.ELEASECONFLICT, `Could not take the lease on ${resource.id}: it kept changing hands${waited}.`, {
+      return new LockstepError(ErrorCodes.ELEASECONFLICT, `Could not take the lease on ${id}: it kept changing hands${waited}.`, {
         hint: 'Other owners are taking and releasing it right now. Wait for it with a wait timeout (waitMs / --wait).',
       });
     }
-    const on = c.resource !== resource.id ? ` through its lease on ${c.resource}` : '';
+    const on = c.resource !== resource.id ? ` through its lease on ${safeText(c.resource, 300)}` : '';
     const more = conflicts.length > 1 ? ` and ${conflicts.length - 1} more conflicting lease(s)` : '';
     const left = c.remainingMs !== undefined ? `It expires in about ${formatDuration(c.remainingMs)} as seen from here unless renewed. ` : '';
-    // Stand-ins (unreadable record, leases that kept changing) have no host to name.
-    const who = c.hostname === '?' ? c.owner : `${c.owner} (host ${c.hostname}, pid ${c.pid}, acquired ${c.acquiredAt})`;
     return new LockstepError(
       ErrorCodes.ELEASECONFLICT,
-      `${resource.id} is held by ${who}${on}${more}${waited}.`,
+      `${id} is held by ${describeHolder(c)}${on}${more}${waited}.`,
       {
         hint:
-          `${left}Wait for it with a wait timeout (waitMs / --wait), or ask ${c.owner} to release it. ` +
-          `A lease whose holder died expires once this machine has seen it unchanged for its TTL (${formatDuration(c.ttlMs)}) plus a margin of ${formatDuration(this.marginFor(c.ttlMs))}.`,
+          `${left}Wait for it with a wait timeout (waitMs / --wait), or ask ${safeText(c.owner)} to release it. ` +
+          `A lease whose holder died expires once this machine has seen it unchanged for its TTL (${formatDuration(c.ttlMs)}) plus a margin of ${formatDuration(this.marginFor(c.ttlMs))}; ` +
+          `'lockstep lock break --resource ${id} --reason "…"' removes it now.`,
       },
     );
   }
@@ -738,38 +780,50 @@ function checkOwner(owner: string): void {
       hint: 'Pass --owner, set LOCKSTEP_OWNER, or let it default to <user>@<host>.',
     });
   }
+  checkLeaseOwner(owner);
 }
 
-function checkTtl(ttlMs: number): void {
-  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
-    throw new LockstepError(ErrorCodes.EBADOPTIONS, `A lease TTL must be a positive number of milliseconds, not ${String(ttlMs)}.`, {
-      hint: 'Use a TTL such as 30s or 15m; the holder renews before it runs out.',
-    });
-  }
+/**
+ * "alice (host ci-3, pid 12, acquired 2024-…)"; a stand-in (unreadable record,
+ * leases that kept changing) has no host to name. The record comes from the
+ * remote, i.e. from anyone who can push: escaped and cut.
+ */
+function describeHolder(c: Pick<LeaseRecord, 'owner' | 'hostname' | 'pid' | 'acquiredAt'>): string {
+  if (c.hostname === '?') return safeText(c.owner);
+  return `${safeText(c.owner)} (host ${safeText(c.hostname, 64)}, pid ${safeText(c.pid, 20)}, acquired ${safeText(c.acquiredAt, 40)})`;
+}
+
+function changedWhileBreaking(resource: LeaseResource, seen: LeaseView, now: LeaseView | undefined): LockstepError {
+  const id = safeText(resource.id, 300);
+  return new LockstepError(
+    ErrorCodes.ELEASECONFLICT,
+    `The lease on ${id} changed on the remote while it was being broken (it was held by ${describeHolder(seen)}${now ? `; now by ${describeHolder(now)}` : ''}): nothing was removed.`,
+    { hint: `Look again with 'lockstep lock status --resource ${id} --backend git' and run lock break again if that is still the lease to break.` },
+  );
 }
 
 function aborted(resource: LeaseResource, signal?: AbortSignal): LockstepError {
   const reason = signal?.reason instanceof Error ? `: ${signal.reason.message}` : '';
-  return new LockstepError(ErrorCodes.EABORTED, `Stopped waiting for the lease on ${resource.id}${reason}.`, {
+  return new LockstepError(ErrorCodes.EABORTED, `Stopped waiting for the lease on ${safeText(resource.id, 300)}${reason}.`, {
     hint: 'The wait was cancelled (signal or Ctrl-C); this call holds no lease. Run again to wait once more.',
   });
 }
 
 function notHeld(resource: LeaseResource): LockstepError {
-  return new LockstepError(ErrorCodes.ELEASENOTHELD, `Nobody holds a lease on ${resource.id}, so it cannot be renewed.`, {
+  return new LockstepError(ErrorCodes.ELEASENOTHELD, `Nobody holds a lease on ${safeText(resource.id, 300)}, so it cannot be renewed.`, {
     hint: 'It was never acquired, was released, or expired and was removed (gc or a takeover). Acquire it again, and renew well within the TTL.',
   });
 }
 
 function notOwner(resource: LeaseResource, owner: string, record: StoredLeaseRecord | 'invalid', action: 'renew' | 'release'): LockstepError {
-  const holder = record === 'invalid' ? 'an unreadable record' : `${record.owner} (host ${record.hostname}, pid ${record.pid}, acquired ${record.acquiredAt})`;
-  return new LockstepError(ErrorCodes.ELEASENOTOWNER, `Cannot ${action} the lease on ${resource.id}: it is held by ${holder}, not by ${owner}.`, {
+  const holder = record === 'invalid' ? 'an unreadable record' : describeHolder(record);
+  return new LockstepError(ErrorCodes.ELEASENOTOWNER, `Cannot ${action} the lease on ${safeText(resource.id, 300)}: it is held by ${holder}, not by ${safeText(owner)}.`, {
     hint: `Only the owner that acquired a lease can ${action} it. Use the same owner as the acquire (--owner or LOCKSTEP_OWNER); if the holder is gone, its lease expires after its TTL plus a margin and gc removes it.`,
   });
 }
 
 function busy(resource: LeaseResource, action: string): LockstepError {
-  return new LockstepError(ErrorCodes.ELEASECONFLICT, `Could not ${action} the lease on ${resource.id}: it changed on the remote ${CAS_TRIES} times in a row.`, {
+  return new LockstepError(ErrorCodes.ELEASECONFLICT, `Could not ${action} the lease on ${safeText(resource.id, 300)}: it changed on the remote ${CAS_TRIES} times in a row.`, {
     hint: 'Several processes of this owner are writing the same lease at once; run the command again.',
   });
 }

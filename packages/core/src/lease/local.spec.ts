@@ -7,6 +7,7 @@ import { ProcessProbe, systemProcessProbe } from '../lock/process-probe';
 import { useTempDir } from '../test-utils/temp-dir';
 import { Worker } from '../test-utils/workers';
 import { LocalLeaseBackend } from './local';
+import * as store from './local-store';
 import { entryPath, leaseHash, leaseStorePaths, placeLease, readEntry, removeLeaseCas, writeLeaseCas, StoredLease } from './local-store';
 import { parseResource } from './resource';
 
@@ -100,12 +101,18 @@ describe('LocalLeaseBackend', () => {
       expect(readdirSync(path.join(lockDir(), 'leases', 'claims'))).toEqual([]);
     });
 
-    it('refuses an empty owner or a TTL that is not above zero', async () => {
+    it('refuses an empty owner, one with control characters, or a TTL outside 1s..max (EBADDURATION naming the limits)', async () => {
       const leases = backend();
       await expect(leases.acquire(r('package:x'), { owner: ' ', ttlMs: MIN })).rejects.toMatchObject({ code: 'EBADOPTIONS' });
-      await expect(leases.acquire(r('package:x'), { owner: 'o', ttlMs: 0 })).rejects.toMatchObject({ code: 'EBADOPTIONS' });
-      await expect(leases.acquire(r('package:x'), { owner: 'o', ttlMs: NaN })).rejects.toMatchObject({ code: 'EBADOPTIONS' });
+      await expect(leases.acquire(r('package:x'), { owner: 'o\x1b[2J', ttlMs: MIN })).rejects.toMatchObject({ code: 'EBADOPTIONS', message: expect.stringContaining('\\u001b') });
+      for (const ttlMs of [0, NaN, -5, 1.5, 999, 3.6e29, Infinity, 8 * 24 * 60 * MIN]) {
+        await expect(leases.acquire(r('package:x'), { owner: 'o', ttlMs })).rejects.toMatchObject({ code: 'EBADDURATION', hint: expect.stringContaining('between 1s and 7d') });
+      }
       await expect(leases.acquire(r('package:x'), { owner: 'o', ttlMs: MIN, waitMs: -1 })).rejects.toMatchObject({ code: 'EBADOPTIONS' });
+      // The limits are options: a test of expiry may go below a second, a deployment above a week.
+      await expect(new LocalLeaseBackend({ lockDir: lockDir(), minTtlMs: 1 }).acquire(r('package:short'), { owner: 'o', ttlMs: 50 })).resolves.toMatchObject({ lease: { ttlMs: 50 } });
+      await expect(new LocalLeaseBackend({ lockDir: lockDir(), maxTtlMs: 30 * 24 * 60 * MIN }).acquire(r('package:long'), { owner: 'o', ttlMs: 20 * 24 * 60 * MIN })).resolves.toMatchObject({ renewed: false });
+      await expect(leases.renew(r('package:long'), { owner: 'o', ttlMs: 20 * 24 * 60 * MIN })).rejects.toMatchObject({ code: 'EBADDURATION' });
     });
   });
 
@@ -359,6 +366,81 @@ describe('LocalLeaseBackend', () => {
       expect(readFileSync(path.join(mutexPaths(dir, 'path:/w/idle').base, 'key'), 'utf8')).toBe('path:/w/idle');
       await again.release();
     });
+  });
+
+  describe('records from elsewhere, and break', () => {
+    /** Writes lease.json for `id` as another user's tool might have (no checks at all). */
+    const plant = (id: string, fields: Record<string, unknown>) => {
+      const paths = leaseStorePaths(lockDir());
+      mkdirSync(paths.claims, { recursive: true, mode: 0o700 });
+      const record = { schema_version: 1, resource: id, owner: 'o', nonce: 'n', ttlMs: MIN, acquiredAt: new Date().toISOString(), renewedAt: new Date().toISOString(), hostname: 'elsewhere', pid: 1, rev: 'r1', ...fields };
+      expect(placeLease(paths, leaseHash(id), record as StoredLease)).toBe(true);
+    };
+
+    it('a record whose ttl is not a sane number counts as expired (unsound): shown as such, taken over, collected', async () => {
+      const leases = backend();
+      plant('package:huge', { ttlMs: 3.6e29, owner: 'evil\x1b[2J' });
+      plant('package:neg', { ttlMs: -5 });
+      plant('package:frac', { ttlMs: 0.5 });
+      const views = await leases.status();
+      expect(views.map((v) => [v.resource, v.expired, v.remainingMs, typeof v.unsound])).toEqual([
+        ['package:frac', true, 0, 'string'],
+        ['package:huge', true, 0, 'string'],
+        ['package:neg', true, 0, 'string'],
+      ]);
+      const got = await leases.acquire(r('package:huge'), { owner: 'me', ttlMs: MIN });
+      expect(got.tookOver).toMatchObject({ owner: 'evil\x1b[2J', unsound: expect.stringContaining('3.6e+29') });
+      expect((await leases.gc()).removed.map((v) => v.resource).sort()).toEqual(['package:frac', 'package:neg']);
+    });
+
+    it('messages about such a record escape its control characters and cut absurd fields', async () => {
+      const leases = backend();
+      plant('package:x', { owner: `\x1b]0;pwned\x07\x1b[2J${'A'.repeat(10_000)}`, hostname: 'h\u202eost' });
+      const error = await leases.acquire(r('package:x'), { owner: 'me', ttlMs: MIN }).catch((e) => e);
+      expect(error.code).toBe('ELEASECONFLICT');
+      const text = `${error.message}\n${error.hint}`;
+      expect(text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f\u202e]/);
+      expect(text).toContain('\\u001b]0;pwned\\u0007\\u001b[2J');
+      expect(text).toContain('h\\u202eost');
+      expect(text.length).toBeLessThan(2000);
+      const notOwner = await leases.release(r('package:x'), { owner: 'me' }).catch((e) => e);
+      expect(notOwner.code).toBe('ELEASENOTOWNER');
+      expect(notOwner.message).not.toContain('\x1b');
+    });
+
+    it('break removes a live lease of another owner (and a damaged entry) and says whose it was; nothing held: broken false', async () => {
+      const leases = backend();
+      await leases.acquire(r('package:x'), { owner: 'alice', ttlMs: 30 * MIN });
+      const result = await leases.break(r('package:x'), { reason: 'alice left' });
+      expect(result).toMatchObject({ broken: true, holder: { owner: 'alice', resource: 'package:x', expired: false } });
+      expect(await leases.status()).toEqual([]);
+      expect(await leases.break(r('package:x'), { reason: 'again' })).toEqual({ broken: false });
+      await expect(leases.break(r('package:x'), { reason: ' ' })).rejects.toMatchObject({ code: 'EBADOPTIONS' });
+      // A damaged lease file, which otherwise blocks for a minute.
+      await leases.acquire(r('package:y'), { owner: 'alice', ttlMs: 30 * MIN });
+      writeFileSync(leaseFile('package:y'), '{torn');
+      expect(await leases.break(r('package:y'), { reason: 'torn file' })).toMatchObject({ broken: true, holder: { owner: expect.stringContaining('unreadable') } });
+      expect(await leases.acquire(r('package:y'), { owner: 'bob', ttlMs: MIN })).toMatchObject({ renewed: false });
+    });
+  });
+
+  it('break is a compare-and-swap on what it read: a lease renewed in between is not removed (ELEASECONFLICT)', async () => {
+    const leases = backend();
+    await leases.acquire(r('package:x'), { owner: 'alice', ttlMs: 30 * MIN });
+    const original = store.readEntry;
+    const ctx = { me: makeOwner('t', systemProcessProbe, process.pid, 't'), probe: systemProcessProbe, claimStaleMs: 30_000 };
+    // alice renews right after break read the entry
+    const spy = jest.spyOn(store, 'readEntry').mockImplementationOnce((paths, hash) => {
+      const seen = original(paths, hash)!;
+      expect(store.writeLeaseCas(paths, hash, seen.identity, { ...seen.lease!, rev: 'renewed-meanwhile' }, ctx)).toBe('done');
+      return seen;
+    });
+    try {
+      await expect(leases.break(r('package:x'), { reason: 'stuck' })).rejects.toMatchObject({ code: 'ELEASECONFLICT', message: expect.stringContaining('nothing was removed') });
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await leases.status()).map((v) => v.owner)).toEqual(['alice']);
   });
 
   describe('real processes racing', () => {

@@ -4,6 +4,7 @@ import { ErrorCodes, LockstepError } from '../errors';
 import { resolveLockDir, verifyLockDir } from '../lock/lock-dir';
 import { LockOwner, makeOwner } from '../lock/owner';
 import { ProcessProbe, systemProcessProbe } from '../lock/process-probe';
+import { safeText } from '../util/display';
 import { formatDuration } from '../util/duration';
 import { sleep } from '../util/sleep';
 import { RemovedLockDir, collectIdleLockDirs } from './local-gc';
@@ -24,8 +25,9 @@ import {
   sweepLeaseStore,
   writeLeaseCas,
 } from './local-store';
-import { LeaseResource, resourceFromId, resourcesConflict } from './resource';
-import type { LeaseAcquireOptions, LeaseAcquireResult, LeaseBackend, LeaseView } from './types';
+import { LeaseResource, checkBreakReason, checkLeaseOwner, resourceFromId, resourcesConflict } from './resource';
+import { MIN_LEASE_TTL_MS, checkLeaseTtl, isSaneTtl, recordProblem } from './ttl';
+import type { LeaseAcquireOptions, LeaseAcquireResult, LeaseBackend, LeaseBreakResult, LeaseView } from './types';
 
 export interface LocalLeaseBackendOptions {
   /** Directory for lock state. Default: resolveLockDir() (LOCKSTEP_LOCK_DIR, XDG_RUNTIME_DIR/lockstep, tmp/lockstep-<uid>). */
@@ -36,6 +38,10 @@ export interface LocalLeaseBackendOptions {
   now?: () => number;
   /** gc removes a core lock directory only when nothing in it changed for this long. Default 10 min. */
   lockDirIdleMs?: number;
+  /** Shortest TTL accepted. Default 1 s (MIN_LEASE_TTL_MS); tests of expiry pass less. */
+  minTtlMs?: number;
+  /** Longest TTL accepted. Default LOCKSTEP_MAX_TTL of process.env, else 7 d. */
+  maxTtlMs?: number;
 }
 
 /** What `gc` of the local backend removed. */
@@ -101,7 +107,7 @@ export class LocalLeaseBackend implements LeaseBackend {
 
   async acquire(resource: LeaseResource, options: LeaseAcquireOptions): Promise<LeaseAcquireResult> {
     const owner = checkOwner(options.owner);
-    const ttlMs = checkTtl(options.ttlMs);
+    const ttlMs = this.checkTtl(options.ttlMs);
     const waitMs = options.waitMs ?? 0;
     if (!Number.isFinite(waitMs) || waitMs < 0) throw badOption(`waitMs must be 0 or more, not ${waitMs}.`);
     const pollMs = Math.max(1, options.pollMs ?? DEFAULT_LOCAL_POLL_MS);
@@ -132,7 +138,7 @@ export class LocalLeaseBackend implements LeaseBackend {
 
   async renew(resource: LeaseResource, options: { owner: string; ttlMs?: number }): Promise<LeaseView> {
     const owner = checkOwner(options.owner);
-    if (options.ttlMs !== undefined) checkTtl(options.ttlMs);
+    if (options.ttlMs !== undefined) this.checkTtl(options.ttlMs);
     const paths = this.store();
     const hash = leaseHash(resource.id);
     for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -216,7 +222,33 @@ export class LocalLeaseBackend implements LeaseBackend {
     return { removed, lockDirs: dirs.removed, lockDirsKept: dirs.restored };
   }
 
+  /**
+   * Removes the lease on `resource` whoever holds it (a damaged entry too),
+   * by compare-and-swap on the revision read: if it changed in between,
+   * nothing is removed and this is ELEASECONFLICT naming the new holder.
+   */
+  async break(resource: LeaseResource, options: { reason: string }): Promise<LeaseBreakResult> {
+    checkBreakReason(options?.reason);
+    // As acquire does: the lock directory must still be the one checked first.
+    verifyLockDir(this.lockDir);
+    const paths = this.store();
+    const hash = leaseHash(resource.id);
+    const now = this.clock();
+    const cur = readEntry(paths, hash);
+    if (cur === undefined) return { broken: false };
+    const holder = cur.lease ? this.view(cur, now) : this.damagedView(cur, resource, now);
+    const outcome = removeLeaseCas(paths, hash, cur.identity, this.cas());
+    if (outcome === 'done') return { broken: true, holder };
+    const after = readEntry(paths, hash);
+    const next = after?.lease ? this.view(after, this.clock()) : undefined;
+    throw changedWhileBreaking(resource, holder, next);
+  }
+
   // ---------------------------------------------------------------------------
+
+  private checkTtl(ttlMs: number): number {
+    return checkLeaseTtl(ttlMs, { minMs: this.options.minTtlMs ?? MIN_LEASE_TTL_MS, maxMs: this.options.maxTtlMs });
+  }
 
   private async tryAcquire(resource: LeaseResource, owner: string, ttlMs: number): Promise<Attempt> {
     const paths = this.store();
@@ -381,6 +413,8 @@ export class LocalLeaseBackend implements LeaseBackend {
     const age = now - entry.mtimeMs;
     if (!entry.lease) return Math.abs(age) > DAMAGED_STALE_MS;
     if (entry.lease.pending && this.placerDead(entry.lease)) return true;
+    // A TTL that is not a sane number (a record from elsewhere): expired, so it can always be removed.
+    if (!isSaneTtl(entry.lease.ttlMs)) return true;
     return age > entry.lease.ttlMs || age < -entry.lease.ttlMs;
   }
 
@@ -388,7 +422,14 @@ export class LocalLeaseBackend implements LeaseBackend {
     const { rev: _rev, pending: _pending, startTime: _startTime, ...record } = entry.lease!;
     const expired = this.expired(entry, now);
     const age = now - entry.mtimeMs;
-    return { ...record, backend: 'local', expired, remainingMs: expired ? 0 : Math.round(Math.min(record.ttlMs, record.ttlMs - age)) };
+    const unsound = recordProblem(record);
+    return {
+      ...record,
+      backend: 'local',
+      expired,
+      remainingMs: expired ? 0 : Math.round(Math.min(record.ttlMs, record.ttlMs - age)),
+      ...(unsound ? { unsound } : {}),
+    };
   }
 
   /** The view of what we just wrote. */
@@ -422,12 +463,15 @@ function badOption(message: string): LockstepError {
 
 function checkOwner(owner: string): string {
   if (typeof owner !== 'string' || owner.trim() === '') throw badOption('A lease needs an owner.');
-  return owner;
+  return checkLeaseOwner(owner);
 }
 
-function checkTtl(ttlMs: number): number {
-  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) throw badOption(`The TTL must be a positive number of milliseconds, not ${ttlMs}.`);
-  return ttlMs;
+function changedWhileBreaking(resource: LeaseResource, seen: LeaseView, now: LeaseView | undefined): LockstepError {
+  return new LockstepError(
+    ErrorCodes.ELEASECONFLICT,
+    `The lease on ${safeText(resource.id, 300)} changed while it was being broken (it was held by ${describeLease(seen)}${now ? `; now by ${describeLease(now)}` : ''}): nothing was removed.`,
+    { hint: `Look again with 'lockstep lock status --resource ${safeText(resource.id, 300)}' and run lock break again if that is still the lease to break.` },
+  );
 }
 
 function throwIfAborted(signal: AbortSignal | undefined, resource: LeaseResource): void {
@@ -439,55 +483,64 @@ function throwIfAborted(signal: AbortSignal | undefined, resource: LeaseResource
   }
 }
 
-/** "bob@host until ~12:30:05 (29m50s left; pid 123 on host, acquired 12:00:05)" */
+/**
+ * "bob@host until ~12:30:05 (29m50s left; pid 123 on host, acquired 12:00:05)".
+ * The record may come from anyone: its text is escaped and cut (safeText).
+ */
 export function describeLease(lease: LeaseView, now = Date.now()): string {
-  const until = lease.expired
-    ? `(expired; last renewed ${clock(Date.parse(lease.renewedAt))}`
-    : lease.remainingMs === undefined
-      ? '(expiry unknown yet'
-      : `until ~${clock(now + lease.remainingMs)} (${formatDuration(lease.remainingMs)} left`;
-  const where = lease.pid ? `pid ${lease.pid} on ${lease.hostname}, ` : '';
-  return `${lease.owner} ${until}; ${where}acquired ${clock(Date.parse(lease.acquiredAt))})`;
+  const until = lease.unsound
+    ? '(expired: its record is unsound, so it counts as expired'
+    : lease.expired
+      ? `(expired; last renewed ${clock(Date.parse(lease.renewedAt))}`
+      : lease.remainingMs === undefined
+        ? '(expiry unknown yet'
+        : `until ~${clock(now + lease.remainingMs)} (${formatDuration(lease.remainingMs)} left`;
+  const where = lease.pid ? `pid ${safeText(lease.pid, 20)} on ${safeText(lease.hostname, 64)}, ` : '';
+  return `${safeText(lease.owner)} ${until}; ${where}acquired ${clock(Date.parse(String(lease.acquiredAt)))})`;
 }
 
 function clock(ms: number): string {
-  if (!Number.isFinite(ms)) return '?';
-  return new Date(ms).toTimeString().slice(0, 8);
+  const date = new Date(ms);
+  return Number.isFinite(date.getTime()) ? date.toTimeString().slice(0, 8) : '?';
 }
 
 function conflictError(resource: LeaseResource, conflicts: LeaseView[], waitedMs?: number): LockstepError {
-  const shown = conflicts.slice(0, 3).map((c) => (c.resource === resource.id ? `held by ${describeLease(c)}` : `conflicts with ${c.resource}, held by ${describeLease(c)}`));
+  const id = safeText(resource.id, 300);
+  const shown = conflicts
+    .slice(0, 3)
+    .map((c) => (c.resource === resource.id ? `held by ${describeLease(c)}` : `conflicts with ${safeText(c.resource, 300)}, held by ${describeLease(c)}`));
   const more = conflicts.length > 3 ? `; and ${conflicts.length - 3} more` : '';
   const waited = waitedMs !== undefined ? ` after waiting ${formatDuration(waitedMs)}` : '';
   const what = shown.length ? `${shown.join('; ')}${more}` : 'other processes kept taking conflicting leases';
-  const owners = [...new Set(conflicts.map((c) => c.owner))];
-  return new LockstepError(ErrorCodes.ELEASECONFLICT, `Could not acquire ${resource.id}${waited}: ${what}.`, {
+  const owners = [...new Set(conflicts.map((c) => safeText(c.owner)))].slice(0, 3);
+  return new LockstepError(ErrorCodes.ELEASECONFLICT, `Could not acquire ${id}${waited}: ${what}.`, {
     hint:
       `Wait for it (--wait 10m), or ask ${owners.length ? owners.join(', ') : 'its owner'} to release it; ` +
-      `an expired lease is taken over automatically. 'lockstep lock status --resource ${resource.id}' shows who holds what.`,
+      `an expired lease is taken over automatically. 'lockstep lock status --resource ${id}' shows who holds what; ` +
+      `'lockstep lock break --resource ${id} --reason "…"' removes a lease whose holder is gone.`,
   });
 }
 
 function notOwnerError(resource: LeaseResource, lease: LeaseView, owner: string, verb: string): LockstepError {
-  return new LockstepError(ErrorCodes.ELEASENOTOWNER, `Cannot ${verb} ${resource.id}: it is held by ${describeLease(lease)}, not by ${owner}.`, {
+  return new LockstepError(ErrorCodes.ELEASENOTOWNER, `Cannot ${verb} ${safeText(resource.id, 300)}: it is held by ${describeLease(lease)}, not by ${safeText(owner)}.`, {
     hint: `Pass the owner that acquired it (--owner or LOCKSTEP_OWNER); separate commands of one job must use the same owner.`,
   });
 }
 
 function notHeldError(resource: LeaseResource): LockstepError {
-  return new LockstepError(ErrorCodes.ELEASENOTHELD, `Nobody holds a lease on ${resource.id}: it expired and was taken over or collected, or was never acquired.`, {
-    hint: `Acquire it again: lockstep lock acquire --resource ${resource.id}`,
+  return new LockstepError(ErrorCodes.ELEASENOTHELD, `Nobody holds a lease on ${safeText(resource.id, 300)}: it expired and was taken over or collected, or was never acquired.`, {
+    hint: `Acquire it again: lockstep lock acquire --resource ${safeText(resource.id, 300)}`,
   });
 }
 
 function damagedError(resource: LeaseResource, entry: EntryRead): LockstepError {
-  return new LockstepError(ErrorCodes.ELEASECONFLICT, `The lease file of ${resource.id} in ${entry.dir} is unreadable.`, {
-    hint: `It was damaged by hand. 'lockstep lock gc' removes it ${formatDuration(DAMAGED_STALE_MS)} after its last change, or remove ${entry.dir} yourself.`,
+  return new LockstepError(ErrorCodes.ELEASECONFLICT, `The lease file of ${safeText(resource.id, 300)} in ${entry.dir} is unreadable.`, {
+    hint: `It was damaged by hand. 'lockstep lock gc' removes it ${formatDuration(DAMAGED_STALE_MS)} after its last change; 'lockstep lock break --resource … --reason …' removes it now.`,
   });
 }
 
 function busyError(resource: LeaseResource): LockstepError {
-  return new LockstepError(ErrorCodes.ELEASECONFLICT, `The lease on ${resource.id} kept changing under this command.`, {
+  return new LockstepError(ErrorCodes.ELEASECONFLICT, `The lease on ${safeText(resource.id, 300)} kept changing under this command.`, {
     hint: 'Other processes are acquiring and releasing it in a tight loop; try again.',
   });
 }

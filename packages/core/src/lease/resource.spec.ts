@@ -1,6 +1,6 @@
 import * as os from 'os';
 import * as path from 'path';
-import { defaultLeaseOwner, parseResource, resourceFromId, resourcesConflict } from './resource';
+import { MAX_OWNER_LENGTH, MAX_PATH_RESOURCE_LENGTH, MAX_RESOURCE_NAME_LENGTH, checkBreakReason, checkLeaseOwner, defaultLeaseOwner, parseResource, resourceFromId, resourcesConflict } from './resource';
 
 describe('parseResource', () => {
   it('accepts the four namespaces and keeps names other than paths as written', () => {
@@ -37,6 +37,54 @@ describe('parseResource', () => {
   it('reads stored ids back without resolving them again', () => {
     expect(resourceFromId('path:dist/app')).toEqual({ namespace: 'path', name: 'dist/app', id: 'path:dist/app' });
     expect(() => resourceFromId('moon:x')).toThrow(expect.objectContaining({ code: 'EBADRESOURCE' }));
+  });
+});
+
+describe('parseResource limits', () => {
+  const RAW_CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+  it('refuses control characters (C0, C1, DEL) and bidi controls with EBADRESOURCE, showing them escaped', () => {
+    for (const text of ['package:a\x1b[2Jb', 'group:x\x00', 'repo:\x7f', 'package:\x9b1m', 'group:evil\u202eexe', 'path:dist\u2066', 'package:a\nb']) {
+      let error: any;
+      try {
+        parseResource(text, { cwd: '/w' });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ code: 'EBADRESOURCE', message: expect.stringContaining('control characters'), hint: expect.stringContaining('printable') });
+      expect(error.message).not.toMatch(RAW_CONTROL);
+    }
+  });
+
+  it(`limits the name to ${MAX_RESOURCE_NAME_LENGTH} characters (path: ${MAX_PATH_RESOURCE_LENGTH} once resolved), and never echoes a huge one`, () => {
+    expect(parseResource(`package:${'a'.repeat(MAX_RESOURCE_NAME_LENGTH)}`).name).toHaveLength(MAX_RESOURCE_NAME_LENGTH);
+    for (const text of [`package:${'a'.repeat(MAX_RESOURCE_NAME_LENGTH + 1)}`, `group:${'g'.repeat(10_000)}`, `path:${'d/'.repeat(600)}`, `${'x'.repeat(10_000)}`]) {
+      let error: any;
+      try {
+        parseResource(text, { cwd: '/w' });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ code: 'EBADRESOURCE', message: expect.stringContaining('too long'), hint: expect.stringContaining(String(MAX_RESOURCE_NAME_LENGTH)) });
+      expect(error.message.length).toBeLessThan(200);
+    }
+    expect(parseResource(`path:${'d/'.repeat(400)}`, { cwd: '/w' }).name.length).toBeLessThanOrEqual(MAX_PATH_RESOURCE_LENGTH);
+  });
+});
+
+describe('checkLeaseOwner and checkBreakReason', () => {
+  it(`accept short printable owners; refuse empty, control characters, more than ${MAX_OWNER_LENGTH} characters (EBADOPTIONS)`, () => {
+    for (const owner of ['ci@runner-3', 'Zoë@東京', 'o'.repeat(MAX_OWNER_LENGTH)]) expect(checkLeaseOwner(owner)).toBe(owner);
+    for (const owner of ['', ' ', 'a\x1b[2J', 'x\u202e', 'o'.repeat(MAX_OWNER_LENGTH + 1), 42]) {
+      expect(() => checkLeaseOwner(owner)).toThrow(expect.objectContaining({ code: 'EBADOPTIONS', hint: expect.any(String) }));
+    }
+    expect(() => defaultLeaseOwner({ LOCKSTEP_OWNER: 'evil\x1b[2J' })).toThrow(expect.objectContaining({ code: 'EBADOPTIONS', message: expect.stringContaining('LOCKSTEP_OWNER') }));
+    expect(() => defaultLeaseOwner({}, 'x'.repeat(10_000))).toThrow(expect.objectContaining({ code: 'EBADOPTIONS', message: expect.stringContaining('too long') }));
+  });
+
+  it('a break needs a printable reason', () => {
+    expect(checkBreakReason(' runner died ')).toBe('runner died');
+    for (const reason of [undefined, '', '  ', 'a\x1b[2J', 'r'.repeat(2000)]) expect(() => checkBreakReason(reason)).toThrow(expect.objectContaining({ code: 'EBADOPTIONS' }));
   });
 });
 

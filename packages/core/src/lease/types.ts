@@ -24,6 +24,12 @@ export interface LeaseView extends LeaseRecord {
   expired: boolean;
   /** Milliseconds left before this observer would call it expired; undefined when it cannot tell yet. */
   remainingMs?: number;
+  /**
+   * Set when the stored record cannot be believed (its ttlMs is not a sane
+   * number): why. Such a lease counts as expired, so it can always be taken
+   * over, collected or broken.
+   */
+  unsound?: string;
 }
 
 export interface LeaseWaitInfo {
@@ -44,6 +50,14 @@ export interface LeaseAcquireOptions {
   /** Called when waiting starts and every `waitReportMs` (default 10 s) after. */
   onWait?: (info: LeaseWaitInfo) => void;
   waitReportMs?: number;
+}
+
+/** What `break` removed. */
+export interface LeaseBreakResult {
+  /** false: nothing was held (nothing to break). */
+  broken: boolean;
+  /** The lease that was removed, as read just before removing exactly that version. */
+  holder?: LeaseView;
 }
 
 export interface LeaseAcquireResult {
@@ -74,4 +88,11 @@ export interface LeaseBackend {
   status(resource?: LeaseResource): Promise<LeaseView[]>;
   /** Removes expired leases (each by compare-and-swap on what was seen). */
   gc(): Promise<{ removed: LeaseView[] }>;
+  /**
+   * Removes the lease on exactly `resource`, whoever holds it, live or not:
+   * for a holder that is gone or stuck. Compare-and-swap on the version read,
+   * so a newer lease it did not see is never removed (ELEASECONFLICT then).
+   * A `reason` is required. Nothing held: `broken: false`.
+   */
+  break(resource: LeaseResource, options: { reason: string }): Promise<LeaseBreakResult>;
 }

@@ -5,7 +5,8 @@
 const { GitLeaseBackend, parseResource } = require('../../../dist');
 
 const [clone, raw, owner, ttl, renewEvery] = process.argv.slice(2);
-const backend = new GitLeaseBackend({ cwd: clone });
+// minTtlMs: the race spec uses a sub-second TTL to see expiry quickly.
+const backend = new GitLeaseBackend({ cwd: clone, minTtlMs: 1 });
 const resource = parseResource(raw);
 
 (async () => {
