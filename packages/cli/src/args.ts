@@ -74,8 +74,37 @@ export function stringOption(values: OptionValues, name: string): string | undef
   return typeof value === 'string' ? value : undefined;
 }
 
-/** A duration option (`--ttl 30m`): EBADDURATION for `30`, `abc`, `0s`. */
+/** A duration option (`--ttl 30m`): EBADDURATION for `30`, `abc`, `0s`, `-5m`, `1h1h`. */
 export function durationOption(values: OptionValues, name: string, what: string): number | undefined {
   const text = stringOption(values, name);
   return text === undefined ? undefined : parseDuration(text, what);
+}
+
+/**
+ * util.parseArgs refuses `--ttl -5m` as ambiguous (the value looks like an
+ * option), so a negative duration would be reported as a missing value
+ * instead of reaching the parser that says what is wrong with it. An option
+ * that takes a value gets the next argument when that is `-` followed by a
+ * digit (no option of lockstep looks like that): `--ttl -5m` becomes
+ * `--ttl=-5m`. Arguments after `--` are left alone.
+ */
+export function joinDashValues(args: string[], options: Record<string, OptionSpec>): string[] {
+  // Long options only: lockstep has no short option that takes a value.
+  const takesValue = (arg: string): boolean => arg.startsWith('--') && options[arg.slice(2)]?.type === 'string';
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    const next = args[i + 1];
+    if (!arg.includes('=') && takesValue(arg) && next !== undefined && /^-\.?\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }

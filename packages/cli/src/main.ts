@@ -1,6 +1,6 @@
 import { parseArgs } from 'util';
-import { type LockstepError, errnoCode, toLockstepError } from '@lockstep/core';
-import { type Command, type CommandContext, type Io, type OptionSpec, commandHelp, commandName, usageError } from './args';
+import { type LockstepError, errnoCode, safeJson, safeLines, safeText, toLockstepError } from '@lockstep/core';
+import { type Command, type CommandContext, type Io, type OptionSpec, commandHelp, commandName, joinDashValues, usageError } from './args';
 import { groupCommands } from './commands/group';
 import { lockCommands } from './commands/lock';
 import { stateClear, stateShow } from './commands/state';
@@ -66,7 +66,8 @@ ${lines.join('\n')}
 Lock options (lock …):
   --resource R         package:<name>, path:<dir>, group:<name> or repo:<name>; repo: conflicts
                        with every lease, path: with overlapping paths, the others on the same name
-  --ttl D              30s, 15m, 2h, 1h30m (default 30m)
+  --ttl D              30s, 15m, 2h, 1h30m, 2d (default 30m): units largest first, each once;
+                       between 1s and 7d (LOCKSTEP_MAX_TTL raises the maximum, up to 365d)
   --owner O            default $LOCKSTEP_OWNER, else <user>@<host>
   --backend local|git  where leases live (default local); --remote NAME for git (default origin)
 
@@ -74,6 +75,9 @@ Options of every command:
   --json               machine-readable output on stdout: { "schema_version": 1, "ok": …, "data": … }
   --help, -h           this help, or a command's: lockstep lock acquire --help
   --version            the version of lockstep
+
+Values read from lease records (owners, hosts, resources) are shown with control characters
+escaped (\u001b) and absurdly long ones cut (…): records come from other users and machines.
 
 Exit codes: 0 ok, 1 failure, 2 usage error, 4 lock conflict (held by another owner, or waited too long).`;
 }
@@ -92,10 +96,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
   // `--json` of lockstep, not of a command after `--` (group run).
   const own = argv.indexOf('--') === -1 ? argv : argv.slice(0, argv.indexOf('--'));
   const json = own.includes('--json');
+  // Everything lockstep prints passes here: values from lease records, journals and echoed input
+  // may hold control characters (escaped, so no terminal acts on them; JSON keeps the exact value).
   const fail = (error: unknown): number => {
     const failure = toLockstepError(error);
-    if (json) io.out(JSON.stringify({ schema_version: 1, ok: false, error: { code: failure.code, message: failure.message, hint: failure.hint } }));
-    else io.err(`lockstep: ${failure.format()}`);
+    if (json) io.out(safeJson({ schema_version: 1, ok: false, error: { code: failure.code, message: failure.message, hint: failure.hint } }));
+    else io.err(safeLines(`lockstep: ${failure.format()}`));
     return exitCodeFor(failure);
   };
   const help = (arg: string) => arg === '--help' || arg === '-h';
@@ -119,7 +125,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.out(usage());
       return EXIT_OK;
     }
-    return fail(usageError(`Unknown option '${argv[0]}'.`, 'Start with a command: run lockstep --help for the list.'));
+    return fail(usageError(`Unknown option '${safeText(argv[0], 60)}'.`, 'Start with a command: run lockstep --help for the list.'));
   }
 
   const command = findCommand(words);
@@ -133,7 +139,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return fail(usageError(`'lockstep ${words[0]}' needs a subcommand: ${family.map((c) => c.words.slice(1).join(' ')).join(', ')}.`, `Run lockstep ${words[0]} --help.`));
     }
     const known = family.length > 0 ? ` Run lockstep ${words[0]} --help.` : ' Run lockstep --help for the commands.';
-    return fail(usageError(`Unknown command '${words.join(' ')}'.`, known.trim()));
+    return fail(usageError(`Unknown command '${safeText(words.join(' '), 80)}'.`, known.trim()));
   }
 
   const rest = argv.slice(command.words.length);
@@ -143,12 +149,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return EXIT_OK;
   }
   let parsed;
+  const options: Record<string, OptionSpec> = { ...command.options, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } };
   try {
     parsed = parseArgs({
-      args: rest,
+      args: joinDashValues(rest, options),
       allowPositionals: command.positionals === true,
       strict: true,
-      options: { ...command.options, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+      options,
     });
   } catch (error) {
     return fail(usageError(parseErrorMessage(error, command), `Run ${commandName(command)} --help for its options.`));
@@ -157,8 +164,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const env = io.env ?? process.env;
     const context: CommandContext = { values: parsed.values as CommandContext['values'], positionals: parsed.positionals, io, env, json };
     const result = await command.run(context);
-    if (json && result.data !== undefined) io.out(JSON.stringify({ schema_version: 1, ok: true, data: result.data }));
-    else if (!json && result.text !== undefined) io.out(result.text);
+    if (json && result.data !== undefined) io.out(safeJson({ schema_version: 1, ok: true, data: result.data }));
+    else if (!json && result.text !== undefined) io.out(safeLines(result.text));
     return result.exitCode ?? EXIT_OK;
   } catch (error) {
     return fail(error);
@@ -180,10 +187,14 @@ function parseErrorMessage(error: unknown, command: Command): string {
   const code = errnoCode(error);
   const name = commandName(command);
   const option = /'(-[^' ]+)/.exec(message)?.[1];
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `Unknown option '${option ?? message}' for ${name}.`;
-  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `Unexpected argument '${/'([^']*)'/.exec(message)?.[1] ?? message}' for ${name}.`;
-  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-    return option ? `Option '${option}' of ${name} ${/argument missing/.test(message) ? 'needs a value' : 'takes no value'}.` : message;
+  const shown = (text: string) => safeText(text, 80);
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `Unknown option '${shown(option ?? message)}' for ${name}.`;
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `Unexpected argument '${shown(/'([^']*)'/.exec(message)?.[1] ?? message)}' for ${name}.`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
+    if (/argument missing/.test(message)) return `Option '${shown(option)}' of ${name} needs a value.`;
+    // The next argument looks like an option: `--owner --json`, or a value that starts with '-'.
+    if (/ambiguous/.test(message)) return `Option '${shown(option)}' of ${name} needs a value (to give one that starts with '-', write ${shown(option)}=-…).`;
+    return `Option '${shown(option)}' of ${name} takes no value.`;
   }
-  return message;
+  return shown(message);
 }

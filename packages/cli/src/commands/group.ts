@@ -7,12 +7,15 @@ import {
   LockHandle,
   LockstepError,
   acquireGroup,
-  describeOwner,
   describeSupersede,
+  hasControls,
   isLockstepError,
   killGraceFromEnv,
   readGroupStatus,
+  safeLines,
+  safeText,
 } from '@lockstep/core';
+import { shownOwner } from './lock-status';
 
 export interface GroupRunOptions {
   group: string;
@@ -37,7 +40,8 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
  */
 export async function groupRun(options: GroupRunOptions): Promise<number> {
   const { err, group } = options;
-  const log = (line: string) => err(`[lockstep] ${line}`);
+  // Wait and supersede messages name other runs (their owner files): escaped before they reach a terminal.
+  const log = (line: string) => err(safeLines(`[lockstep] ${line}`));
   let handle: LockHandle | undefined;
   if (options.policy !== 'off') {
     try {
@@ -100,10 +104,10 @@ function runChild(options: GroupRunOptions, handle: LockHandle | undefined, log:
     child.once('error', (error: NodeJS.ErrnoException) => {
       cleanup();
       // As shells do: 127 when the program is not found, 126 when it cannot be run.
-      const failure = new LockstepError(ErrorCodes.ECOMMAND, `Could not start '${file}': ${error.message}`, {
+      const failure = new LockstepError(ErrorCodes.ECOMMAND, `Could not start '${safeText(file, 200)}': ${safeText(error.message, 400)}`, {
         hint: 'Check the command after -- (it is run directly, not through a shell; use sh -c "…" for shell syntax).',
       });
-      options.err(`lockstep: ${failure.format()}`);
+      options.err(safeLines(`lockstep: ${failure.format()}`));
       resolve(error.code === 'ENOENT' ? 127 : 126);
     });
     child.once('exit', (code, signal) => {
@@ -121,18 +125,27 @@ function commandLabel(command: string[]): string {
 /** `lockstep group status --group G`: the holders and the queue in admission order. */
 export function groupStatus(group: string): { data: unknown; text: string } {
   const status = readGroupStatus({ group });
-  const lines = [`${group}: ${status.holders.length === 0 ? 'free' : `held by ${status.holders.length}`}`];
-  for (const h of status.holders) lines.push(`  slot ${h.slot}: ${h.holder ? describeOwner(h.holder) : '(unreadable owner)'}${h.state === 'alive' ? '' : ` [${h.state}]`}`);
-  status.queue.forEach((waiter, i) => lines.push(`  ${i + 1}. waiting: ${waiter ? describeOwner(waiter) : '(unreadable ticket)'}`));
+  const lines = [`${safeText(group)}: ${status.holders.length === 0 ? 'free' : `held by ${status.holders.length}`}`];
+  for (const h of status.holders) lines.push(`  slot ${h.slot}: ${h.holder ? shownOwner(h.holder) : '(unreadable owner)'}${h.state === 'alive' ? '' : ` [${h.state}]`}`);
+  status.queue.forEach((waiter, i) => lines.push(`  ${i + 1}. waiting: ${waiter ? shownOwner(waiter) : '(unreadable ticket)'}`));
   if (status.queue.length === 0) lines.push('  no waiters');
   return { data: status, text: lines.join('\n') };
 }
+
+const MAX_GROUP_NAME_LENGTH = 256;
 
 const GROUP_HELP_COMMON = `  --group G                 the group's name (one per user and machine: the local lock directory)`;
 
 function groupName(values: Record<string, unknown>): string {
   const group = stringOption(values as never, 'group')?.trim();
   if (!group) throw usageError('This command needs --group.', 'For example: lockstep group run --group deploy-prod -- ./deploy.sh');
+  // The name is shown to every other run of the group (status, wait messages): short and printable.
+  if (hasControls(group) || group.length > MAX_GROUP_NAME_LENGTH) {
+    throw usageError(
+      `The group name '${safeText(group, 60)}' ${hasControls(group) ? 'contains control characters' : `is too long (${group.length} characters)`}.`,
+      `Use a short printable name (at most ${MAX_GROUP_NAME_LENGTH} characters, no control characters), e.g. --group deploy-prod.`,
+    );
+  }
   return group;
 }
 

@@ -10,12 +10,15 @@ import {
   defaultLeaseOwner,
   errnoCode,
   formatDuration,
-  parseDuration,
+  maxLeaseTtlMs,
+  parseLeaseTtl,
   parseResource,
   resolveLockDir,
+  safeLines,
+  safeText,
 } from '@lockstep/core';
 import { type Command, type CommandContext, type CommandOutput, type OptionSpec, durationOption, stringOption, usageError } from '../args';
-import { clockTime, holderSummary, leaseLines, until } from './lease-format';
+import { RESOURCE_SHOWN, clockTime, holderSummary, isoTime, leaseLines, shownOwner, shownResource, until, where } from './lease-format';
 import { generateLockStatus } from './lock-status';
 
 /*
@@ -38,6 +41,13 @@ import { generateLockStatus } from './lock-status';
  *                 { key, path, state: "free"|"alive"|"dead"|"stale", holder?, holders, queue }
  *   lock gc       { backend, removed: LeaseView[], lockDirs?: { key, path }[], lockDirsKept?: { key, path }[] }
  *                 lockDirs (local): idle per-key directories of the core lock that were removed.
+ *   lock break    { backend, resource, broken: boolean, holder?: LeaseView, reason, by }
+ *                 holder: the lease that was removed (as read just before removing exactly it);
+ *                 by: who broke it (--owner / LOCKSTEP_OWNER / <user>@<host>).
+ *
+ *   LeaseView.unsound (a string) marks a record whose ttlMs is not a sane number: it counts as
+ *   expired. Strings in JSON output are cut at 4096 characters, and control characters are
+ *   written as \u escapes (see safeJson in @lockstep/core).
  *
  * Errors: { "schema_version": 1, "ok": false, "error": { code, message, hint } }, exit 4 for
  * ELEASECONFLICT / ELEASENOTOWNER, 2 for usage errors (EBADOPTIONS, EBADRESOURCE, EBADDURATION).
@@ -53,7 +63,10 @@ const BACKEND_OPTIONS: Record<string, OptionSpec> = {
 const OPTION_HELP = {
   resource: '  --resource R         package:<name>, path:<dir>, group:<name> or repo:<name>\n' +
     '                       (repo: conflicts with every lease, path: with overlapping paths)',
-  ttl: (dflt: string) => `  --ttl D              how long the lease lasts without a renew: 30s, 15m, 2h, 1h30m (${dflt})`,
+  ttl: (dflt: string) =>
+    `  --ttl D              how long the lease lasts without a renew: 30s, 15m, 2h, 1h30m, 2d (${dflt});\n` +
+    '                       units largest first, each once; between 1s and 7d, or up to\n' +
+    '                       $LOCKSTEP_MAX_TTL (a duration, at most 365d) when set',
   owner: '  --owner O            who holds it (default: $LOCKSTEP_OWNER, else <user>@<host>);\n' +
     '                       the commands of one job that acquire, renew and release must agree',
   wait: '  --wait D             keep trying this long while another owner holds a conflicting lease\n' +
@@ -84,18 +97,19 @@ function backendKind(context: CommandContext): 'local' | 'git' {
   return kind;
 }
 
-function openBackend(context: CommandContext, kind: 'local' | 'git'): LeaseContext {
+/** `maxTtlMs`: for the commands that write a TTL (acquire, renew), the limit they checked it against. */
+function openBackend(context: CommandContext, kind: 'local' | 'git', maxTtlMs?: number): LeaseContext {
   const { io, env } = context;
   if (kind === 'local') {
     const lockDir = resolveLockDir(env);
-    return { kind, lockDir, backend: createLeaseBackend({ backend: 'local', lockDir }), parse: (raw) => parseResource(raw, { cwd: io.cwd }) };
+    return { kind, lockDir, backend: createLeaseBackend({ backend: 'local', lockDir, maxTtlMs }), parse: (raw) => parseResource(raw, { cwd: io.cwd }) };
   }
   const root = gitTopLevel(io.cwd, env);
   const remote = stringOption(context.values, 'remote') ?? 'origin';
   // Paths relative to the top level, so every clone names a directory the same way;
   // the real cwd, since git reports the top level with symlinks resolved.
   const cwd = realpathOr(io.cwd);
-  return { kind, backend: createLeaseBackend({ backend: 'git', cwd: io.cwd, remote, env }), parse: (raw) => parseResource(raw, { cwd, root }) };
+  return { kind, backend: createLeaseBackend({ backend: 'git', cwd: io.cwd, remote, env, maxTtlMs }), parse: (raw) => parseResource(raw, { cwd, root }) };
 }
 
 function gitTopLevel(cwd: string, env: NodeJS.ProcessEnv): string {
@@ -141,35 +155,52 @@ function waitOption(context: CommandContext): number {
   return durationOption(context.values, 'wait', 'wait') ?? 0;
 }
 
+/**
+ * `--ttl`, checked against the lease limits: 1s up to LOCKSTEP_MAX_TTL (default 7d).
+ * Without --ttl: `fallback` (acquire: 30m, or the maximum if that is lower).
+ */
+function ttlOption(context: CommandContext, fallback?: string): { ttlMs?: number; maxTtlMs: number } {
+  const maxTtlMs = maxLeaseTtlMs(context.env);
+  const text = stringOption(context.values, 'ttl');
+  if (text !== undefined) return { ttlMs: parseLeaseTtl(text, context.env), maxTtlMs };
+  if (fallback === undefined) return { maxTtlMs };
+  return { ttlMs: Math.min(parseLeaseTtl(fallback, {}), maxTtlMs), maxTtlMs };
+}
+
 async function acquire(context: CommandContext): Promise<CommandOutput> {
   const kind = backendKind(context);
   const raw = requireResource(context, 'acquire');
-  const ttlMs = parseDuration(stringOption(context.values, 'ttl') ?? DEFAULT_TTL, 'TTL');
+  const { ttlMs, maxTtlMs } = ttlOption(context, DEFAULT_TTL);
   const waitMs = waitOption(context);
   const who = owner(context);
-  const leases = openBackend(context, kind);
+  const leases = openBackend(context, kind, maxTtlMs);
   const resource = leases.parse(raw);
   const result = await leases.backend.acquire(resource, {
     owner: who,
-    ttlMs,
+    ttlMs: ttlMs!,
     waitMs,
-    onWait: (info) => context.io.err(`Waiting for ${info.resource}: ${holderSummary(info.conflicts)} (waited ${formatDuration(info.waitedMs)} of ${formatDuration(waitMs)})`),
+    onWait: (info) =>
+      context.io.err(safeLines(`Waiting for ${safeText(info.resource, RESOURCE_SHOWN)}: ${holderSummary(info.conflicts)} (waited ${formatDuration(info.waitedMs)} of ${formatDuration(waitMs)})`)),
   });
   const { lease } = result;
   const waited = result.waitedMs >= 1000 ? ` after waiting ${formatDuration(result.waitedMs)}` : '';
-  const lines = [`${result.renewed ? 'renewed' : 'acquired'} ${lease.resource} for ${lease.owner} ${until(lease)}${waited}${result.renewed ? '; this owner already held it' : ''}`];
-  if (result.tookOver) lines.push(`  took over the expired lease of ${result.tookOver.owner} (last renewed ${clockTime(Date.parse(result.tookOver.renewedAt))})`);
+  const lines = [`${result.renewed ? 'renewed' : 'acquired'} ${shownResource(lease)} for ${shownOwner(lease)} ${until(lease)}${waited}${result.renewed ? '; this owner already held it' : ''}`];
+  if (result.tookOver) {
+    const old = result.tookOver;
+    const why = old.unsound ? ', whose record could not be believed' : '';
+    lines.push(`  took over the expired lease of ${shownOwner(old)}${why} (last renewed ${clockTime(Date.parse(String(old.renewedAt)))})`);
+  }
   return { data: result, text: lines.join('\n') };
 }
 
 async function renew(context: CommandContext): Promise<CommandOutput> {
   const kind = backendKind(context);
   const raw = requireResource(context, 'renew');
-  const ttlMs = durationOption(context.values, 'ttl', 'TTL');
+  const { ttlMs, maxTtlMs } = ttlOption(context);
   const who = owner(context);
-  const leases = openBackend(context, kind);
+  const leases = openBackend(context, kind, maxTtlMs);
   const lease = await leases.backend.renew(leases.parse(raw), { owner: who, ttlMs });
-  return { data: lease, text: `renewed ${lease.resource} for ${lease.owner} ${until(lease)}` };
+  return { data: lease, text: `renewed ${shownResource(lease)} for ${shownOwner(lease)} ${until(lease)}` };
 }
 
 async function release(context: CommandContext): Promise<CommandOutput> {
@@ -180,7 +211,7 @@ async function release(context: CommandContext): Promise<CommandOutput> {
   const resource = leases.parse(raw);
   const result = await leases.backend.release(resource, { owner: who });
   const text = result.released
-    ? `released ${resource.id} (held by ${who} since ${clockTime(Date.parse(result.lease?.acquiredAt ?? ''))})`
+    ? `released ${resource.id} (held by ${who} since ${clockTime(Date.parse(String(result.lease?.acquiredAt ?? '')))})`
     : `${resource.id} was not held: nothing to release`;
   return { data: result, text };
 }
@@ -207,12 +238,51 @@ async function gc(context: CommandContext): Promise<CommandOutput> {
   const result = (await leases.backend.gc()) as { removed: LeaseView[]; lockDirs?: { key: string; path: string }[]; lockDirsKept?: { key: string; path: string }[] };
   const lines: string[] = [];
   if (result.removed.length) {
-    lines.push(`removed ${plural(result.removed.length, 'expired lease')}: ${result.removed.map((l) => `${l.resource} (${l.owner})`).join(', ')}`);
+    lines.push(`removed ${plural(result.removed.length, 'expired lease')}: ${result.removed.map((l) => `${shownResource(l)} (${shownOwner(l)})`).join(', ')}`);
   }
   if (result.lockDirs?.length) lines.push(`removed ${plural(result.lockDirs.length, 'idle lock directory', 'idle lock directories')}: ${result.lockDirs.map((d) => d.key).join(', ')}`);
   if (result.lockDirsKept?.length) lines.push(`kept ${plural(result.lockDirsKept.length, 'lock directory', 'lock directories')} that came into use during gc`);
   if (lines.length === 0) lines.push('nothing to collect: no expired leases' + (kind === 'local' ? ', no idle lock directories' : ''));
   return { data: { backend: kind, ...result }, text: lines.join('\n') };
+}
+
+/**
+ * `lock break`: removes the lease on exactly R whoever holds it, by
+ * compare-and-swap on the version read, and says loudly (stderr, also with
+ * --json) whose lease it was, since when, who broke it and why.
+ */
+async function breakLease(context: CommandContext): Promise<CommandOutput> {
+  const kind = backendKind(context);
+  const raw = requireResource(context, 'break');
+  const reasonText = stringOption(context.values, 'reason');
+  if (reasonText === undefined || reasonText.trim() === '') {
+    throw usageError('lock break needs --reason: it takes a lease away from its holder.', 'Say why, e.g. lockstep lock break --resource group:deploy --reason "runner-3 died mid-deploy (INC-42)"');
+  }
+  const by = owner(context);
+  const leases = openBackend(context, kind);
+  const resource = leases.parse(raw);
+  const result = await leases.backend.break(resource, { reason: reasonText });
+  const reason = reasonText.trim();
+  const data = { backend: kind, resource: resource.id, broken: result.broken, ...(result.holder ? { holder: result.holder } : {}), reason, by };
+  if (!result.broken || !result.holder) return { data, text: `${resource.id} was not held: nothing to break` };
+  const h = result.holder;
+  const state = h.unsound ? 'its record could not be believed' : h.expired ? 'it had expired' : `it was live, ${until(h)}`;
+  context.io.err(
+    safeLines(
+      `[lockstep] !!! Broke the lease on ${resource.id} held by ${shownOwner(h)} since ${isoTime(h.acquiredAt)} (${state}). ` +
+        `Broken by ${safeText(by)}; reason: ${safeText(reason, 1024)}`,
+    ),
+  );
+  const text = [
+    `broke the lease on ${resource.id}`,
+    `  holder:       ${shownOwner(h)}${where(h)}`,
+    `  acquired:     ${isoTime(h.acquiredAt)}; last renewed ${isoTime(h.renewedAt)}; ttl ${formatDuration(h.ttlMs)}`,
+    `  state:        ${state}`,
+    `  broken by:    ${safeText(by)}`,
+    `  reason:       ${safeText(reason, 1024)}`,
+  ];
+  if (!h.expired) text.push(`  The holder may still be running: it finds the lease gone at its next renew (ELEASENOTHELD / ELEASENOTOWNER).`);
+  return { data, text: text.join('\n') };
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {
@@ -310,9 +380,35 @@ export const lockCommands: Command[] = [
       OPTION_HELP.json,
       '',
       'Each expired lease is removed only if it is still exactly the lease that was seen expired.',
+      'A lease whose record cannot be believed (its ttlMs is not a sane number) counts as expired.',
       'JSON data: { backend, removed: [lease…], lockDirs?: [{ key, path }…] }.',
       EXIT_NOTE,
     ].join('\n'),
     run: gc,
+  },
+  {
+    words: ['lock', 'break'],
+    synopsis: '--resource R --reason "…"',
+    summary: 'Remove the lease on R whoever holds it (a holder that is gone or stuck), saying loudly whose it was.',
+    options: { resource: { type: 'string' }, reason: { type: 'string' }, owner: { type: 'string' }, ...BACKEND_OPTIONS },
+    help: [
+      'Options:',
+      '  --resource R         the lease to break: exactly R (not the leases that merely conflict with it)',
+      '  --reason TEXT        required: why (shown and put in the JSON output; at most 1024 printable characters)',
+      '  --owner O            who breaks it, for the record (default: $LOCKSTEP_OWNER, else <user>@<host>)',
+      OPTION_HELP.backend,
+      OPTION_HELP.remote,
+      OPTION_HELP.json,
+      '',
+      'Prints on stderr who held it, since when, who broke it and why; the holder is not asked.',
+      'The removal is a compare-and-swap on the version read (git: push --force-with-lease on the oid',
+      'read), so a lease renewed or taken in between is never removed: that is ELEASECONFLICT (exit 4).',
+      'Breaking what is not held is not an error (broken: false).',
+      'JSON data: { backend, resource, broken, holder?: lease, reason, by }.',
+      EXIT_NOTE,
+      '',
+      'Example: lockstep lock break --resource group:deploy --reason "runner-3 died mid-deploy (INC-42)"',
+    ].join('\n'),
+    run: breakLease,
   },
 ];
