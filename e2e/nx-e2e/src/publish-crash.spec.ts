@@ -75,13 +75,16 @@ describe('SIGKILL at any instant loses nothing (G2)', () => {
   const BATCH_ROUNDS = Number(process.env.LOCKSTEP_E2E_KILL_BATCH_ROUNDS ?? 6);
   const SEED = Number(process.env.LOCKSTEP_E2E_KILL_SEED ?? Date.now() % 1_000_000);
 
+  // A round is two nx runs (the killed one and the re-run): up to a minute each round on a busy 2-core machine.
+  const roundsTimeout = (rounds: number) => Math.max(240_000, rounds * 60_000);
+
   it(`SIGKILL of nx and its task processes at a random point, ${ROUNDS} rounds: the re-run finishes, every version is on the registry exactly once, the journal always parses`, async () => {
     await killRounds('kill', [], ROUNDS, SEED);
-  });
+  }, roundsTimeout(ROUNDS));
 
   it(`the same with --batch, ${BATCH_ROUNDS} rounds`, async () => {
     await killRounds('killbatch', ['--batch'], BATCH_ROUNDS, SEED + 1);
-  });
+  }, roundsTimeout(BATCH_ROUNDS));
 
   async function killRounds(scope: string, args: string[], ROUNDS: number, SEED: number): Promise<void> {
     const pws = await workspace(scope);

@@ -136,17 +136,27 @@ describe('two release runs of the same workspace at once (G3)', () => {
     try {
       const first = pws.spawnPublish();
       await waitFor(() => pws.uploads().length >= 1 || first.child.exitCode !== null, 120_000, 'the first run\'s first upload');
+      // Until the third run is queued, every new request of the first run takes 10 s: it is still mid-release
+      // however long the next two nx start-ups take on a busy machine (a fixed latency made that a race).
+      reg.proxy.setOptions({ latencyMs: 10_000 });
       // The second run queues behind the first (its tasks wait for the release lock), then dies.
       const second = pws.spawnPublish();
       // Its tickets appear in the release lock's queue (<lockDir>/<hash>/q/<seq>).
-      const queued = () => (fs.readdirSync(pws.lockDir, { recursive: true }) as string[]).filter((entry) => /(^|\/)q\/\d+$/.test(entry)).length;
+      const tickets = () => (fs.readdirSync(pws.lockDir, { recursive: true }) as string[]).filter((entry) => /(^|\/)q\/\d+$/.test(entry));
+      const queued = () => tickets().length;
       await waitFor(() => queued() > 0 || second.child.exitCode !== null, 60_000, 'the second run to queue');
       await sleep(200);
       expect(first.child.exitCode).toBeNull();
       second.killGroup();
       await second.done;
       await waitFor(() => !pws.livingProcesses().some((p) => p.cmd.includes('run-many') && p.pid !== first.pid), 15_000, 'the second nx to be gone');
-      const third = await pws.publish();
+      const ticketsOfTheKilled = new Set(tickets());
+      let thirdEnded = false;
+      const thirdRun = pws.publish().finally(() => (thirdEnded = true));
+      // Queued (a ticket the killed run did not leave): now the first run may finish.
+      await waitFor(() => thirdEnded || tickets().some((t) => !ticketsOfTheKilled.has(t)), 120_000, 'the third run to queue behind the first');
+      reg.proxy.setOptions({ latencyMs: 0 });
+      const third = await thirdRun;
       show('the third run', third);
       const firstResult = await first.done;
       show('the first run', firstResult);

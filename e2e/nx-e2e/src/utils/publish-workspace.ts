@@ -23,6 +23,7 @@ import { gunzipSync } from 'zlib';
 import { FaultProxy, FaultProxyOptions, RequestRecord, UploadRecord, startFaultProxy } from '../../../../tools/registry/fault-proxy';
 import { Registry, nerfDart, startRegistry, writeNpmrc } from '../../../../tools/registry/verdaccio';
 import { nxBin, nxEnv, track } from '../../../../tools/scripts/workspace';
+import { waitFor as pollUntil } from '../../../../packages/core/src/test-utils/wait-for';
 import { RunResult, TempWorkspace, createTempWorkspace } from './temp-workspace';
 
 export type { RunResult } from './temp-workspace';
@@ -538,13 +539,13 @@ export function proxyNerfDart(registry: PublishRegistry): string {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Waits until `fn()` is true (polling), or throws with `what` after `timeoutMs`. */
+/**
+ * Waits until `fn()` is true (polling every 25 ms), or throws "Timed out after Xs
+ * waiting for <what>" after `timeoutMs`: core's test-utils/wait-for.ts, in the
+ * positional form these specs use.
+ */
 export async function waitFor(fn: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`);
-    await sleep(25);
-  }
+  await pollUntil(fn, { timeoutMs, what, intervalMs: 25 });
 }
 
 // ---------------------------------------------------------------------------
