@@ -1,5 +1,6 @@
 import { ErrorCodes, LockstepError, isLockstepError } from '../errors';
 import { formatDuration } from '../util/duration';
+import { safeText } from '../util/display';
 import { AcquireOptions, LockHandle, acquireLock } from '../lock/lock';
 import { LockOwner } from '../lock/owner';
 import { LockStatus, readLockStatus } from '../lock/status';
@@ -55,7 +56,7 @@ export async function acquireGroup(options: GroupOptions): Promise<LockHandle> {
       : undefined,
     onWait: (info) =>
       log(
-        `Waiting for ${group} (${info.ahead} ahead${info.holder ? `, held by ${info.holder.pid}@${info.holder.hostname} since ${info.holder.startedAt}` : ''}${
+        `Waiting for ${group} (${info.ahead} ahead${info.holder ? `, held by ${info.holder.pid}@${safeText(info.holder.hostname)} since ${safeText(info.holder.startedAt)}` : ''}${
           info.otherHolders ? ` and ${info.otherHolders} more` : ''
         })`,
       ),
@@ -71,7 +72,7 @@ export async function acquireGroup(options: GroupOptions): Promise<LockHandle> {
 }
 
 function who(owner: LockOwner): string {
-  return `pid ${owner.pid}@${owner.hostname} ('${owner.command}')`;
+  return `pid ${owner.pid}@${safeText(owner.hostname)} ('${safeText(owner.command)}')`;
 }
 
 export interface GroupStatus extends LockStatus {

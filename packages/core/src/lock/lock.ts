@@ -1,5 +1,6 @@
 import { performance } from 'perf_hooks';
 import { ErrorCodes, LockstepError } from '../errors';
+import { safeText } from '../util/display';
 import { sleep } from '../util/sleep';
 import { resolveLockDir, verifyLockDir } from './lock-dir';
 import {
@@ -344,7 +345,7 @@ function assertMaxAgrees(paths: MutexPaths, me: LockOwner, probe: ProcessProbe, 
     if (share && sameRun(other, me)) continue;
     throw new LockstepError(
       ErrorCodes.EBADOPTIONS,
-      `${me.key} is in use with max ${other.max} by pid ${other.pid}@${other.hostname} ('${other.command}'), and this process asks for max ${me.max}.`,
+      `${me.key} is in use with max ${other.max} by pid ${other.pid}@${safeText(other.hostname)} ('${safeText(other.command)}'), and this process asks for max ${me.max}.`,
       { hint: `Every run of one group must use the same max. Change it once the group is free: 'lockstep group status --group ${me.key.replace(/^group:/, '')}' shows who holds it and who waits.` },
     );
   }

@@ -3,6 +3,7 @@ import { readFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { errnoCode } from '../errors';
+import { safeText } from '../util/display';
 import { ProcessProbe } from './process-probe';
 
 /** Who holds a lock or waits in its queue: written as owner.json inside the entry. */
@@ -86,6 +87,7 @@ export function ownerLiveness(owner: LockOwner, probe: ProcessProbe): Liveness {
   return 'alive';
 }
 
+/** For messages: the fields come from a file other processes write, so they are shown escaped. */
 export function describeOwner(owner: Omit<LockOwner, 'token'>): string {
-  return `pid ${owner.pid} on ${owner.hostname} (user ${owner.user}, command '${owner.command}') since ${owner.startedAt}`;
+  return `pid ${owner.pid} on ${safeText(owner.hostname)} (user ${safeText(owner.user)}, command '${safeText(owner.command)}') since ${safeText(owner.startedAt)}`;
 }
