@@ -102,7 +102,11 @@ describe('concurrency groups with real processes', () => {
     for (let round = 0; round < 3; round++) {
       const markerDir = path.join(tmp(), `markers-${round}`);
       mkdirSync(markerDir);
-      const round_ = Array.from({ length: 10 }, () => start({ lockDir: dir, key: 'group:three', max: 3, holdMs: 150, markerDir }));
+      // All ten ask at once, however slowly they start (a busy machine can spread start-ups wider than a hold).
+      const goFile = path.join(tmp(), `go-three-${round}`);
+      const round_ = Array.from({ length: 10 }, () => start({ lockDir: dir, key: 'group:three', max: 3, holdMs: 300, markerDir, goFile }));
+      await Promise.all(round_.map((m) => m.until('ready')));
+      writeFileSync(goFile, '');
       await Promise.all(round_.map((m) => m.until('released')));
       for (const m of round_) {
         const acquired = m.find('acquired')!;
