@@ -19,7 +19,9 @@ class SummaryReporter {
       const width = Math.max(...slowest.map((t) => formatDuration(t.duration).length));
       for (const t of slowest) out += `  ${formatDuration(t.duration).padStart(width)}  ${t.name}  (${t.file})\n`;
     }
-    out += `\nlockstep: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${skipped} skipped\n`;
+    // A file that fails to load has no failed test, but the run failed: say so on the same line.
+    const broken = results.numRuntimeErrorTestSuites;
+    out += `\nlockstep: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${skipped} skipped${broken ? `, ${broken} test files failed to run` : ''}\n`;
     process.stdout.write(out);
   }
 
