@@ -1,8 +1,9 @@
 import { randomBytes } from 'crypto';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
-import { ErrorCodes, LockstepError, errnoCode } from '../errors';
+import { ErrorCodes, LockstepError } from '../errors';
 import { CommitFile } from '../atomic/commit-tree';
+import { readdirOrEmptyAsync } from '../util/fs';
 
 /**
  * A command writes into a staging dir beside outDir (same filesystem, so its
@@ -23,15 +24,8 @@ export async function sweepStagingDirs(outDir: string, keep?: string): Promise<n
   const parent = path.dirname(outDir);
   const prefix = stagingPrefix(outDir);
   const pattern = new RegExp(`^${escapeRegExp(prefix)}\\d+-[0-9a-f]{8}$`);
-  let names: string[];
-  try {
-    names = await fsp.readdir(parent);
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return 0;
-    throw error;
-  }
   let removed = 0;
-  for (const name of names) {
+  for (const name of await readdirOrEmptyAsync(parent)) {
     const full = path.join(parent, name);
     if (pattern.test(name) && full !== keep) {
       await fsp.rm(full, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { errnoCode } from '../errors';
 import { MutexPaths, placeEntry, removeHolder } from '../lock/mutex';
 import { LockOwner, makeOwner } from '../lock/owner';
 import { ProcessProbe } from '../lock/process-probe';
+import { readdirOrEmpty } from '../util/fs';
 
 /** A per-key lock directory of the core lock that gc removed (or had to put back). */
 export interface RemovedLockDir {
@@ -76,13 +77,7 @@ function idleProblem(base: string, now: number, idleMs: number, allowOwnHeld: bo
 export function collectIdleLockDirs(lockDir: string, probe: ProcessProbe, idleMs: number, now: () => number): { removed: RemovedLockDir[]; restored: RemovedLockDir[] } {
   const removed: RemovedLockDir[] = [];
   const restored: RemovedLockDir[] = [];
-  let names: string[];
-  try {
-    names = readdirSync(lockDir);
-  } catch {
-    return { removed, restored };
-  }
-  for (const name of names) {
+  for (const name of readdirOrEmpty(lockDir, { emptyWhen: 'unreadable' })) {
     if (name.startsWith('trash-')) {
       // left by a gc that could not put a dir back (see below), or killed mid-delete
       try {

@@ -5,6 +5,7 @@ import { errnoCode } from '../errors';
 import { dropClaimsNamed, removeEntry, takeClaimNamed } from '../lock/mutex';
 import { LockOwner, ownerLiveness, readOwner } from '../lock/owner';
 import { ProcessProbe } from '../lock/process-probe';
+import { readdirOrEmpty } from '../util/fs';
 import type { LeaseRecord } from './types';
 
 /**
@@ -152,12 +153,7 @@ function readDamaged(hash: string, dir: string): EntryRead | undefined {
 
 /** The hashes of every entry under leases/. */
 export function listEntries(paths: LeaseStorePaths): string[] {
-  try {
-    return readdirSync(paths.root).filter((n) => ENTRY_NAME.test(n));
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return [];
-    throw error;
-  }
+  return readdirOrEmpty(paths.root).filter((n) => ENTRY_NAME.test(n));
 }
 
 const TAKEN = new Set(['ENOTEMPTY', 'EEXIST', 'EPERM', 'EACCES', 'EBUSY']);
@@ -251,13 +247,7 @@ export function writeLeaseCas(paths: LeaseStorePaths, hash: string, identity: st
  */
 export function sweepLeaseStore(paths: LeaseStorePaths, probe: ProcessProbe, olderThanMs: number, now = Date.now()): void {
   const ageOf = (p: string) => now - statSync(p).mtimeMs;
-  let names: string[];
-  try {
-    names = readdirSync(paths.root);
-  } catch {
-    return;
-  }
-  for (const name of names) {
+  for (const name of readdirOrEmpty(paths.root, { emptyWhen: 'unreadable' })) {
     const full = path.join(paths.root, name);
     try {
       if (name.startsWith('tmp-')) {
@@ -274,13 +264,7 @@ export function sweepLeaseStore(paths: LeaseStorePaths, probe: ProcessProbe, old
       // gone already: another process swept it
     }
   }
-  let claims: string[];
-  try {
-    claims = readdirSync(paths.claims);
-  } catch {
-    return;
-  }
-  for (const name of claims) {
+  for (const name of readdirOrEmpty(paths.claims, { emptyWhen: 'unreadable' })) {
     const full = path.join(paths.claims, name);
     try {
       const claimer = readOwner(full);

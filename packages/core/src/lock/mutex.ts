@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'crypto';
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'fs';
+import { mkdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { errnoCode } from '../errors';
+import { readdirOrEmpty } from '../util/fs';
 import { LockOwner, OWNER_FILE, ownerLiveness, readOwner } from './owner';
 import { ProcessProbe } from './process-probe';
 
@@ -48,13 +49,7 @@ export function slotPaths(paths: MutexPaths, slot: number): MutexPaths {
 
 /** The slot numbers that are held right now, whatever `max` their holders used. */
 export function heldSlots(paths: MutexPaths): number[] {
-  let names: string[];
-  try {
-    names = readdirSync(paths.base);
-  } catch {
-    return [];
-  }
-  return names
+  return readdirOrEmpty(paths.base, { emptyWhen: 'unreadable' })
     .map((n) => (n === 'held' ? 0 : /^held-\d+$/.test(n) ? Number(n.slice(5)) : -1))
     .filter((n) => n >= 0)
     .sort((a, b) => a - b);
@@ -204,13 +199,7 @@ export function takeClaimNamed(claimsDir: string, firstName: string, place: (cla
 
 /** Removes the claims `prefix` and its continuations (`prefix.<token>…`) from `claimsDir`. */
 export function dropClaimsNamed(base: string, claimsDir: string, prefix: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(claimsDir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
+  for (const name of readdirOrEmpty(claimsDir, { emptyWhen: 'unreadable' })) {
     if (name === prefix || name.startsWith(`${prefix}.`)) removeEntry(base, path.join(claimsDir, name));
   }
 }
@@ -245,13 +234,7 @@ export function touchHeld(paths: MutexPaths, token: string, now = new Date()): b
 
 /** Removes `tmp-*` dirs of dead processes and old `trash-*` dirs that a killed process left behind. */
 export function sweepLeftovers(paths: MutexPaths, probe: ProcessProbe, olderThanMs = 60_000): void {
-  let names: string[];
-  try {
-    names = readdirSync(paths.base);
-  } catch {
-    return;
-  }
-  for (const name of names) {
+  for (const name of readdirOrEmpty(paths.base, { emptyWhen: 'unreadable' })) {
     const full = path.join(paths.base, name);
     try {
       if (name.startsWith('tmp-')) {

@@ -1,10 +1,11 @@
-import { linkSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'fs';
+import { linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { errnoCode } from '../errors';
 import { randomBytes } from 'crypto';
 import * as path from 'path';
 import { MutexPaths } from './mutex';
 import { LockOwner, ownerLiveness } from './owner';
 import { ProcessProbe } from './process-probe';
+import { readdirOrEmpty } from '../util/fs';
 
 /**
  * cancelInProgress: a newer run supersedes an older one by first recording
@@ -64,13 +65,7 @@ export function clearSupersedeRequest(paths: MutexPaths, token: string): void {
 /** Removes requests older than an hour (their targets are long gone). */
 export function sweepSupersedeRequests(paths: MutexPaths, olderThanMs = 3_600_000): void {
   const dir = path.join(paths.base, 'superseded');
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
+  for (const name of readdirOrEmpty(dir, { emptyWhen: 'unreadable' })) {
     const file = path.join(dir, name);
     try {
       // by age of the file, never by whether it parses: a request being written does not parse yet
@@ -102,12 +97,7 @@ function trySignal(pid: number, signal: NodeJS.Signals): boolean {
 
 /** Descendants of `root` from /proc (Linux), parents before children; [] elsewhere. */
 export function descendants(root: number): number[] {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
-  } catch {
-    return [];
-  }
+  const entries = readdirOrEmpty('/proc', { emptyWhen: 'unreadable' }).filter((n) => /^\d+$/.test(n));
   const children = new Map<number, number[]>();
   for (const name of entries) {
     try {

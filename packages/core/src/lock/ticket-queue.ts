@@ -1,9 +1,9 @@
-import { readdirSync, statSync, utimesSync } from 'fs';
+import { statSync, utimesSync } from 'fs';
 import * as path from 'path';
-import { errnoCode } from '../errors';
 import { MutexPaths, placeEntry, removeEntry } from './mutex';
 import { LockOwner, ownerLiveness, readOwner } from './owner';
 import { ProcessProbe } from './process-probe';
+import { readdirOrEmpty } from '../util/fs';
 
 /**
  * FIFO order on top of the mutex: each waiter takes the next numbered ticket
@@ -19,14 +19,7 @@ export interface Ticket {
 }
 
 export function listTickets(paths: MutexPaths): Ticket[] {
-  let names: string[];
-  try {
-    names = readdirSync(paths.queue);
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return [];
-    throw error;
-  }
-  return names
+  return readdirOrEmpty(paths.queue)
     .filter((n) => /^\d+$/.test(n))
     .map((n) => ({ seq: Number(n), path: path.join(paths.queue, n) }))
     .sort((a, b) => a.seq - b.seq);
