@@ -3,7 +3,11 @@ import { mkdirSync, mkdtempSync, rmSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { acquireLock } from '@lockstep/core';
+import { assertFreshDist } from '../../core/src/test-utils/fresh-dist';
 import { COMMANDS, main } from './main';
+
+// dist/bin.js (and the core dist it loads) must be built from the current sources.
+beforeAll(() => assertFreshDist(['packages/core', 'packages/cli']));
 
 describe('lockstep CLI', () => {
   let dir: string;

@@ -2,10 +2,14 @@ import { ChildProcess, spawn } from 'child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { assertFreshDist } from '../../../core/src/test-utils/fresh-dist';
 
 // `lockstep group run|status` as real processes: the built binary (npm test builds first),
 // a private lock dir, real commands inside the group.
 const BIN = path.join(__dirname, '..', '..', 'dist', 'bin.js');
+
+// dist/bin.js (and the core dist it loads) must be built from the current sources.
+beforeAll(() => assertFreshDist(['packages/core', 'packages/cli']));
 
 interface Run {
   child: ChildProcess;

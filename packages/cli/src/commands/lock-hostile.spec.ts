@@ -3,6 +3,7 @@ import { createHash } from 'crypto';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { assertFreshDist } from '../../../core/src/test-utils/fresh-dist';
 
 /**
  * What a hostile or careless user (or another machine sharing the git remote)
@@ -14,6 +15,9 @@ import * as path from 'path';
  */
 
 const BIN = path.join(__dirname, '..', '..', 'dist', 'bin.js');
+
+// dist/bin.js (and the core dist it loads) must be built from the current sources.
+beforeAll(() => assertFreshDist(['packages/core', 'packages/cli']));
 /** Generous: each call starts node (and git); the machine may be loaded. */
 const TIMEOUT = 60_000;
 const ESC = '\x1b';

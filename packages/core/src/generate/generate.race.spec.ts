@@ -1,6 +1,7 @@
 import { spawn } from 'child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'fs';
 import * as path from 'path';
+import { assertFreshDist } from '../test-utils/fresh-dist';
 import { Worker } from '../test-utils/workers';
 import { useTempDir } from '../test-utils/temp-dir';
 import { waitFor } from '../test-utils/wait-for';
@@ -10,6 +11,9 @@ import { waitFor } from '../test-utils/wait-for';
 const FIXTURES = path.join(__dirname, '__fixtures__');
 const GENERATOR = path.join(FIXTURES, 'generate-worker.js');
 const READER = path.join(FIXTURES, 'reader.js');
+
+// The processes it starts load packages/core/dist: a stale build fails here, not silently.
+beforeAll(() => assertFreshDist());
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { generationFiles, check } = require('./__fixtures__/content');
 

@@ -1,12 +1,16 @@
 import { ChildProcess, spawn } from 'child_process';
 import { mkdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
+import { assertFreshDist } from '../test-utils/fresh-dist';
 import { useTempDir } from '../test-utils/temp-dir';
 import { waitFor } from '../test-utils/wait-for';
 import { readGroupStatus } from './group';
 
 // Real processes in one concurrency group (the fixture loads packages/core/dist).
 const MEMBER = path.join(__dirname, '__fixtures__', 'group-member.js');
+
+// The processes it starts load packages/core/dist: a stale build fails here, not silently.
+beforeAll(() => assertFreshDist());
 
 // Sized for a busy 2-core machine, where one node process can take seconds to
 // start: each wait below gives up (saying what for) well before its test does.

@@ -1,8 +1,10 @@
 import { spawn } from 'child_process';
 import { mkdirSync, readdirSync } from 'fs';
 import * as path from 'path';
+import { assertFreshDist } from '../test-utils/fresh-dist';
 import { useTempDir } from '../test-utils/temp-dir';
 import { Worker } from '../test-utils/workers';
+import { sleep } from '../util/sleep';
 import { git, leaseRecord, leaseRef, makeRemoteAndClones, plantLease, remoteLeases } from './__fixtures__/git-repos';
 import { GitLeaseBackend } from './git';
 import { parseResource } from './resource';
@@ -17,7 +19,9 @@ import { parseResource } from './resource';
 // the first rounds and the takeover test sees several winners per round.
 const WORKER = path.join(__dirname, '__fixtures__', 'git-lease-worker.js');
 const HOLDER = path.join(__dirname, '__fixtures__', 'git-lease-holder.js');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// The processes it starts load packages/core/dist: a stale build fails here, not silently.
+beforeAll(() => assertFreshDist());
 
 describe('git leases under real process races', () => {
   const tmp = useTempDir('lockstep-git-race-');

@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from 'child_process';
 import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'fs';
 import * as path from 'path';
+import { assertFreshDist } from '../test-utils/fresh-dist';
 import { Worker } from '../test-utils/workers';
 import { useTempDir } from '../test-utils/temp-dir';
 import { waitFor } from '../test-utils/wait-for';
@@ -13,6 +14,9 @@ import { readLockStatus } from './status';
 // (built by `npm test` before jest runs).
 const WORKER = path.join(__dirname, '__fixtures__', 'lock-worker.js');
 const HOLDER = path.join(__dirname, '__fixtures__', 'hold-and-report.js');
+
+// The processes it starts load packages/core/dist: a stale build fails here, not silently.
+beforeAll(() => assertFreshDist());
 // Waits for a process to get somewhere: generous for a busy 2-core machine, and below the tests' own timeouts.
 const WAIT_MS = 30_000;
 

@@ -1,3 +1,5 @@
+import { sleep } from '../util/sleep';
+
 /**
  * The one way tests wait for something: poll `condition` until it is true,
  * with a deadline of its own, and say what was waited for when it runs out.
@@ -26,7 +28,7 @@ export async function waitFor<T>(condition: () => T | Promise<T>, options: WaitF
       const description = typeof what === 'function' ? what() : what;
       throw new Error(`Timed out after ${formatSeconds(timeoutMs)} waiting for ${description}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    await sleep(intervalMs);
   }
 }
 

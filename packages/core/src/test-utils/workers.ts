@@ -1,12 +1,18 @@
 import { ChildProcess, fork } from 'child_process';
+import { assertFreshDist } from './fresh-dist';
 
-/** A forked worker that answers IPC requests one at a time. */
+/**
+ * A forked worker that answers IPC requests one at a time. Workers are
+ * `__fixtures__/*.js` scripts that load packages/core/dist: a stale build
+ * fails the spec (assertFreshDist) instead of testing the old code.
+ */
 export class Worker {
   private readonly child: ChildProcess;
   private readonly ready: Promise<void>;
   private pending?: (msg: any) => void;
 
   constructor(script: string, args: string[] = [], env: NodeJS.ProcessEnv = process.env) {
+    assertFreshDist();
     this.child = fork(script, args, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.ready = new Promise((resolve, reject) => {
       this.child.once('error', reject);
