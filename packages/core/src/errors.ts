@@ -2,6 +2,15 @@
  * Every error lockstep raises on purpose carries a stable `code` (for scripts
  * and tests) and a `hint` (for people). Anything else reaching a user is a bug
  * and is wrapped by `toLockstepError` as EINTERNAL with a report hint.
+ *
+ * Convention: errors are made by factories, one module per area
+ * (`lease/errors.ts`, `lock/errors.ts`, `group/errors.ts`, `generate/errors.ts`,
+ * `atomic/errors.ts`, `util/errors.ts`; the CLI's `cli/src/errors.ts`). A
+ * factory is named `<situation>Error(...)` (`leaseConflictError`,
+ * `lockTimeoutError`), returns (never throws) a LockstepError with its code
+ * and hint, and callers `throw` it. One situation has one factory, so its
+ * wording is the same wherever it arises; callers pass structured facts
+ * (what was waited for, who holds it), never rewrite another module's message.
  */
 export const ErrorCodes = {
   /** Options that cannot work: missing, conflicting or of the wrong type. */
@@ -60,6 +69,8 @@ export const ErrorCodes = {
   ECOMMAND: 'ECOMMAND',
   /** A git command of the git lease backend failed (no such remote, no push rights, no git). */
   EGIT: 'EGIT',
+  /** A package of a release was not attempted because a dependency failed (journal and summary records only; never thrown). */
+  EBLOCKED: 'EBLOCKED',
   /** Not one of the above: a bug in lockstep. */
   EINTERNAL: 'EINTERNAL',
 } as const;
