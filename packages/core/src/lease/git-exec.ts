@@ -1,6 +1,7 @@
 import { execFile } from 'child_process';
 import { existsSync } from 'fs';
-import { ErrorCodes, LockstepError } from '../errors';
+import type { LockstepError } from '../errors';
+import { gitCommandError, gitCwdMissingError, gitNotFoundError, gitTimeoutError } from './errors';
 
 /**
  * Runs git for the git lease backend: async, never prompting
@@ -40,11 +41,6 @@ export function gitEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     GIT_COMMITTER_NAME: 'lockstep',
     GIT_COMMITTER_EMAIL: 'lockstep@localhost',
   };
-}
-
-/** `https://user:token@host/x` → `https://***@host/x`, also inside longer text. */
-export function redactUrls(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@'"]+@/gi, '$1***@');
 }
 
 export function runGit(args: string[], options: GitRunOptions): Promise<GitResult> {
@@ -88,56 +84,9 @@ function gitFailure(
 ): LockstepError {
   // `git -c k=v fetch …`: name the subcommand, not the -c.
   const what = `git ${args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-c') ?? args[0]}`;
-  if (err.code === 'ENOENT' && !existsSync(options.cwd)) {
-    return new LockstepError(ErrorCodes.EGIT, `The directory ${options.cwd} for the git lease backend does not exist.`, {
-      hint: 'Pass the path of a clone of the shared repository as cwd.',
-    });
-  }
-  if (err.code === 'ENOENT') {
-    return new LockstepError(ErrorCodes.EGIT, `Could not run git for the git lease backend (${what}): git was not found.`, {
-      hint: 'Install git and make sure it is on PATH, or use the local lease backend on a single machine.',
-    });
-  }
-  if (err.killed || err.signal) {
-    return new LockstepError(ErrorCodes.EGIT, `${what} did not finish within ${Math.round(options.timeoutMs / 1000)} s and was stopped.`, {
-      hint: 'The remote did not answer in time. Check the network and the remote (git ls-remote <remote>), then run again; a lease this run may have created expires on its own after its TTL.',
-    });
-  }
+  if (err.code === 'ENOENT' && !existsSync(options.cwd)) return gitCwdMissingError(options.cwd);
+  if (err.code === 'ENOENT') return gitNotFoundError(what);
+  if (err.killed || err.signal) return gitTimeoutError(what, options.timeoutMs);
   const code = typeof err.code === 'number' ? `exit code ${err.code}` : String(err.code ?? err.message);
   return gitCommandError(what, code, stderr, options.cwd);
-}
-
-/** EGIT for a git command that failed: the last lines of its stderr (URL credentials removed) and a hint. */
-export function gitCommandError(what: string, status: string, stderr: string, cwd: string): LockstepError {
-  const detail = redactUrls(
-    stderr
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => l !== '' && !/^(hint:|To |From )/.test(l))
-      .slice(-4)
-      .join(' | '),
-  );
-  return new LockstepError(ErrorCodes.EGIT, `${what} failed (${redactUrls(status)})${detail ? `: ${detail}` : '.'}`, {
-    hint: gitHint(stderr, cwd),
-  });
-}
-
-function gitHint(stderr: string, cwd: string): string {
-  const s = stderr.toLowerCase();
-  if (s.includes('not a git repository') && !s.includes('does not appear to be')) {
-    return `The git lease backend runs in a clone of the shared repository; ${cwd} is not inside one. Run from the clone or pass its path as cwd.`;
-  }
-  if (s.includes('does not appear to be a git repository') || s.includes('no such remote') || s.includes('could not read from remote')) {
-    return `Check the remote the leases live on: \`git remote -v\` in ${cwd} must list it (default "origin"), it must be reachable, and every machine must use the same one.`;
-  }
-  if (/authentication failed|could not read (username|password)|terminal prompts disabled|permission denied|403|401|access denied|not authorized/.test(s)) {
-    return 'git could not authenticate to the remote (prompts are off). Give this job read and push rights to refs/lockstep/* (a credential helper, a token in the remote URL, or an SSH key).';
-  }
-  if (/could not resolve host|unable to access|connection (refused|timed out|reset)|network is unreachable|failed to connect/.test(s)) {
-    return 'The remote could not be reached. Check the network and the remote URL (`git remote -v`), then run again.';
-  }
-  if (/deny|declined|hook|protected|refusing/.test(s)) {
-    return 'The remote refused the update of refs/lockstep/locks/*. Allow this job to create, force-update and delete refs under refs/lockstep/ (server hooks, receive.denyNonFastForwards, receive.denyDeletes).';
-  }
-  return `Run the same git command by hand in ${cwd} to see what fails; the remote must allow reading and pushing refs/lockstep/locks/*.`;
 }

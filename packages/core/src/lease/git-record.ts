@@ -1,4 +1,6 @@
-import { createHash } from 'crypto';
+import { createHash, randomBytes } from 'crypto';
+import * as os from 'os';
+import type { LeaseResource } from './resource';
 import type { LeaseRecord } from './types';
 
 /** Every lease ref lives here, one per resource, on the shared remote. */
@@ -83,4 +85,38 @@ export function parseCatFileBatch(out: Buffer): Map<string, string> {
     if (header[1] === 'commit') found.set(header[0], body.toString('utf8'));
   }
   return found;
+}
+
+/** A new lease: a fresh nonce, sequence 0. */
+export function newRecord(resource: LeaseResource, owner: string, ttlMs: number): StoredLeaseRecord {
+  const now = new Date().toISOString();
+  return {
+    schema_version: 1,
+    resource: resource.id,
+    owner,
+    nonce: randomBytes(16).toString('hex'),
+    ttlMs,
+    acquiredAt: now,
+    renewedAt: now,
+    hostname: os.hostname(),
+    pid: process.pid,
+    sequence: 0,
+  };
+}
+
+/** The next version of a lease: same nonce, sequence + 1 (a new object, so the ref never returns to an old oid). */
+export function renewedRecord(previous: StoredLeaseRecord, ttlMs?: number): StoredLeaseRecord {
+  return {
+    ...previous,
+    ttlMs: ttlMs ?? previous.ttlMs,
+    renewedAt: new Date().toISOString(),
+    hostname: os.hostname(),
+    pid: process.pid,
+    sequence: previous.sequence + 1,
+  };
+}
+
+/** Stand-in for a ref whose object is not a lease record: it blocks until it expires like any lease. */
+export function unreadableRecord(resource: LeaseResource, ttlMs: number, owner = '(unreadable lease record)'): StoredLeaseRecord {
+  return { schema_version: 1, resource: resource.id, owner, nonce: '', ttlMs, acquiredAt: '?', renewedAt: '?', hostname: '?', pid: 0, sequence: 0 };
 }

@@ -13,4 +13,4 @@ export {
   maxLeaseTtlMs,
   parseLeaseTtl,
 } from './ttl';
-export { describeLease } from './local';
+export { describeLease, sortLeaseViews } from './describe';

@@ -4,6 +4,7 @@ import { acquireLock } from '../lock/lock';
 import { ensureMutexDirs, mutexPaths } from '../lock/mutex';
 import { makeOwner } from '../lock/owner';
 import { ProcessProbe, systemProcessProbe } from '../lock/process-probe';
+import { expectLockstepError } from '../test-utils/lockstep-error';
 import { useTempDir } from '../test-utils/temp-dir';
 import { Worker } from '../test-utils/workers';
 import { LocalLeaseBackend } from './local';
@@ -68,18 +69,16 @@ describe('LocalLeaseBackend', () => {
     it('refuses another owner with ELEASECONFLICT naming the holder, with a hint', async () => {
       const leases = backend();
       await leases.acquire(r('package:@acme/a'), { owner: 'alice@a', ttlMs: MIN });
-      const error = await leases.acquire(r('package:@acme/a'), { owner: 'bob@b', ttlMs: MIN }).catch((e) => e);
-      expect(error).toMatchObject({ code: 'ELEASECONFLICT' });
-      expect(error.message).toContain('package:@acme/a');
-      expect(error.message).toContain('alice@a');
+      const error = await expectLockstepError(leases.acquire(r('package:@acme/a'), { owner: 'bob@b', ttlMs: MIN }), 'ELEASECONFLICT', /^Could not acquire package:@acme\/a: held by alice@a until /);
       expect(error.hint).toMatch(/--wait|release/);
     });
 
     it('renews only for the owner, and only what is held', async () => {
       const leases = backend();
-      await expect(leases.renew(r('package:x'), { owner: 'o' })).rejects.toMatchObject({ code: 'ELEASENOTHELD' });
+      await expectLockstepError(leases.renew(r('package:x'), { owner: 'o' }), 'ELEASENOTHELD', 'Nobody holds a lease on package:x');
       await leases.acquire(r('package:x'), { owner: 'o', ttlMs: MIN });
-      await expect(leases.renew(r('package:x'), { owner: 'intruder' })).rejects.toMatchObject({ code: 'ELEASENOTOWNER' });
+      // the same words as the git backend's (lease/errors.ts)
+      await expectLockstepError(leases.renew(r('package:x'), { owner: 'intruder' }), 'ELEASENOTOWNER', /^Cannot renew the lease on package:x: it is held by o .*, not by intruder\.$/);
       age('package:x', 50_000);
       expect((await leases.status())[0].remainingMs).toBeLessThan(11_000);
       const renewed = await leases.renew(r('package:x'), { owner: 'o' });
@@ -213,8 +212,7 @@ describe('LocalLeaseBackend', () => {
     it('gives up after waitMs with ELEASECONFLICT saying how long it waited', async () => {
       const leases = backend();
       await leases.acquire(r('package:x'), { owner: 'a', ttlMs: MIN });
-      const error = await leases.acquire(r('package:x'), { owner: 'b', ttlMs: MIN, waitMs: 120, pollMs: 10 }).catch((e) => e);
-      expect(error).toMatchObject({ code: 'ELEASECONFLICT', message: expect.stringMatching(/after waiting \d+ms/) });
+      await expectLockstepError(leases.acquire(r('package:x'), { owner: 'b', ttlMs: MIN, waitMs: 120, pollMs: 10 }), 'ELEASECONFLICT', /after waiting \d+ms/);
     });
 
     it('stops waiting with EABORTED when the signal aborts', async () => {
@@ -222,7 +220,7 @@ describe('LocalLeaseBackend', () => {
       await leases.acquire(r('package:x'), { owner: 'a', ttlMs: MIN });
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 50);
-      await expect(leases.acquire(r('package:x'), { owner: 'b', ttlMs: MIN, waitMs: 10_000, pollMs: 10, signal: controller.signal })).rejects.toMatchObject({ code: 'EABORTED' });
+      await expectLockstepError(leases.acquire(r('package:x'), { owner: 'b', ttlMs: MIN, waitMs: 10_000, pollMs: 10, signal: controller.signal }), 'EABORTED', 'Stopped waiting for the lease on package:x');
     });
   });
 

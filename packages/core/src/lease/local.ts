@@ -1,12 +1,11 @@
 import * as os from 'os';
-import { performance } from 'perf_hooks';
-import { ErrorCodes, LockstepError } from '../errors';
 import { resolveLockDir, verifyLockDir } from '../lock/lock-dir';
 import { LockOwner, makeOwner } from '../lock/owner';
 import { ProcessProbe, systemProcessProbe } from '../lock/process-probe';
-import { safeText } from '../util/display';
-import { formatDuration } from '../util/duration';
 import { sleep } from '../util/sleep';
+import { type LeaseTtlOptions, acquireWithWait, checkAcquire, checkLeaseResource, checkRelease, checkRenew } from './base';
+import { sortLeaseViews } from './describe';
+import { leaseBusyError, leaseChangedWhileBreakingError, leaseConflictError, leaseFileDamagedError, leaseNotHeldError, leaseNotOwnerError } from './errors';
 import { RemovedLockDir, collectIdleLockDirs } from './local-gc';
 import {
   CasContext,
@@ -25,11 +24,11 @@ import {
   sweepLeaseStore,
   writeLeaseCas,
 } from './local-store';
-import { LeaseResource, checkBreakReason, checkLeaseOwner, resourceFromId, resourcesConflict } from './resource';
-import { MIN_LEASE_TTL_MS, checkLeaseTtl, isSaneTtl, recordProblem } from './ttl';
+import { LeaseResource, checkBreakReason, resourceFromId, resourcesConflict } from './resource';
+import { isSaneTtl, recordProblem } from './ttl';
 import type { LeaseAcquireOptions, LeaseAcquireResult, LeaseBackend, LeaseBreakResult, LeaseView } from './types';
 
-export interface LocalLeaseBackendOptions {
+export interface LocalLeaseBackendOptions extends LeaseTtlOptions {
   /** Directory for lock state. Default: resolveLockDir() (LOCKSTEP_LOCK_DIR, XDG_RUNTIME_DIR/lockstep, tmp/lockstep-<uid>). */
   lockDir?: string;
   /** Judges whether the process behind a half-made entry or a claim still runs. Default: the system's. */
@@ -38,10 +37,6 @@ export interface LocalLeaseBackendOptions {
   now?: () => number;
   /** gc removes a core lock directory only when nothing in it changed for this long. Default 10 min. */
   lockDirIdleMs?: number;
-  /** Shortest TTL accepted. Default 1 s (MIN_LEASE_TTL_MS); tests of expiry pass less. */
-  minTtlMs?: number;
-  /** Longest TTL accepted. Default LOCKSTEP_MAX_TTL of process.env, else 7 d. */
-  maxTtlMs?: number;
 }
 
 /** What `gc` of the local backend removed. */
@@ -66,6 +61,7 @@ const LEFTOVER_MS = 60_000;
 const MAX_ROUNDS = 500;
 
 type Attempt = { result: Omit<LeaseAcquireResult, 'waitedMs'> } | { conflicts: LeaseView[] };
+type Taken = Omit<LeaseAcquireResult, 'waitedMs'>;
 
 /**
  * Leases in the per-user lock directory, shared by every command of that user
@@ -106,50 +102,40 @@ export class LocalLeaseBackend implements LeaseBackend {
   }
 
   async acquire(resource: LeaseResource, options: LeaseAcquireOptions): Promise<LeaseAcquireResult> {
-    const owner = checkOwner(options.owner);
-    const ttlMs = this.checkTtl(options.ttlMs);
-    const waitMs = options.waitMs ?? 0;
-    if (!Number.isFinite(waitMs) || waitMs < 0) throw badOption(`waitMs must be 0 or more, not ${waitMs}.`);
-    const pollMs = Math.max(1, options.pollMs ?? DEFAULT_LOCAL_POLL_MS);
-    const reportMs = options.waitReportMs ?? 10_000;
-    const started = performance.now();
-    let lastReport = -Infinity;
-    for (;;) {
-      throwIfAborted(options.signal, resource);
-      // The lock directory must still be the one checked first (not swapped since): one lstat.
-      verifyLockDir(this.lockDir);
-      const attempt = await this.tryAcquire(resource, owner, ttlMs);
-      const waitedMs = performance.now() - started;
-      if ('result' in attempt) return { ...attempt.result, waitedMs: Math.round(waitedMs) };
-      if (waitedMs >= waitMs) throw conflictError(resource, attempt.conflicts, waitMs > 0 ? waitedMs : undefined);
-      if (options.onWait && performance.now() - lastReport >= reportMs) {
-        lastReport = performance.now();
-        options.onWait({ resource: resource.id, conflicts: attempt.conflicts, waitedMs: Math.round(waitedMs) });
-      }
-      // Jitter: two conflicting waiters that keep backing off for each other drift apart.
-      const pause = Math.min(pollMs * (0.5 + Math.random()), Math.max(1, waitMs - waitedMs));
-      try {
-        await sleep(pause, options.signal);
-      } catch {
-        throwIfAborted(options.signal, resource);
-      }
-    }
+    const { owner, ttlMs, waitMs } = checkAcquire(resource, options, this.options);
+    const { taken, waitedMs } = await acquireWithWait<Taken>({
+      resource,
+      options,
+      waitMs,
+      defaultPollMs: DEFAULT_LOCAL_POLL_MS,
+      jitter: 0.5,
+      attempt: async () => {
+        // The lock directory must still be the one checked first (not swapped since): one lstat.
+        verifyLockDir(this.lockDir);
+        const attempt = await this.tryAcquire(resource, owner, ttlMs);
+        return 'result' in attempt ? { taken: attempt.result, renewed: attempt.result.renewed } : attempt;
+      },
+      abandon: async () => {
+        await this.release(resource, { owner });
+      },
+      conflictError: (conflicts, waited) => leaseConflictError(resource, conflicts, { backend: 'local', waitedMs: waited, expiry: 'once its TTL has passed since its last renew' }),
+    });
+    return { ...taken, waitedMs };
   }
 
   async renew(resource: LeaseResource, options: { owner: string; ttlMs?: number }): Promise<LeaseView> {
-    const owner = checkOwner(options.owner);
-    if (options.ttlMs !== undefined) this.checkTtl(options.ttlMs);
+    const { owner } = checkRenew(resource, options, this.options);
     const paths = this.store();
     const hash = leaseHash(resource.id);
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const now = this.clock();
       const cur = readEntry(paths, hash);
-      if (cur === undefined) throw notHeldError(resource);
-      if (cur.lease === null) throw damagedError(resource, cur);
-      if (cur.lease.owner !== owner) throw notOwnerError(resource, this.view(cur, now), owner, 'renew');
+      if (cur === undefined) throw leaseNotHeldError(resource);
+      if (cur.lease === null) throw leaseFileDamagedError(resource, cur.dir, DAMAGED_STALE_MS);
+      if (cur.lease.owner !== owner) throw leaseNotOwnerError(resource, owner, this.view(cur, now), 'renew');
       if (cur.lease.pending) {
         // An acquire by the same owner is still checking for conflicts: wait for its verdict.
-        if (this.placerDead(cur.lease)) throw notHeldError(resource);
+        if (this.placerDead(cur.lease)) throw leaseNotHeldError(resource);
         await sleep(1);
         continue;
       }
@@ -158,19 +144,19 @@ export class LocalLeaseBackend implements LeaseBackend {
       if (outcome === 'done') return this.freshView(next);
       if (outcome === 'busy') await sleep(1);
     }
-    throw busyError(resource);
+    throw leaseBusyError(resource, 'renew');
   }
 
   async release(resource: LeaseResource, options: { owner: string }): Promise<{ released: boolean; lease?: LeaseView }> {
-    const owner = checkOwner(options.owner);
+    const { owner } = checkRelease(resource, options);
     const paths = this.store();
     const hash = leaseHash(resource.id);
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const now = this.clock();
       const cur = readEntry(paths, hash);
       if (cur === undefined) return { released: false };
-      if (cur.lease === null) throw damagedError(resource, cur);
-      if (cur.lease.owner !== owner) throw notOwnerError(resource, this.view(cur, now), owner, 'release');
+      if (cur.lease === null) throw leaseFileDamagedError(resource, cur.dir, DAMAGED_STALE_MS);
+      if (cur.lease.owner !== owner) throw leaseNotOwnerError(resource, owner, this.view(cur, now), 'release');
       if (cur.lease.pending) {
         if (this.placerDead(cur.lease)) return { released: false };
         await sleep(1);
@@ -181,10 +167,11 @@ export class LocalLeaseBackend implements LeaseBackend {
       if (outcome === 'done') return { released: true, lease: view };
       if (outcome === 'busy') await sleep(1);
     }
-    throw busyError(resource);
+    throw leaseBusyError(resource, 'release');
   }
 
   async status(resource?: LeaseResource): Promise<LeaseView[]> {
+    if (resource) checkLeaseResource(resource);
     const paths = this.store();
     const now = this.clock();
     const views: LeaseView[] = [];
@@ -205,7 +192,7 @@ export class LocalLeaseBackend implements LeaseBackend {
       }
       views.push(this.view(cur, now));
     }
-    return views.sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0));
+    return sortLeaseViews(views);
   }
 
   async gc(): Promise<LocalLeaseGcResult> {
@@ -228,6 +215,7 @@ export class LocalLeaseBackend implements LeaseBackend {
    * nothing is removed and this is ELEASECONFLICT naming the new holder.
    */
   async break(resource: LeaseResource, options: { reason: string }): Promise<LeaseBreakResult> {
+    checkLeaseResource(resource);
     checkBreakReason(options?.reason);
     // As acquire does: the lock directory must still be the one checked first.
     verifyLockDir(this.lockDir);
@@ -241,14 +229,10 @@ export class LocalLeaseBackend implements LeaseBackend {
     if (outcome === 'done') return { broken: true, holder };
     const after = readEntry(paths, hash);
     const next = after?.lease ? this.view(after, this.clock()) : undefined;
-    throw changedWhileBreaking(resource, holder, next);
+    throw leaseChangedWhileBreakingError(resource, holder, next, 'local');
   }
 
   // ---------------------------------------------------------------------------
-
-  private checkTtl(ttlMs: number): number {
-    return checkLeaseTtl(ttlMs, { minMs: this.options.minTtlMs ?? MIN_LEASE_TTL_MS, maxMs: this.options.maxTtlMs });
-  }
 
   private async tryAcquire(resource: LeaseResource, owner: string, ttlMs: number): Promise<Attempt> {
     const paths = this.store();
@@ -455,92 +439,4 @@ export class LocalLeaseBackend implements LeaseBackend {
       remainingMs: Math.max(0, Math.round(DAMAGED_STALE_MS - (now - entry.mtimeMs))),
     };
   }
-}
-
-function badOption(message: string): LockstepError {
-  return new LockstepError(ErrorCodes.EBADOPTIONS, message, { hint: 'Leases need an owner and a TTL above zero, e.g. { owner: "ci@runner-3", ttlMs: 30 * 60_000 }.' });
-}
-
-function checkOwner(owner: string): string {
-  if (typeof owner !== 'string' || owner.trim() === '') throw badOption('A lease needs an owner.');
-  return checkLeaseOwner(owner);
-}
-
-function changedWhileBreaking(resource: LeaseResource, seen: LeaseView, now: LeaseView | undefined): LockstepError {
-  return new LockstepError(
-    ErrorCodes.ELEASECONFLICT,
-    `The lease on ${safeText(resource.id, 300)} changed while it was being broken (it was held by ${describeLease(seen)}${now ? `; now by ${describeLease(now)}` : ''}): nothing was removed.`,
-    { hint: `Look again with 'lockstep lock status --resource ${safeText(resource.id, 300)}' and run lock break again if that is still the lease to break.` },
-  );
-}
-
-function throwIfAborted(signal: AbortSignal | undefined, resource: LeaseResource): void {
-  if (signal?.aborted) {
-    throw new LockstepError(ErrorCodes.EABORTED, `Stopped waiting for the lease on ${resource.id}.`, {
-      cause: signal.reason,
-      hint: 'The wait was interrupted (a signal, or the caller gave up); nothing was acquired. Run the command again to wait anew.',
-    });
-  }
-}
-
-/**
- * "bob@host until ~12:30:05 (29m50s left; pid 123 on host, acquired 12:00:05)".
- * The record may come from anyone: its text is escaped and cut (safeText).
- */
-export function describeLease(lease: LeaseView, now = Date.now()): string {
-  const until = lease.unsound
-    ? '(expired: its record is unsound, so it counts as expired'
-    : lease.expired
-      ? `(expired; last renewed ${clock(Date.parse(lease.renewedAt))}`
-      : lease.remainingMs === undefined
-        ? '(expiry unknown yet'
-        : `until ~${clock(now + lease.remainingMs)} (${formatDuration(lease.remainingMs)} left`;
-  const where = lease.pid ? `pid ${safeText(lease.pid, 20)} on ${safeText(lease.hostname, 64)}, ` : '';
-  return `${safeText(lease.owner)} ${until}; ${where}acquired ${clock(Date.parse(String(lease.acquiredAt)))})`;
-}
-
-function clock(ms: number): string {
-  const date = new Date(ms);
-  return Number.isFinite(date.getTime()) ? date.toTimeString().slice(0, 8) : '?';
-}
-
-function conflictError(resource: LeaseResource, conflicts: LeaseView[], waitedMs?: number): LockstepError {
-  const id = safeText(resource.id, 300);
-  const shown = conflicts
-    .slice(0, 3)
-    .map((c) => (c.resource === resource.id ? `held by ${describeLease(c)}` : `conflicts with ${safeText(c.resource, 300)}, held by ${describeLease(c)}`));
-  const more = conflicts.length > 3 ? `; and ${conflicts.length - 3} more` : '';
-  const waited = waitedMs !== undefined ? ` after waiting ${formatDuration(waitedMs)}` : '';
-  const what = shown.length ? `${shown.join('; ')}${more}` : 'other processes kept taking conflicting leases';
-  const owners = [...new Set(conflicts.map((c) => safeText(c.owner)))].slice(0, 3);
-  return new LockstepError(ErrorCodes.ELEASECONFLICT, `Could not acquire ${id}${waited}: ${what}.`, {
-    hint:
-      `Wait for it (--wait 10m), or ask ${owners.length ? owners.join(', ') : 'its owner'} to release it; ` +
-      `an expired lease is taken over automatically. 'lockstep lock status --resource ${id}' shows who holds what; ` +
-      `'lockstep lock break --resource ${id} --reason "…"' removes a lease whose holder is gone.`,
-  });
-}
-
-function notOwnerError(resource: LeaseResource, lease: LeaseView, owner: string, verb: string): LockstepError {
-  return new LockstepError(ErrorCodes.ELEASENOTOWNER, `Cannot ${verb} ${safeText(resource.id, 300)}: it is held by ${describeLease(lease)}, not by ${safeText(owner)}.`, {
-    hint: `Pass the owner that acquired it (--owner or LOCKSTEP_OWNER); separate commands of one job must use the same owner.`,
-  });
-}
-
-function notHeldError(resource: LeaseResource): LockstepError {
-  return new LockstepError(ErrorCodes.ELEASENOTHELD, `Nobody holds a lease on ${safeText(resource.id, 300)}: it expired and was taken over or collected, or was never acquired.`, {
-    hint: `Acquire it again: lockstep lock acquire --resource ${safeText(resource.id, 300)}`,
-  });
-}
-
-function damagedError(resource: LeaseResource, entry: EntryRead): LockstepError {
-  return new LockstepError(ErrorCodes.ELEASECONFLICT, `The lease file of ${safeText(resource.id, 300)} in ${entry.dir} is unreadable.`, {
-    hint: `It was damaged by hand. 'lockstep lock gc' removes it ${formatDuration(DAMAGED_STALE_MS)} after its last change; 'lockstep lock break --resource … --reason …' removes it now.`,
-  });
-}
-
-function busyError(resource: LeaseResource): LockstepError {
-  return new LockstepError(ErrorCodes.ELEASECONFLICT, `The lease on ${safeText(resource.id, 300)} kept changing under this command.`, {
-    hint: 'Other processes are acquiring and releasing it in a tight loop; try again.',
-  });
 }

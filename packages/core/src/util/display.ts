@@ -90,3 +90,8 @@ export function safeJson(value: unknown, maxChars = JSON_MAX_CHARS): string {
   const json = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' && v.length > maxChars ? truncateText(v, maxChars) : v));
   return json === undefined ? json : json.replace(UNSAFE, escapeChar);
 }
+
+/** `https://user:token@host/x` → `https://***@host/x`, also inside longer text: credentials in URLs never reach a message. */
+export function redactUrls(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@'"]+@/gi, '$1***@');
+}
