@@ -13,8 +13,8 @@ const path = require('path');
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const NX_VERSION = '23.3.1';
-/** The packages a workspace needs to use the plugin, in dependency order. */
-const PLUGIN_PACKAGES = ['packages/core', 'packages/nx'];
+/** The packages a workspace needs to use the plugin, in dependency order (@lockstep/nx depends on @lockstep/cli, for its `lockstep` bin). */
+const PLUGIN_PACKAGES = ['packages/core', 'packages/cli', 'packages/nx'];
 
 /** Child processes started here and still running, so an interrupted caller can stop them. */
 const liveChildren = new Set();
@@ -116,8 +116,8 @@ function assertFreshBuild(packages = PLUGIN_PACKAGES) {
 }
 
 /**
- * Packs @lockstep/core and @lockstep/nx (their built dist: run the build
- * first) into `destDir`. Returns `{ '@lockstep/core': '/abs/x.tgz', ... }`.
+ * Packs @lockstep/core, @lockstep/cli and @lockstep/nx (their built dist: run
+ * the build first) into `destDir`. Returns `{ '@lockstep/core': '/abs/x.tgz', ... }`.
  */
 async function packPlugin(destDir) {
   fs.mkdirSync(destDir, { recursive: true });

@@ -1,6 +1,6 @@
 /**
- * Runs once per e2e run: packs @lockstep/core and @lockstep/nx from their
- * built dist and installs them with nx into ONE template workspace in a temp
+ * Runs once per e2e run: packs @lockstep/core, @lockstep/cli and @lockstep/nx
+ * from their built dist and installs them with nx into ONE template workspace in a temp
  * dir. Tests make their own small workspaces that link node_modules to it
  * (src/utils/temp-workspace.ts). The paths reach the tests through
  * LOCKSTEP_E2E_ROOT and LOCKSTEP_E2E_TEMPLATE (workers inherit this
