@@ -19,6 +19,12 @@ export interface RewriteManifestOptions {
    * is internal when its dependency name is a workspace package.
    */
   workspaceDirs?: ReadonlyMap<string, string>;
+  /**
+   * Collect instead of throw: a spec that cannot be rewritten (EWORKSPACEDEP)
+   * is pushed here and kept as it is, so one pass finds every bad spec of the
+   * manifest (the publish preflight). Without it the first one throws.
+   */
+  problems?: LockstepError[];
 }
 
 /**
@@ -43,7 +49,17 @@ export function rewriteManifest<T extends Record<string, unknown>>(manifest: T, 
 function rewriteField(owner: string, field: string, deps: Record<string, unknown>, options: RewriteManifestOptions): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [dep, spec] of Object.entries(deps)) {
-    out[dep] = typeof spec === 'string' ? rewriteSpec({ owner, field, dep, spec }, options) : spec;
+    if (typeof spec !== 'string') {
+      out[dep] = spec;
+      continue;
+    }
+    try {
+      out[dep] = rewriteSpec({ owner, field, dep, spec }, options);
+    } catch (error) {
+      if (options.problems === undefined || !(error instanceof LockstepError)) throw error;
+      options.problems.push(error);
+      out[dep] = spec;
+    }
   }
   return out;
 }

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { ErrorCodes, LockstepError } from '../errors';
 import { mapLimit } from '../util/map-limit';
 import { packlist } from './npm-libs';
-import { Manifest, readPackageManifest } from './read-manifest';
+import { Manifest, SourceManifest, readPackageManifest } from './read-manifest';
 import { RewriteManifestOptions, rewriteManifest } from './rewrite-manifest';
 
 export interface StageOptions {
@@ -45,28 +45,7 @@ const READ_CONCURRENCY = 16;
  * indentation, line endings and final newline.
  */
 export async function stagePackage(packageDir: string, options: StageOptions): Promise<StagedPackage> {
-  const dir = path.resolve(packageDir);
-  const source = await readPackageManifest(dir);
-  const bundled = source.manifest.bundleDependencies ?? source.manifest.bundledDependencies;
-  if (bundled === true || (Array.isArray(bundled) && bundled.length > 0)) {
-    throw new LockstepError(ErrorCodes.EPACK, `${source.manifest.name} declares bundleDependencies, which lockstep does not pack.`, {
-      hint: 'Remove bundleDependencies (publish those packages and depend on them), or publish this package with npm itself.',
-    });
-  }
-  const manifest = rewriteManifest(source.manifest, { ...options, packageDir: dir });
-  const json = JSON.stringify(manifest) === JSON.stringify(source.manifest) ? source.text : formatLike(source.text, manifest);
-
-  const root = options.workspaceRoot === undefined ? undefined : path.resolve(options.workspaceRoot);
-  let list: string[];
-  try {
-    list = await packlist()(
-      { path: dir, package: source.manifest, isProjectRoot: true, edgesOut: new Map<string, never>() },
-      root !== undefined && root !== dir ? { path: dir, prefix: root, workspaces: [dir] } : { path: dir },
-    );
-  } catch (error) {
-    throw packError(`Could not list the files of ${source.manifest.name} in ${dir}: ${(error as Error).message}`, error);
-  }
-
+  const { dir, source, manifest, json, list } = await listPackage(packageDir, options);
   const files = await mapLimit(list, READ_CONCURRENCY, async (rel): Promise<StagedFile> => {
     const abs = path.join(dir, ...rel.split('/'));
     try {
@@ -80,6 +59,54 @@ export async function stagePackage(packageDir: string, options: StageOptions): P
   return { manifest, files };
 }
 
+/** What stagePackage decides before it reads a file: the manifest, its rewrite, and npm's file list. */
+export interface PackageListing {
+  /** The package folder, absolute. */
+  dir: string;
+  source: SourceManifest;
+  /** The rewritten manifest. */
+  manifest: Manifest;
+  /** package.json as it will be packed. */
+  json: string;
+  /** npm-packlist's file list (posix paths relative to dir). */
+  list: string[];
+}
+
+/**
+ * Reads and checks the manifest, refuses bundleDependencies, rewrites the
+ * internal specs and lists the files npm would publish, without reading them
+ * (`listFiles: false`: no listing, `list` is empty).
+ * With `problems` (see RewriteManifestOptions), bundleDependencies and bad
+ * specs are collected there instead of thrown; an unreadable or invalid
+ * manifest and a failed listing still throw.
+ */
+export async function listPackage(packageDir: string, options: StageOptions & { problems?: LockstepError[]; listFiles?: boolean }): Promise<PackageListing> {
+  const dir = path.resolve(packageDir);
+  const source = await readPackageManifest(dir);
+  const bundled = source.manifest.bundleDependencies ?? source.manifest.bundledDependencies;
+  if (bundled === true || (Array.isArray(bundled) && bundled.length > 0)) {
+    const error = new LockstepError(ErrorCodes.EPACK, `${source.manifest.name} declares bundleDependencies, which lockstep does not pack.`, {
+      hint: 'Remove bundleDependencies (publish those packages and depend on them), or publish this package with npm itself.',
+    });
+    if (!options.problems) throw error;
+    options.problems.push(error);
+  }
+  const manifest = rewriteManifest(source.manifest, { ...options, packageDir: dir });
+  const json = JSON.stringify(manifest) === JSON.stringify(source.manifest) ? source.text : formatLike(source.text, manifest);
+  const root = options.workspaceRoot === undefined ? undefined : path.resolve(options.workspaceRoot);
+  let list: string[] = [];
+  if (options.listFiles === false) return { dir, source, manifest, json, list };
+  try {
+    list = await packlist()(
+      { path: dir, package: source.manifest, isProjectRoot: true, edgesOut: new Map<string, never>() },
+      root !== undefined && root !== dir ? { path: dir, prefix: root, workspaces: [dir] } : { path: dir },
+    );
+  } catch (error) {
+    throw packError(`Could not list the files of ${source.manifest.name} in ${dir}: ${(error as Error).message}`, error);
+  }
+  return { dir, source, manifest, json, list };
+}
+
 /** JSON of `value` laid out like `text`: same indent, line endings, final newline and BOM. */
 function formatLike(text: string, value: unknown): string {
   const indent = /\n([ \t]+)"/.exec(text)?.[1] ?? (text.trim().includes('\n') ? '  ' : '');
@@ -90,6 +117,6 @@ function formatLike(text: string, value: unknown): string {
   return text.charCodeAt(0) === 0xfeff ? `\ufeff${out}` : out;
 }
 
-function packError(message: string, cause: unknown): LockstepError {
+export function packError(message: string, cause: unknown): LockstepError {
   return new LockstepError(ErrorCodes.EPACK, message, { hint: 'Check that the package folder is readable and not changing while it is packed.', cause });
 }
