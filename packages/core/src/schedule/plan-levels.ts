@@ -4,6 +4,8 @@ export interface PlanNode {
   name: string;
   /** Names of other nodes of the same plan this one depends on; others are ignored. */
   deps: readonly string[];
+  /** Why this node depends on each dep, for messages, e.g. `dependencies["b"] is "workspace:*"`. */
+  edges?: Readonly<Record<string, string>>;
 }
 
 export interface Plan {
@@ -17,7 +19,7 @@ export interface Plan {
   criticalPath: string[];
 }
 
-/** Computes levels (Kahn's algorithm); a cycle is ECYCLE naming the packages on it. */
+/** Computes levels (Kahn's algorithm); a cycle is ECYCLE naming the packages on it and the edges that close it. */
 export function planLevels(nodes: readonly PlanNode[]): Plan {
   const names = new Set(nodes.map((n) => n.name));
   const deps = new Map<string, string[]>();
@@ -48,9 +50,7 @@ export function planLevels(nodes: readonly PlanNode[]): Plan {
   }
   if (levels.size !== names.size) {
     const stuck = [...names].filter((n) => !levels.has(n));
-    throw new LockstepError(ErrorCodes.ECYCLE, `These packages depend on each other in a cycle: ${findCycle(stuck, deps).join(' → ')}.`, {
-      hint: 'Packages are published dependencies first, so a cycle cannot be ordered. Break it, or move one side to peerDependencies.',
-    });
+    throw cycleError(findCycle(stuck, deps), new Map(nodes.map((n) => [n.name, n.edges])));
   }
   let last = byLevel.length ? byLevel[byLevel.length - 1][0] : undefined;
   const criticalPath: string[] = [];
@@ -73,4 +73,24 @@ function findCycle(stuck: string[], deps: Map<string, string[]>): string[] {
     node = deps.get(node)!.find((d) => stuckSet.has(d))!;
   }
   return [...path.slice(seen.get(node)), node];
+}
+
+/**
+ * ECYCLE naming the packages of one cycle in order and, where the nodes say
+ * why, each edge. The publish order comes from dependencies,
+ * optionalDependencies and peerDependencies (what an install needs);
+ * devDependencies never count, so moving an edge there breaks the cycle.
+ */
+function cycleError(cycle: string[], edges: Map<string, Readonly<Record<string, string>> | undefined>): LockstepError {
+  const why: string[] = [];
+  for (let i = 0; i + 1 < cycle.length; i++) {
+    const reason = edges.get(cycle[i])?.[cycle[i + 1]];
+    why.push(`${cycle[i]} → ${cycle[i + 1]}${reason ? `: ${reason}` : ''}`);
+  }
+  return new LockstepError(ErrorCodes.ECYCLE, `These packages depend on each other in a cycle: ${cycle.join(' → ')}. The edges: ${why.join('; ')}.`, {
+    hint:
+      'Packages are published dependencies first, ordered by dependencies, optionalDependencies and peerDependencies (devDependencies do not count), ' +
+      'so a cycle cannot be ordered. Break it at one of the edges above: drop the dependency, move it to devDependencies if it is only needed to build or test, ' +
+      'or merge the packages. (Nx\'s project graph counts devDependencies too: if Nx then refuses a circular task graph, run \`nx run-many -t publish --batch --nxIgnoreCycles\`, and lockstep orders the release itself.)',
+  });
 }
