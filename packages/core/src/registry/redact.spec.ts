@@ -48,6 +48,13 @@ describe('redact', () => {
     for (const m of messages) expect(redact(m)).toBe(m);
   });
 
+  it('removes a 6-digit OTP with a leading zero, as a value and in every option or header form', () => {
+    const r = createRedactor(['012345']);
+    for (const text of ['code 012345 used', '--otp=012345', 'npm-otp: 012345', '{"otp":"012345"}', 'npm_config_otp=012345']) expect(r(text)).not.toContain('012345');
+    // Its base64 form too (a header dump).
+    expect(r(Buffer.from('012345').toString('base64'))).toBe(REDACTED);
+  });
+
   it('createRedactor compiles once and can be applied many times', () => {
     const r = createRedactor([token]);
     expect(r(`a ${token}`)).toBe('a ***');

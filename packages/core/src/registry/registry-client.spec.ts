@@ -325,6 +325,57 @@ describe('createRegistryClient: reads, tags, visibility', () => {
   });
 });
 
+describe('createRegistryClient: whoami and listVersions (the G6 preflight)', () => {
+  it('whoami answers the user the token belongs to, sending the token and the OTP, bypassing caches', async () => {
+    const { client, fake } = await setup({ otp: OTP });
+    fake.whoamiUser = 'ci-bot';
+    await expect(client.whoami()).resolves.toBe('ci-bot');
+    const call = fake.calls.find((c) => c.op === 'whoami')!;
+    expect(call.uri).toBe(`${REGISTRY}-/whoami`);
+    expect(call.options).toMatchObject({ method: 'GET', preferOnline: true, otp: OTP, '//127.0.0.1:4873/:_authToken': TOKEN });
+  });
+
+  it('no user behind the credentials (200 without a username, as Verdaccio answers an unknown token) is EAUTH naming where the token comes from', async () => {
+    const { client, fake, repo } = await setup();
+    fake.whoamiUser = null;
+    const error = await client.whoami().catch((e) => e);
+    expect(error).toMatchObject({ code: ErrorCodes.EAUTH });
+    expect(error.message).toMatch(/knows no user/);
+    expect(error.hint).toContain(path.join(repo, '.npmrc'));
+    expectNoSecrets(error);
+  });
+
+  it('401 is EAUTH at once (no retry); a registry without /-/whoami (404) is not checked', async () => {
+    const a = await setup();
+    a.fake.fail('whoami', httpError(401, { body: { error: 'bad token' } }));
+    const refused = await a.client.whoami().catch((e) => e);
+    expect(refused).toMatchObject({ code: ErrorCodes.EAUTH });
+    expect(a.retries).toEqual([]);
+    expectNoSecrets(refused);
+
+    const b = await setup();
+    await expect(b.client.whoami()).resolves.toBeUndefined();
+  });
+
+  it('an unreachable registry is EREGISTRY after the retries', async () => {
+    const { client, fake, retries } = await setup({ retries: 2 });
+    fake.whoamiUser = 'ci-bot';
+    for (let i = 0; i < 3; i++) fake.fail('whoami', networkError('ECONNREFUSED'));
+    const error = await client.whoami().catch((e) => e);
+    expect(error).toMatchObject({ code: ErrorCodes.EREGISTRY });
+    expect(error.message).toMatch(/checking the credentials at \/-\/whoami: ECONNREFUSED after 3 attempts/);
+    expect(retries).toHaveLength(2);
+  });
+
+  it('listVersions lists what the registry serves, [] for an unknown package', async () => {
+    const { client, fake } = await setup();
+    fake.seed(NAME, '1.0.0', tarball);
+    fake.seed(NAME, '1.1.0', otherTarball);
+    await expect(client.listVersions(NAME)).resolves.toEqual(['1.0.0', '1.1.0']);
+    await expect(client.listVersions('@demo/none')).resolves.toEqual([]);
+  });
+});
+
 describe('escapeName', () => {
   it('escapes the slash of scoped names only', () => {
     expect(escapeName('@a/b')).toBe('@a%2Fb');

@@ -2,7 +2,7 @@ import { ErrorCodes, LockstepError, isLockstepError } from '../errors';
 import { sleep as realSleep } from '../util/sleep';
 import { classifyRegistryError } from './classify';
 import { integrityOf, sameIntegrity } from './integrity';
-import { LoadNpmConfigOptions, NpmConfig, loadNpmConfig } from './npm-config';
+import { LoadNpmConfigOptions, NpmConfig, loadNpmConfig, normalizeRegistry } from './npm-config';
 import { FetchOptions, FetchResponse, libnpmpublish, npmFetch } from './npm-libs';
 import { createRedactor } from './redact';
 import { RegistryErrorContext, RegistryOperation, toRegistryError } from './registry-error';
@@ -82,6 +82,17 @@ export interface RegistryClient {
   ensureDistTag(name: string, version: string, tag: string): Promise<boolean>;
   /** Resolves once the version is served with `integrity`; EVERIFYTIMEOUT / EVERSIONEXISTS otherwise. */
   waitUntilVisible(name: string, version: string, integrity: string, options: WaitOptions): Promise<void>;
+  /**
+   * Who the configured credentials belong to at `registry` (default: the
+   * default registry): `GET /-/whoami` with the credentials npm would send,
+   * retried like any read. EAUTH when the registry refuses them (401/403) or
+   * knows no user behind them (none configured, an unknown token: what
+   * `npm whoami` calls ENEEDAUTH); EREGISTRY when it stays unreachable;
+   * undefined when the registry has no /-/whoami (404, 405, 501).
+   */
+  whoami(registry?: string): Promise<string | undefined>;
+  /** Every version of `name` the registry serves right now ([] when it has none). */
+  listVersions(name: string): Promise<string[]>;
 }
 
 /** `@scope/name` → `@scope%2fname`, as registries expect in paths. */
@@ -142,8 +153,8 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
     onRetry: options.onRetry,
   });
 
-  const errorContext = (operation: RegistryOperation, name: string, attempts: number, extra: { version?: string; tag?: string } = {}): RegistryErrorContext => {
-    const registry = config.registryFor(name);
+  const errorContext = (operation: RegistryOperation, name: string, attempts: number, extra: { version?: string; tag?: string; registry?: string } = {}): RegistryErrorContext => {
+    const registry = extra.registry ?? config.registryFor(name);
     return {
       operation,
       name,
@@ -156,7 +167,7 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
   };
 
   /** Runs a retried request; failures become LockstepErrors with the attempt count. */
-  async function retried<T>(operation: RegistryOperation, name: string, extra: { version?: string; tag?: string }, fn: (attempt: number) => Promise<T>): Promise<T> {
+  async function retried<T>(operation: RegistryOperation, name: string, extra: { version?: string; tag?: string; registry?: string }, fn: (attempt: number) => Promise<T>): Promise<T> {
     let attempts = 0;
     try {
       return await withRetries((attempt) => {
@@ -310,6 +321,45 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
         await res.text().catch(() => '');
       });
       return true;
+    },
+
+    async whoami(registryUrl) {
+      const registry = registryUrl === undefined ? config.registry : normalizeRegistry(registryUrl);
+      const answer = await retried('whoami', '/-/whoami', { registry }, async () => {
+        try {
+          const res = await transport.fetch(`${registry}-/whoami`, {
+            ...baseFetchOptions,
+            registry,
+            method: 'GET',
+            preferOnline: true,
+            preferOffline: false,
+            offline: false,
+            cache: undefined,
+            headers: { accept: 'application/json', 'cache-control': 'no-cache' },
+          });
+          return { doc: (await res.json()) as unknown };
+        } catch (error) {
+          const failure = classifyRegistryError(error);
+          if (failure.kind === 'not-found' || failure.status === 405 || failure.status === 501) return undefined;
+          throw error;
+        }
+      });
+      if (answer === undefined) return undefined;
+      const doc = answer.doc as { username?: unknown } | null;
+      const username = doc && typeof doc === 'object' && typeof doc.username === 'string' && doc.username !== '' ? doc.username : undefined;
+      if (username === undefined) {
+        const credentials = config.describeCredentials(registry);
+        throw new LockstepError(ErrorCodes.EAUTH, redact(`${registry} knows no user for the configured credentials (GET /-/whoami answered without a username): it would refuse the uploads`), {
+          hint: redact(
+            `Check the token for this registry: ${credentials}. Put a valid token under \`//<registry host>/:_authToken\` in .npmrc (for example \${NPM_TOKEN}), or export NODE_AUTH_TOKEN.`,
+          ),
+        });
+      }
+      return username;
+    },
+
+    listVersions(name) {
+      return retried('read', name, {}, async () => Object.keys(((await fetchPackument(name))?.versions ?? {}) as Record<string, unknown>));
     },
 
     async waitUntilVisible(name, version, integrity, waitOptions) {

@@ -1,7 +1,7 @@
 import { ErrorCodes, LockstepError, isLockstepError } from '../errors';
 import { classifyRegistryError, errorCodeFor } from './classify';
 
-export type RegistryOperation = 'publish' | 'read' | 'dist-tag';
+export type RegistryOperation = 'publish' | 'read' | 'dist-tag' | 'whoami';
 
 export interface RegistryErrorContext {
   operation: RegistryOperation;
@@ -20,6 +20,7 @@ const WHAT: Record<RegistryOperation, string> = {
   publish: 'publishing',
   read: 'reading',
   'dist-tag': 'setting a dist-tag of',
+  whoami: 'checking the credentials at',
 };
 
 /** An Error that keeps the code and status of the original, with a redacted message and no headers or body. */

@@ -8,7 +8,7 @@ interface Stored {
   'dist-tags': Record<string, string>;
 }
 
-type Op = 'get' | 'publish' | 'dist-tag';
+type Op = 'get' | 'publish' | 'dist-tag' | 'whoami';
 /** A scripted failure: thrown instead of (or, with `applied`, after) doing the operation. */
 interface Fault {
   op: Op;
@@ -37,6 +37,8 @@ export class FakeRegistry implements RegistryTransport {
   private faults: Fault[] = [];
   /** GETs of a version return 404 for this many reads after its publish (propagation delay). */
   invisibleReads = 0;
+  /** What GET /-/whoami answers: a user name, null for 200 without one (Verdaccio for an unknown token), undefined for 404. */
+  whoamiUser: string | null | undefined = undefined;
   private hidden = new Map<string, number>();
 
   fail(op: Op, error: unknown, applied = false): this {
@@ -74,6 +76,13 @@ export class FakeRegistry implements RegistryTransport {
       doc['dist-tags'][decodeURIComponent(tag[2])] = JSON.parse(String(options.body));
       if (fault) throw fault.error;
       return response(201, { ok: 'tagged' });
+    }
+    if (url.pathname === '/-/whoami') {
+      this.calls.push({ op: 'whoami', uri, options });
+      const fault = this.takeFault('whoami');
+      if (fault) throw fault.error;
+      if (this.whoamiUser === undefined) throw httpError(404, { method: 'GET', url: uri });
+      return response(200, this.whoamiUser === null ? {} : { username: this.whoamiUser });
     }
     const name = decodeURIComponent(url.pathname.slice(1));
     this.calls.push({ op: 'get', uri, name, options });
