@@ -262,6 +262,62 @@ describe('openJournal', () => {
     });
   });
 
+  describe('beforeSetUp (the publish preflight runs there, G6)', () => {
+    it('runs once, in the process that creates the run, before any file is written; joiners never run it', async () => {
+      const calls: string[] = [];
+      const writes: string[] = [];
+      const hook = (who: string) => async () => {
+        calls.push(who);
+        expect(existsSync(runFile())).toBe(false);
+        expect(writes).toEqual([]);
+      };
+      const first = await openJournal(dir(), opts({ beforeSetUp: hook('first'), writeFile: spyOn(writes) }));
+      expect(first.mode).toBe('created');
+      const second = await openJournal(dir(), opts({ beforeSetUp: hook('second') }));
+      expect(second.mode).toBe('joined');
+      expect(calls).toEqual(['first']);
+    });
+
+    it('concurrent openers of one run: the hook runs exactly once, and nobody joins before it is over', async () => {
+      let running = 0;
+      let calls = 0;
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const hook = async () => {
+        calls++;
+        running++;
+        await gate;
+        running--;
+      };
+      const openers = [0, 1, 2, 3].map(() => openJournal(dir(), opts({ beforeSetUp: hook })));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(existsSync(runFile())).toBe(false);
+      expect(running).toBe(1);
+      release();
+      const opened = await Promise.all(openers);
+      expect(calls).toBe(1);
+      expect(opened.map((o) => o.mode).sort()).toEqual(['created', 'joined', 'joined', 'joined']);
+    });
+
+    it('a hook that throws leaves an unfinished run untouched and resumable, and its error is what openJournal rejects with', async () => {
+      await crashedRun({ '@ws/core': 'published', app: 'publishing' });
+      const before = snapshot();
+      const refusal = Object.assign(new Error('bad input'), { code: 'EPREFLIGHT' });
+      await expect(openJournal(dir(), opts({ runId: 'run-2', beforeSetUp: async () => Promise.reject(refusal) }))).rejects.toBe(refusal);
+      expect(snapshot()).toEqual(before);
+      const resumed = await openJournal(dir(), opts({ runId: 'run-3' }));
+      expect(resumed.mode).toBe('resumed');
+      expect(resumed.journal.get('@ws/core')!.status).toBe('published');
+    });
+
+    it('is not run for an unfinished run of another commit: ESTATESHAMISMATCH comes first', async () => {
+      await crashedRun({ app: 'publishing' });
+      let called = false;
+      await expect(openJournal(dir(), opts({ runId: 'run-2', sha: SHA_B, beforeSetUp: async () => void (called = true) }))).rejects.toMatchObject({ code: 'ESTATESHAMISMATCH' });
+      expect(called).toBe(false);
+    });
+  });
+
   describe('transitions', () => {
     it('write exactly one file, the package’s own, whatever the size of the run', async () => {
       const many = Array.from({ length: 200 }, (_, i) => ({ name: `pkg-${i}`, version: '1.0.0' }));

@@ -46,6 +46,16 @@ export interface OpenJournalOptions {
   now?: () => Date;
   /** How long to wait for another process setting up the same journal. Default 2 min. */
   lockTimeoutMs?: number;
+  /**
+   * Runs under the set-up lock in the one process that creates or resumes the
+   * run, never in a process that joins it, and before any file of the journal
+   * is written, replaced or reset. If it throws, openJournal rejects with its
+   * error and the journal is left as it was (an unfinished run stays
+   * resumable). The publish executor validates the whole run here (G6): a
+   * task that joins the run finds it only after the validation passed.
+   * The lock is held for as long as it runs: size lockTimeoutMs for it.
+   */
+  beforeSetUp?: () => Promise<void>;
 }
 
 export interface OpenJournalResult {
@@ -206,9 +216,9 @@ async function setUp(ctx: Ctx): Promise<OpenJournalResult> {
     current = undefined;
   }
   const previous = current && { runId: current.runId, sha: current.sha, status: current.status };
-  await fsp.mkdir(packagesPath(root), { recursive: true });
 
   if (current?.runId === options.runId) {
+    await fsp.mkdir(packagesPath(root), { recursive: true });
     const records = readAllRecords(root);
     for (const p of options.packages) {
       const record = records.get(p.name);
@@ -218,8 +228,12 @@ async function setUp(ctx: Ctx): Promise<OpenJournalResult> {
     return { journal: new JournalHandle(ctx, current), mode: 'joined', resumed: false };
   }
 
-  if (current && current.status === 'running' && options.resume === 'auto') {
-    if (current.sha !== options.sha) throw shaMismatch(ctx, current);
+  const resuming = current !== undefined && current.status === 'running' && options.resume === 'auto';
+  if (resuming && current!.sha !== options.sha) throw shaMismatch(ctx, current!);
+  await options.beforeSetUp?.();
+  await fsp.mkdir(packagesPath(root), { recursive: true });
+
+  if (resuming && current) {
     sweepJournalTemps(root);
     const records = readAllRecords(root);
     await mapLimit(options.packages, RECORD_WRITE_CONCURRENCY, async (p) => {
