@@ -69,6 +69,8 @@ export const ErrorCodes = {
   ECOMMAND: 'ECOMMAND',
   /** A git command of the git lease backend failed (no such remote, no push rights, no git). */
   EGIT: 'EGIT',
+  /** The validation of a whole publish run before its first upload found problems (each listed with its own code); nothing was published. */
+  EPREFLIGHT: 'EPREFLIGHT',
   /** A package of a release was not attempted because a dependency failed (journal and summary records only; never thrown). */
   EBLOCKED: 'EBLOCKED',
   /** Not one of the above: a bug in lockstep. */

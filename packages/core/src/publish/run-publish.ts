@@ -43,7 +43,7 @@ const PRECHECK_CONCURRENCY = 16;
 export async function runPublish(options: RunPublishOptions): Promise<PublishSummary> {
   const started = performance.now();
   const byName = new Map(options.packages.map((p) => [p.name, p]));
-  const fullPlan = planLevels(options.packages.map((p) => ({ name: p.name, deps: p.internalDeps })));
+  const fullPlan = planLevels(options.packages.map((p) => ({ name: p.name, deps: p.internalDeps, edges: p.depReasons })));
   const releaseVersions = new Map(options.packages.map((p) => [p.name, p.version]));
   const dryRun = options.registry === undefined;
   const results = new Map<string, PackageResult>();

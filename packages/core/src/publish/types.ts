@@ -9,6 +9,14 @@ export interface ReleasePackage {
   internalDeps: string[];
   /** The Nx project, for messages and task results. */
   project?: string;
+  /** Why it depends on each of internalDeps, for messages: `dependencies["b"] is "workspace:*"`. */
+  depReasons?: Record<string, string>;
+  /**
+   * Install-time dependencies on workspace packages whose plain range the
+   * workspace version does not satisfy: they resolve on the registry, which
+   * must have a version in the range (checked before the first upload, G6).
+   */
+  registryRanges?: Array<{ name: string; field: string; range: string }>;
 }
 
 export type PackageStatus = 'pending' | 'packing' | 'publishing' | 'verifying' | 'published' | 'skipped' | 'failed' | 'blocked';
@@ -27,6 +35,14 @@ export interface RegistryPort {
   publish(manifest: Record<string, unknown>, tarball: Buffer, options: { tag: string; access?: string; otp?: string; integrity: string }): Promise<'published' | 'already-published'>;
   ensureDistTag(name: string, version: string, tag: string): Promise<boolean>;
   waitUntilVisible(name: string, version: string, integrity: string, options: { timeoutMs: number }): Promise<void>;
+  /**
+   * Before the first upload (G6): are the credentials for the registry `name`
+   * publishes to accepted? Throws EAUTH (refused, or no user behind them) or
+   * EREGISTRY (unreachable after the retries). Absent: not checked.
+   */
+  checkCredentials?(name: string): Promise<void>;
+  /** Whether the registry has a version of `name` in `range` (a dependency that resolves there). Absent: not checked. */
+  hasVersionInRange?(name: string, range: string): Promise<boolean>;
 }
 
 /** What the pipeline records; the real one is the journal under Nx's cache dir. */
