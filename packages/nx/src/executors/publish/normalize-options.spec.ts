@@ -48,6 +48,44 @@ describe('normalizePublishOptions', () => {
     expect(n.summaryFile).toBe(path.resolve('/ws/dist/summary.json'));
   });
 
+  describe('otp: always a string, leading zeros kept, from the option or npm\'s environment variable', () => {
+    it.each([
+      ['a string as given', { otp: '654321' }, {}, '654321'],
+      ['a string with a leading zero', { otp: '012345' }, {}, '012345'],
+      ['a string, trimmed', { otp: ' 123456 ' }, {}, '123456'],
+      // Nx's CLI parser and its coercion for ["string", "number"] turn --otp=654321 into 654321 and --otp=012345 into 12345.
+      ['a number from Nx\'s parser', { otp: 654321 }, {}, '654321'],
+      ['a number that lost its leading zero, padded back to 6 digits', { otp: 12345 }, {}, '012345'],
+      ['a number that lost two zeros', { otp: 4321 }, {}, '004321'],
+      ['a number of more than 6 digits, kept', { otp: 12345678 }, {}, '12345678'],
+      ['NPM_CONFIG_OTP, when the option is absent', {}, { NPM_CONFIG_OTP: '012345' }, '012345'],
+      ['npm_config_otp, when the option is absent', {}, { npm_config_otp: '000111' }, '000111'],
+      ['npm_config_otp in any case, as npm reads it', {}, { Npm_Config_Otp: '222333' }, '222333'],
+      ['npm_config_otp before NPM_CONFIG_OTP', {}, { npm_config_otp: '111111', NPM_CONFIG_OTP: '222222' }, '111111'],
+      ['the option before the environment', { otp: '333333' }, { NPM_CONFIG_OTP: '444444' }, '333333'],
+      ['an empty option falls back to the environment', { otp: '' }, { NPM_CONFIG_OTP: '555555' }, '555555'],
+      ['nothing at all', {}, {}, undefined],
+      ['an empty variable', {}, { NPM_CONFIG_OTP: '' }, undefined],
+    ])('%s', (_label, options, env, expected) => {
+      expect(normalizePublishOptions(options as never, ctx(env as NodeJS.ProcessEnv)).otp).toBe(expected);
+    });
+
+    it.each([[-1], [1.5], [Number.NaN], [true], [{}]])('refuses %p with EBADOPTIONS, without echoing it', (otp) => {
+      let error: any;
+      try {
+        normalizePublishOptions({ otp } as never, ctx());
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ code: 'EBADOPTIONS', hint: expect.stringContaining('NPM_CONFIG_OTP') });
+      expect(error.message).not.toContain(String(otp));
+    });
+
+    it('schema.json lets Nx pass a string or a number', () => {
+      expect(require('./schema.json').properties.otp.type).toEqual(['string', 'number']);
+    });
+  });
+
   it.each([
     [{ registry: 'not a url' }, /registry must be an http\(s\) URL/],
     [{ registry: 'ftp://x' }, /registry must be an http\(s\) URL/],

@@ -63,7 +63,7 @@ export function normalizePublishOptions(options: PublishExecutorSchema, ctx: { r
     registry: options.registry,
     tag: typeof options.tag === 'string' && options.tag.trim() ? options.tag.trim() : 'latest',
     access: options.access === undefined ? undefined : oneOf(options.access, 'access', ['public', 'restricted'] as const, 'public'),
-    otp: options.otp || undefined,
+    otp: normalizeOtp(options.otp, ctx.env),
     dryRun: options.dryRun === true || ctx.env.NX_DRY_RUN === 'true',
     maxConcurrency: integer(options.maxConcurrency, 'maxConcurrency', 1, 4),
     retries: integer(options.retries, 'retries', 0, 3),
@@ -75,6 +75,36 @@ export function normalizePublishOptions(options: PublishExecutorSchema, ctx: { r
     forceLock: options.forceLock === true,
     summaryFile: options.summaryFile ? path.resolve(ctx.root, options.summaryFile) : undefined,
   };
+}
+
+/** npm's one-time passwords are 6-digit TOTP codes. */
+const OTP_DIGITS = 6;
+
+/**
+ * The one-time password as the registry must receive it: a string.
+ *  - `otp` given as a number (Nx's command-line parser and option coercion
+ *    turn `--otp=012345` into 12345) is padded back to 6 digits, so a code
+ *    with leading zeros survives;
+ *  - a string is kept as given (trimmed);
+ *  - without `otp`, npm's own environment variable is read: `npm_config_otp`
+ *    or `NPM_CONFIG_OTP` (any case, as npm reads them), a route Nx neither
+ *    prints nor records.
+ * Never printed: the executor's redactor and the registry client know it.
+ */
+export function normalizeOtp(value: unknown, env: NodeJS.ProcessEnv): string | undefined {
+  if (value === undefined || value === null || value === '') return otpFromEnv(env);
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < 0) throw bad('otp must be the one-time password from your authenticator, a whole number of digits.', 'Pass it as a string, or better in NPM_CONFIG_OTP.');
+    return String(value).padStart(OTP_DIGITS, '0');
+  }
+  if (typeof value === 'string') return value.trim() || otpFromEnv(env);
+  throw bad('otp must be a string (the one-time password from your authenticator).', 'Pass it in NPM_CONFIG_OTP instead of an option.');
+}
+
+function otpFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const exact = env.npm_config_otp ?? env.NPM_CONFIG_OTP;
+  const value = exact ?? Object.entries(env).find(([key]) => key.toLowerCase() === 'npm_config_otp')?.[1];
+  return value?.trim() || undefined;
 }
 
 const DEFAULT_GIT_LEASE_TTL_MS = 2 * 60_000;

@@ -3,7 +3,8 @@ export interface PublishExecutorSchema {
   registry?: string;
   tag?: string;
   access?: 'public' | 'restricted';
-  otp?: string;
+  /** A number (Nx's parser turns `--otp=012345` into 12345) is padded back to 6 digits. */
+  otp?: string | number;
   dryRun?: boolean;
   maxConcurrency?: number;
   retries?: number;
