@@ -1,4 +1,5 @@
 import {
+  checkPackage,
   createRedactor,
   systemProcessProbe,
   createRegistryClient,
@@ -6,6 +7,7 @@ import {
   packPackage,
   type RegistryPort,
 } from '@lockstep/core';
+import { maxSatisfying } from 'semver';
 import { readdirSync, rmSync } from 'fs';
 import * as path from 'path';
 import type { NormalizedPublishOptions } from './normalize-options';
@@ -26,6 +28,10 @@ export function createPublishServices(
       return { manifest: packed.manifest as Record<string, unknown>, tarball: packed.tarball, integrity: packed.integrity };
     },
 
+    async checkPack(pkg, releaseVersions, workspaceVersions, scope) {
+      return (await checkPackage(pkg.dir, { releaseVersions, workspaceVersions, workspaceRoot: ctx.workspaceRoot, files: scope?.files })).problems;
+    },
+
     async createRegistry(): Promise<RegistryPort> {
       const client = await createRegistryClient({
         cwd: ctx.workspaceRoot,
@@ -40,6 +46,8 @@ export function createPublishServices(
           ),
       });
       redact = createRedactor([...client.config.secrets, options.otp, ctx.env.NODE_AUTH_TOKEN, ctx.env.NPM_TOKEN]);
+      // One credentials check per registry the run publishes to (scoped registries have their own).
+      const whoami = new Map<string, Promise<void>>();
       return {
         registry: options.registry ?? client.config.registry,
         getPublished: (name, version) => client.getPublished(name, version),
@@ -47,6 +55,18 @@ export function createPublishServices(
         publish: (manifest, tarball, o) => client.publish(manifest as Record<string, unknown> & { name: string; version: string }, tarball, { ...o, precheck: false }),
         ensureDistTag: (name, version, tag) => client.ensureDistTag(name, version, tag),
         waitUntilVisible: (name, version, integrity, o) => client.waitUntilVisible(name, version, integrity, o),
+        checkCredentials(name) {
+          const registry = client.registryFor(name);
+          let check = whoami.get(registry);
+          if (!check) {
+            check = client.whoami(registry).then((user) => {
+              if (user === undefined) ctx.log(`${registry} has no /-/whoami: the credentials are checked by the first upload.`);
+            });
+            whoami.set(registry, check);
+          }
+          return check;
+        },
+        hasVersionInRange: async (name, range) => maxSatisfying(await client.listVersions(name), range) !== null,
       };
     },
 

@@ -4,11 +4,15 @@ import * as path from 'path';
 import {
   ErrorCodes,
   LockstepError,
+  PreflightProblem,
   PublishSummary,
+  RegistryPort,
   ReleasePackage,
   currentBranch,
   currentSha,
   formatSummary,
+  preflightError,
+  preflightRun,
   repositoryIdentity,
   resolveGroupName,
   runPublish,
@@ -16,9 +20,10 @@ import {
   writeFileDurable,
 } from '@lockstep/core';
 import type { NormalizedPublishOptions } from './normalize-options';
+import { preflightOnce } from './preflight-record';
 import { ReleaseHold, takeReleaseHold } from './release-hold';
 import { JournalHandle, PublishServices } from './services';
-import { ProjectInfo, readWorkspacePackages } from './workspace-packages';
+import { ProjectInfo, scanWorkspacePackages } from './workspace-packages';
 
 export interface PublishRunInput {
   workspaceRoot: string;
@@ -36,6 +41,14 @@ export interface PublishRunInput {
   env: NodeJS.ProcessEnv;
 }
 
+/**
+ * How long a task waits for another task of the run that is setting up the
+ * journal, which includes the run's preflight (G6): packing checks of every
+ * package and a few registry round trips, with retries when the registry
+ * struggles. A holder that dies frees the lock at once.
+ */
+const JOURNAL_SETUP_TIMEOUT_MS = 30 * 60_000;
+
 export interface PublishRunResult {
   summary: PublishSummary;
   /** By project name: did this project's package end well? */
@@ -44,13 +57,16 @@ export interface PublishRunResult {
 
 /**
  * One publish run, per-task or batch: read the packages, take (or join) the
- * release lock, open (or resume) the journal, publish, and when the whole run
- * is complete, close the journal and release the lock.
+ * release lock, validate the whole run (G6: once per run, in the task that
+ * sets up the journal, before anything is uploaded), open (or resume) the
+ * journal, publish, and when the whole run is complete, close the journal
+ * and release the lock.
  */
 export async function publishRun(input: PublishRunInput): Promise<PublishRunResult> {
   const { options, log, services } = input;
   const required = new Set(input.runProjects);
-  const workspace = readWorkspacePackages(input.projects, input.workspaceRoot, required);
+  const workspace = scanWorkspacePackages(input.projects, input.workspaceRoot, required);
+  const known: PreflightProblem[] = workspace.problems.map(({ subject, error }) => ({ subject, code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) }));
   const runPackages: ReleasePackage[] = input.runProjects.map((p) => workspace.byProject.get(p)).filter((p): p is ReleasePackage => p !== undefined);
   const releaseNames = new Set(runPackages.map((p) => p.name));
   const workspaceVersions = new Map([...workspace.versions].filter(([name]) => !releaseNames.has(name)));
@@ -74,8 +90,41 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
   process.on('SIGINT', onSignal);
 
   const pack = (pkg: ReleasePackage, releaseVersions: Map<string, string>) => services.pack(pkg, releaseVersions, workspaceVersions);
+
+  /**
+   * G6: every problem of the run's input at once, before the first upload.
+   * `packOnly` limits the file checks (a per-task dry run lists its own
+   * package's files: every task would otherwise list the whole run); every
+   * manifest and spec of the run is checked all the same.
+   */
+  const preflight = async (registry: RegistryPort | undefined, packOnly?: ReadonlySet<string>) => {
+    const report = await preflightRun({
+      packages: runPackages,
+      known,
+      workspaceVersions,
+      checkPack: (pkg, releaseVersions, scope) => services.checkPack(pkg, releaseVersions, workspaceVersions, scope),
+      packOnly,
+      access: options.access,
+      registry,
+      redact: services.redact,
+    });
+    const error = preflightError(report.problems);
+    if (error) throw error;
+    log(
+      `Checked the run before the first upload: ${runPackages.length} package${runPackages.length === 1 ? '' : 's'} (manifests, internal specs, cycles, ` +
+        `files of ${report.packChecked}${report.remote ? ', registry and credentials' : ''}) in ${Math.round(report.durationMs)} ms.`,
+    );
+  };
+  // A task whose own project has no readable package never gets here (its problem fails the preflight); never publish "everything" for it.
+  const ownPackageMissing = () =>
+    new LockstepError(ErrorCodes.EINTERNAL, `Project ${input.onlyProject} has no package to publish, yet the run's checks passed.`, {
+      hint: 'This is a bug in lockstep. Please report it with the command you ran and this output.',
+    });
+
   try {
     if (options.dryRun) {
+      await preflight(undefined, only);
+      if (input.onlyProject && !onlyPackage) throw ownPackageMissing();
       const summary = await runPublish({
         packages: runPackages,
         only,
@@ -105,7 +154,11 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
       registry: registry.registry,
       packages: runPackages.map((p) => ({ name: p.name, version: p.version })),
       resume: options.resume,
+      lockTimeoutMs: JOURNAL_SETUP_TIMEOUT_MS,
+      // Once per run, before the run exists for the other tasks to join (G6).
+      beforeSetUp: () => preflightOnce(journalDir, runId, () => preflight(registry)),
     });
+    if (input.onlyProject && !onlyPackage) throw ownPackageMissing();
     if (journal.resumedFrom) log(`Resuming the unfinished run ${journal.resumedFrom} of commit ${sha.slice(0, 12)}: published packages are confirmed against the registry and skipped.`);
 
     const summary = await runPublish({

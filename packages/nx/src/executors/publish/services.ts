@@ -1,4 +1,4 @@
-import type { JournalPort, PackageStatus, PackedPackage, RegistryPort, ReleasePackage } from '@lockstep/core';
+import type { JournalPort, LockstepError, PackageStatus, PackedPackage, RegistryPort, ReleasePackage } from '@lockstep/core';
 
 export interface JournalHandle extends JournalPort {
   /** The run id of the unfinished run this one resumes, if any. */
@@ -27,11 +27,17 @@ export interface OpenJournalInput {
   registry: string;
   packages: Array<{ name: string; version: string }>;
   resume: 'auto' | 'fresh';
+  /** Runs under the journal's set-up lock, once per run, before the run is written (see core's openJournal). */
+  beforeSetUp?: () => Promise<void>;
+  /** How long a task waits for another one setting up the journal (which includes beforeSetUp). */
+  lockTimeoutMs?: number;
 }
 
 /** The outside world of a publish run, injectable so the executor can be tested without a registry. */
 export interface PublishServices {
   pack(pkg: ReleasePackage, releaseVersions: Map<string, string>, workspaceVersions: Map<string, string>): Promise<PackedPackage>;
+  /** Everything pack would refuse, without making the tarball (G6 preflight): [] when packable; `files: false` checks the manifest and its specs only. */
+  checkPack(pkg: ReleasePackage, releaseVersions: ReadonlyMap<string, string>, workspaceVersions: ReadonlyMap<string, string>, scope?: { files: boolean }): Promise<LockstepError[]>;
   createRegistry(): Promise<RegistryPort>;
   openJournal(dir: string, input: OpenJournalInput): Promise<JournalHandle>;
   redact(text: string): string;

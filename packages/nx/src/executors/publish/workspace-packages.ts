@@ -36,14 +36,44 @@ export function resolvePackageRoot(project: ProjectInfo, workspaceRoot: string):
   return path.resolve(workspaceRoot, relative);
 }
 
+/** A project of the run whose package cannot be read (G6 reports it with the run's other problems). */
+export interface WorkspaceProblem {
+  /** `project <name>`, or `name@version` when the manifest was read. */
+  subject: string;
+  error: LockstepError;
+}
+
+export interface ScannedWorkspace extends WorkspacePackages {
+  /** Every manifest problem found, in project order; never thrown by scanWorkspacePackages. */
+  problems: WorkspaceProblem[];
+}
+
 /**
  * Reads the package.json of every project's package root. Projects without
  * one are not packages, unless `required` names them (the run's projects):
- * then it is EPACK with a hint.
+ * then it is EPACK with a hint. Throws the first problem; see
+ * scanWorkspacePackages for all of them.
  */
 export function readWorkspacePackages(projects: ProjectInfo[], workspaceRoot: string, required: ReadonlySet<string>): WorkspacePackages {
+  const scanned = scanWorkspacePackages(projects, workspaceRoot, required);
+  if (scanned.problems.length > 0) throw scanned.problems[0].error;
+  return { byProject: scanned.byProject, versions: scanned.versions };
+}
+
+/**
+ * readWorkspacePackages that collects instead of throwing: a project of the
+ * run without a readable manifest (no package.json, invalid JSON, no name or
+ * version, a name another project of the run also publishes) and invalid
+ * JSON anywhere are listed in `problems`; such a project is left out of
+ * byProject. Also records, per package, why it depends on each workspace
+ * package (for cycle messages) and its install-time ranges that resolve on
+ * the registry instead of the workspace.
+ */
+export function scanWorkspacePackages(projects: ProjectInfo[], workspaceRoot: string, required: ReadonlySet<string>): ScannedWorkspace {
+  const problems: WorkspaceProblem[] = [];
   const manifests = new Map<string, { dir: string; manifest: Record<string, any> }>();
   for (const project of projects) {
+    const subject = `project ${project.name}`;
     const dir = resolvePackageRoot(project, workspaceRoot);
     const file = path.join(dir, 'package.json');
     let text: string;
@@ -51,33 +81,77 @@ export function readWorkspacePackages(projects: ProjectInfo[], workspaceRoot: st
       text = readFileSync(file, 'utf8');
     } catch {
       if (!required.has(project.name)) continue;
-      throw new LockstepError(ErrorCodes.EPACK, `Project ${project.name} has no package.json in ${path.relative(workspaceRoot, dir) || '.'}.`, {
-        hint: project.packageRoot
-          ? `packageRoot is "${project.packageRoot}": make the publish target dependsOn the target that fills it (e.g. "generate").`
-          : 'Add a package.json to the project, or set packageRoot to the folder to publish.',
+      problems.push({
+        subject,
+        error: new LockstepError(ErrorCodes.EPACK, `Project ${project.name} has no package.json in ${path.relative(workspaceRoot, dir) || '.'}.`, {
+          hint: project.packageRoot
+            ? `packageRoot is "${project.packageRoot}": make the publish target dependsOn the target that fills it (e.g. "generate").`
+            : 'Add a package.json to the project, or set packageRoot to the folder to publish.',
+        }),
       });
+      continue;
     }
     let manifest: Record<string, any>;
     try {
-      manifest = JSON.parse(text);
+      manifest = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     } catch (error) {
-      throw new LockstepError(ErrorCodes.EPACK, `${path.relative(workspaceRoot, file)} is not valid JSON: ${(error as Error).message}`, { hint: 'Fix the file and run again.' });
-    }
-    if (required.has(project.name) && (typeof manifest.name !== 'string' || typeof manifest.version !== 'string')) {
-      throw new LockstepError(ErrorCodes.EPACK, `${path.relative(workspaceRoot, file)} needs a name and a version to be published.`, {
-        hint: 'Set "name" and "version", or mark the package "private": true.',
+      problems.push({
+        subject,
+        error: new LockstepError(ErrorCodes.EPACK, `${path.relative(workspaceRoot, file)} is not valid JSON: ${(error as Error).message}`, { hint: 'Fix the file and run again.' }),
       });
+      continue;
+    }
+    if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
+      problems.push({ subject, error: new LockstepError(ErrorCodes.EPACK, `${path.relative(workspaceRoot, file)} does not hold a JSON object.`, { hint: 'Fix the file and run again.' }) });
+      continue;
+    }
+    if (required.has(project.name) && (typeof manifest.name !== 'string' || manifest.name === '' || typeof manifest.version !== 'string' || manifest.version === '')) {
+      problems.push({
+        subject,
+        error: new LockstepError(ErrorCodes.EPACK, `${path.relative(workspaceRoot, file)} needs a name and a version to be published.`, {
+          hint: 'Set "name" and "version", or mark the package "private": true.',
+        }),
+      });
+      continue;
     }
     if (typeof manifest.name === 'string') manifests.set(project.name, { dir, manifest });
+  }
+  // Two projects of the run publishing one name: the second is refused, whichever it is.
+  const publishedBy = new Map<string, string>();
+  for (const [project, { manifest }] of manifests) {
+    if (!required.has(project)) continue;
+    const other = publishedBy.get(manifest.name);
+    if (other === undefined) {
+      publishedBy.set(manifest.name, project);
+      continue;
+    }
+    manifests.delete(project);
+    problems.push({
+      subject: `project ${project}`,
+      error: new LockstepError(ErrorCodes.EPACK, `Projects ${other} and ${project} both publish ${manifest.name}.`, {
+        hint: 'Give each package its own name, or remove the publish target from one of the projects.',
+      }),
+    });
   }
   const versions = new Map<string, string>();
   for (const { manifest } of manifests.values()) if (typeof manifest.version === 'string') versions.set(manifest.name, manifest.version);
   const byProject = new Map<string, ReleasePackage>();
   for (const [project, { dir, manifest }] of manifests) {
     const internalDeps = new Set<string>();
+    const depReasons: Record<string, string> = {};
+    const registryRanges: NonNullable<ReleasePackage['registryRanges']> = [];
     for (const field of RUNTIME_DEP_FIELDS) {
-      for (const [dep, spec] of Object.entries<string>(manifest[field] ?? {})) {
-        if (versions.has(dep) && dep !== manifest.name && isInternalSpec(String(spec), versions.get(dep)!)) internalDeps.add(dep);
+      const deps = manifest[field];
+      if (typeof deps !== 'object' || deps === null || Array.isArray(deps)) continue;
+      for (const [dep, rawSpec] of Object.entries<unknown>(deps)) {
+        const spec = String(rawSpec);
+        if (!versions.has(dep) || dep === manifest.name) continue;
+        if (isInternalSpec(spec, versions.get(dep)!)) {
+          internalDeps.add(dep);
+          depReasons[dep] ??= `${field}["${dep}"] is "${spec}"`;
+        } else if (validRange(spec) !== null) {
+          registryRanges.push({ name: dep, field, range: spec });
+        }
       }
     }
     byProject.set(project, {
@@ -87,7 +161,9 @@ export function readWorkspacePackages(projects: ProjectInfo[], workspaceRoot: st
       private: manifest.private === true,
       internalDeps: [...internalDeps].sort(),
       project,
+      depReasons,
+      ...(registryRanges.length > 0 ? { registryRanges } : {}),
     });
   }
-  return { byProject, versions };
+  return { byProject, versions, problems };
 }

@@ -1,0 +1,193 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { RegistryPort } from '@lockstep/core';
+import { createPublishServices } from './default-services';
+import { normalizePublishOptions } from './normalize-options';
+import { PublishRunInput, publishRun } from './publish-run';
+import { PublishServices } from './services';
+
+/**
+ * publishRun in per-task and batch mode against a fake registry port and the
+ * real journal, packing and preflight: what G6 promises at the level of one
+ * run made of several task processes (here: concurrent calls sharing one
+ * runId, as the tasks of one Nx invocation do).
+ */
+jest.setTimeout(60_000);
+
+interface Fake {
+  port: RegistryPort;
+  uploads: string[];
+  credentialChecks: number;
+}
+
+function fakeRegistry(options: { refuseCredentials?: boolean } = {}): Fake {
+  const published = new Map<string, string>();
+  const fake: Fake = {
+    uploads: [],
+    credentialChecks: 0,
+    port: {
+      registry: 'http://registry.test/',
+      getPublished: async (name, version) => {
+        const integrity = published.get(`${name}@${version}`);
+        return integrity ? { integrity, distTags: { latest: version } } : undefined;
+      },
+      publish: async (manifest, _tarball, o) => {
+        fake.uploads.push(`${manifest.name}@${manifest.version}`);
+        published.set(`${manifest.name}@${manifest.version}`, o.integrity);
+        return 'published';
+      },
+      ensureDistTag: async () => false,
+      waitUntilVisible: async () => undefined,
+      checkCredentials: async () => {
+        fake.credentialChecks++;
+        if (options.refuseCredentials) {
+          const { LockstepError } = await import('@lockstep/core');
+          throw new LockstepError('EAUTH', 'http://registry.test/ knows no user for the configured credentials', { hint: 'Check the token.' });
+        }
+      },
+    },
+  };
+  return fake;
+}
+
+describe('publishRun: the whole run is validated once, before the first upload (G6)', () => {
+  let root: string;
+  const write = (rel: string, value: unknown) => {
+    mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    writeFileSync(path.join(root, rel), typeof value === 'string' ? value : `${JSON.stringify(value, null, 2)}\n`);
+  };
+  const cacheDir = () => path.join(root, '.nx', 'cache');
+  const journalDir = () => path.join(cacheDir(), 'lockstep', 'publish', 'publish');
+
+  beforeEach(() => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'lockstep-publish-run-'));
+    write('package.json', { name: 'root', private: true, workspaces: ['packages/*'] });
+    write('packages/base/package.json', { name: '@t/base', version: '1.0.0', main: 'index.js' });
+    write('packages/base/index.js', 'module.exports = 1;\n');
+    write('packages/mid/package.json', { name: '@t/mid', version: '1.0.0', main: 'index.js', dependencies: { '@t/base': 'workspace:^' } });
+    write('packages/mid/index.js', 'module.exports = 2;\n');
+    write('packages/top/package.json', { name: '@t/top', version: '1.0.0', main: 'index.js', dependencies: { '@t/mid': 'workspace:*' } });
+    write('packages/top/index.js', 'module.exports = 3;\n');
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  const projects = () => ['base', 'mid', 'top'].map((name) => ({ name, root: `packages/${name}` }));
+
+  function task(fake: Fake, onlyProject: string | undefined, counter: { checks: number }, extra: Record<string, unknown> = {}): Promise<unknown> {
+    const log = () => undefined;
+    const options = normalizePublishOptions({ lockPolicy: 'off', ...extra } as never, { root, env: {} });
+    const real = createPublishServices(options, { workspaceRoot: root, cacheDir: cacheDir(), env: {}, log });
+    const services: PublishServices = {
+      ...real,
+      checkPack: async (...args) => {
+        counter.checks++;
+        return real.checkPack(...args);
+      },
+      createRegistry: async () => fake.port,
+    };
+    const input: PublishRunInput = {
+      workspaceRoot: root,
+      cacheDir: cacheDir(),
+      targetName: 'publish',
+      projects: projects(),
+      runProjects: ['base', 'mid', 'top'],
+      onlyProject,
+      options,
+      services,
+      log,
+      // One Nx invocation: every task of it has the same root pid, so the same runId.
+      env: { NX_INVOCATION_ROOT_PID: String(process.pid) },
+    };
+    return publishRun(input);
+  }
+
+  it('per task: a leaf\'s workspace: spec on no package and a bad version elsewhere fail EVERY task of the run, naming both, with nothing uploaded and one validation for the run', async () => {
+    write('packages/top/package.json', { name: '@t/top', version: '1.0.0', dependencies: { '@t/mid': 'workspace:*', '@t/ghost': 'workspace:*' } });
+    write('packages/base/package.json', { name: '@t/base', version: 'one.zero' });
+    const fake = fakeRegistry();
+    const counter = { checks: 0 };
+    // The tasks of one run, side by side (Nx runs independent tasks in parallel; here even dependents, to be hostile).
+    const results = await Promise.allSettled(['base', 'mid', 'top'].map((p) => task(fake, p, counter)));
+    for (const result of results) {
+      expect(result.status).toBe('rejected');
+      const error = (result as PromiseRejectedResult).reason;
+      expect(error.code).toBe('EPREFLIGHT');
+      expect(error.message).toContain('[EWORKSPACEDEP] @t/top: dependencies["@t/ghost"] is "workspace:*", but no workspace package is named "@t/ghost".');
+      expect(error.message).toMatch(/\[EPACK\] .*version "one\.zero" of @t\/base is not an exact semver version/);
+      expect(error.hint).toMatch(/Nothing was published/);
+    }
+    expect(fake.uploads).toEqual([]);
+    // One task validated the whole run (3 packages); the others found its verdict.
+    expect(counter.checks).toBe(3);
+    expect(fake.credentialChecks).toBe(3);
+    // No run was recorded for anyone to join or resume; the verdict is kept beside the journal.
+    expect(existsSync(path.join(journalDir(), 'run.json'))).toBe(false);
+    expect(readdirSync(journalDir()).filter((f) => f.startsWith('preflight-failed-'))).toHaveLength(1);
+  });
+
+  it('per task: refused credentials fail the run before any upload (EAUTH inside EPREFLIGHT)', async () => {
+    const fake = fakeRegistry({ refuseCredentials: true });
+    const counter = { checks: 0 };
+    const error: any = await task(fake, 'base', counter).catch((e) => e);
+    expect(error.code).toBe('EPREFLIGHT');
+    expect(error.message).toContain('http://registry.test/: [EAUTH] http://registry.test/ knows no user');
+    expect(fake.uploads).toEqual([]);
+    // A later task of the same run does not check again.
+    const again: any = await task(fake, 'mid', counter).catch((e) => e);
+    expect(again.code).toBe('EPREFLIGHT');
+    expect(fake.credentialChecks).toBe(3);
+  });
+
+  it('per task: a sound run is validated by its first task only; the next tasks join and publish', async () => {
+    const fake = fakeRegistry();
+    const counter = { checks: 0 };
+    for (const project of ['base', 'mid', 'top']) await task(fake, project, counter);
+    expect(counter.checks).toBe(3);
+    expect(fake.uploads).toEqual(['@t/base@1.0.0', '@t/mid@1.0.0', '@t/top@1.0.0']);
+  });
+
+  it('batch: the same problems fail the run at once; fixed, the run publishes everything', async () => {
+    write('packages/mid/package.json', { name: '@t/mid', version: '1.0.0', dependencies: { '@t/base': 'workspace:^', '@t/nowhere': 'workspace:~' } });
+    const fake = fakeRegistry();
+    const error: any = await task(fake, undefined, { checks: 0 }).catch((e) => e);
+    expect(error.code).toBe('EPREFLIGHT');
+    expect(error.message).toContain('"@t/nowhere"');
+    expect(fake.uploads).toEqual([]);
+
+    write('packages/mid/package.json', { name: '@t/mid', version: '1.0.0', dependencies: { '@t/base': 'workspace:^' } });
+    // A new invocation: another runId (here, another root pid).
+    const options = normalizePublishOptions({ lockPolicy: 'off' } as never, { root, env: {} });
+    const real = createPublishServices(options, { workspaceRoot: root, cacheDir: cacheDir(), env: {}, log: () => undefined });
+    await publishRun({
+      workspaceRoot: root,
+      cacheDir: cacheDir(),
+      targetName: 'publish',
+      projects: projects(),
+      runProjects: ['base', 'mid', 'top'],
+      options,
+      services: { ...real, createRegistry: async () => fake.port },
+      log: () => undefined,
+      env: { NX_INVOCATION_ROOT_PID: String(process.ppid) },
+    });
+    expect(fake.uploads.sort()).toEqual(['@t/base@1.0.0', '@t/mid@1.0.0', '@t/top@1.0.0']);
+    // The verdict of the failed run is swept once a run passes.
+    expect(readdirSync(journalDir()).filter((f) => f.startsWith('preflight-failed-'))).toEqual([]);
+  });
+
+  it('dry run per task: checks the whole run\'s manifests and specs, packs only its own package, touches no registry and records nothing', async () => {
+    write('packages/top/package.json', { name: '@t/top', version: '1.0.0', dependencies: { '@t/ghost': 'workspace:*' } });
+    const fake = fakeRegistry();
+    const counter = { checks: 0 };
+    // base itself is fine, but the run has a problem elsewhere: in a dry run too, every task says so.
+    for (const project of ['base', 'top']) {
+      const error: any = await task(fake, project, counter, { dryRun: true }).catch((e) => e);
+      expect(error.code).toBe('EPREFLIGHT');
+      expect(error.message).toContain('"@t/ghost"');
+    }
+    // Each task checked every manifest (3 × 2); the files it listed were its own only (not counted here).
+    expect(counter.checks).toBe(6);
+    expect(fake.credentialChecks).toBe(0);
+    expect(existsSync(journalDir())).toBe(false);
+  });
+});
