@@ -665,3 +665,25 @@ export function usePublishSuite(
     return pws;
   };
 }
+
+// ---------------------------------------------------------------------------
+// Headers the registry received (publish-preflight.spec.ts)
+
+/**
+ * Records the value of `header` on every upload the proxy sees from now on
+ * (through its `rules` hook, injecting no fault) until stop(). Used to prove
+ * what reached the registry, e.g. the `npm-otp` header.
+ */
+export function recordUploadHeader(registry: PublishRegistry, header: string): { seen: Array<{ name?: string; version?: string; value: string | undefined }>; stop(): void } {
+  const seen: Array<{ name?: string; version?: string; value: string | undefined }> = [];
+  registry.proxy.setOptions({
+    rules: (req) => {
+      if (req.isUpload) {
+        const value = req.headers[header.toLowerCase()];
+        seen.push({ name: req.name, version: req.version, value: Array.isArray(value) ? value.join(',') : value });
+      }
+      return undefined;
+    },
+  });
+  return { seen, stop: () => registry.proxy.setOptions({ rules: undefined }) };
+}
