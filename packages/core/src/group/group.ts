@@ -1,10 +1,10 @@
-import { ErrorCodes, LockstepError, isLockstepError } from '../errors';
 import { formatDuration } from '../util/duration';
 import { safeText } from '../util/display';
 import { AcquireOptions, LockHandle, acquireLock } from '../lock/lock';
 import { LockOwner } from '../lock/owner';
 import { LockStatus, readLockStatus } from '../lock/status';
 import { killGraceFromEnv } from '../lock/supersede';
+import { groupTimeoutHint } from './errors';
 
 export const DEFAULT_GROUP_WAIT_MS = 60 * 60_000;
 
@@ -23,7 +23,7 @@ export interface GroupOptions {
   killGraceMs?: number;
   log: (line: string) => void;
   /** Passed through to the core lock. */
-  lock?: Omit<AcquireOptions, 'max' | 'supersede' | 'onWait' | 'timeoutMs'>;
+  lock?: Omit<AcquireOptions, 'max' | 'supersede' | 'onWait' | 'timeoutMs' | 'what' | 'timeoutHint'>;
 }
 
 export function groupKey(options: Pick<GroupOptions, 'group' | 'key'>): string {
@@ -43,6 +43,8 @@ export async function acquireGroup(options: GroupOptions): Promise<LockHandle> {
     ...options.lock,
     max: options.max ?? 1,
     timeoutMs: options.waitTimeoutMs ?? DEFAULT_GROUP_WAIT_MS,
+    what: `the concurrency group ${group}`,
+    timeoutHint: groupTimeoutHint(group),
     supersede: options.cancelInProgress
       ? {
           graceMs,
@@ -60,14 +62,6 @@ export async function acquireGroup(options: GroupOptions): Promise<LockHandle> {
           info.otherHolders ? ` and ${info.otherHolders} more` : ''
         })`,
       ),
-  }).catch((error) => {
-    if (!isLockstepError(error, ErrorCodes.ELOCKTIMEOUT)) throw error;
-    throw new LockstepError(ErrorCodes.ELOCKTIMEOUT, error.message.replace(`the lock on ${groupKey(options)}`, `the concurrency group ${group}`), {
-      cause: error,
-      hint:
-        'Wait longer (concurrency.waitTimeoutMs of publish, --wait-timeout of lockstep group run), or stop the run that holds it; ' +
-        `a dead holder is reclaimed automatically. 'lockstep group status --group ${group}' shows who holds it and who waits.`,
-    });
   });
 }
 

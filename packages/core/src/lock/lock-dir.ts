@@ -1,7 +1,21 @@
 import { BigIntStats, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ErrorCodes, LockstepError } from '../errors';
+import { type LockstepError, errnoCode } from '../errors';
+import {
+  lockDirChangedWhileCheckingError,
+  lockDirForeignOwnerError,
+  lockDirForeignSymlinkAboveError,
+  lockDirFsError,
+  lockDirNotADirectoryError,
+  lockDirOpenToOthersError,
+  lockDirParentNotDirectoryError,
+  lockDirParentWorldWritableError,
+  lockDirRelativeError,
+  lockDirReplacedError,
+  lockDirSymlinkError,
+  lockDirSymlinkLoopError,
+} from './errors';
 
 /**
  * The per-user directory that holds lock state: `$LOCKSTEP_LOCK_DIR` (must be
@@ -69,9 +83,7 @@ function lockDirPath(env: NodeJS.ProcessEnv): string {
   const explicit = env.LOCKSTEP_LOCK_DIR;
   if (explicit) {
     if (!path.isAbsolute(explicit)) {
-      throw unsafe(`LOCKSTEP_LOCK_DIR must be an absolute path, not '${explicit}' (a relative one would name a different directory in every working directory).`, {
-        hint: `Set LOCKSTEP_LOCK_DIR to an absolute private directory, e.g. ${path.join(os.homedir(), '.cache', 'lockstep')}.`,
-      });
+      throw lockDirRelativeError(explicit, path.join(os.homedir(), '.cache', 'lockstep'));
     }
     return path.normalize(explicit);
   }
@@ -92,15 +104,12 @@ function reverify(known: CheckedDir): boolean {
   try {
     st = lstatSync(known.real, { bigint: true });
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return false;
-    throw fsUnsafe(known.real, known.real, error);
+    if (errnoCode(error) === 'ENOENT') return false;
+    throw lockDirFsError(known.real, known.real, error);
   }
   if (st.isSymbolicLink() || st.dev !== known.dev || st.ino !== known.ino) {
     const now = st.isSymbolicLink() ? `a symlink to ${readlinkOr(known.real)}` : st.isDirectory() ? `another directory (device ${st.dev}, inode ${st.ino})` : 'not a directory';
-    throw unsafe(
-      `The lock directory ${known.real} was replaced while this process was using it: it was device ${known.dev}, inode ${known.ino}, now it is ${now}. Locks taken before and after would not see each other.`,
-      { hint: `Find out what moved or re-created ${known.real} and stop it, then run again; if other users can write where it lives, set LOCKSTEP_LOCK_DIR to an absolute private directory.` },
-    );
+    throw lockDirReplacedError(known.real, known, now);
   }
   checkOwnerAndMode(known.real, st);
   return true;
@@ -114,10 +123,10 @@ function checkLockDir(dir: string): CheckedDir {
   try {
     st = lstatOrCreate(real);
   } catch (error) {
-    throw fsUnsafe(dir, real, error);
+    throw lockDirFsError(dir, real, error);
   }
   if (st.isSymbolicLink()) throw symlinkRefused(dir, real);
-  if (!st.isDirectory()) throw notADirectory(dir, real, st);
+  if (!st.isDirectory()) throw lockDirNotADirectoryError(dir, real, kindOf(st));
   if (isWindows) return { real, dev: st.dev, ino: st.ino };
 
   // Owner and mode of the directory we actually opened, without following a symlink.
@@ -126,11 +135,11 @@ function checkLockDir(dir: string): CheckedDir {
   try {
     fd = openSync(real, flags);
   } catch (error) {
-    const code = errorCode(error);
+    const code = errnoCode(error);
     // ELOOP (Linux) / EMLINK (FreeBSD): it became a symlink after the lstat above.
     if (code === 'ELOOP' || code === 'EMLINK') throw symlinkRefused(dir, real);
-    if (code === 'ENOTDIR') throw notADirectory(dir, real);
-    throw fsUnsafe(dir, real, error);
+    if (code === 'ENOTDIR') throw lockDirNotADirectoryError(dir, real);
+    throw lockDirFsError(dir, real, error);
   }
   let fst: BigIntStats;
   try {
@@ -139,9 +148,7 @@ function checkLockDir(dir: string): CheckedDir {
     closeSync(fd);
   }
   if (fst.dev !== st.dev || fst.ino !== st.ino) {
-    throw unsafe(`The lock directory ${real} changed while lockstep was checking it (another process replaced it).`, {
-      hint: `Find out what is replacing ${real}; set LOCKSTEP_LOCK_DIR to an absolute private directory.`,
-    });
+    throw lockDirChangedWhileCheckingError(real);
   }
   checkOwnerAndMode(real, fst);
   return { real, dev: fst.dev, ino: fst.ino };
@@ -151,15 +158,11 @@ function checkOwnerAndMode(dir: string, st: BigIntStats): void {
   if (isWindows) return;
   const uid = myUid();
   if (uid !== undefined && st.uid !== BigInt(uid)) {
-    throw unsafe(`The lock directory ${dir} belongs to uid ${st.uid}, not to you (uid ${uid}): its owner could steal or fake your locks.`, {
-      hint: `Remove it (if it is not yours, ask its owner or root), or set LOCKSTEP_LOCK_DIR to an absolute private directory of your own.`,
-    });
+    throw lockDirForeignOwnerError(dir, st.uid, uid);
   }
   const mode = Number(st.mode & 0o7777n);
   if ((mode & 0o022) !== 0) {
-    throw unsafe(`The lock directory ${dir} is writable by ${mode & 0o002 ? 'every user' : 'its group'} (mode ${(mode & 0o777).toString(8)}): they could steal or fake your locks.`, {
-      hint: `Run 'chmod 700 ${dir}', or set LOCKSTEP_LOCK_DIR to an absolute private directory.`,
-    });
+    throw lockDirOpenToOthersError(dir, mode);
   }
 }
 
@@ -188,20 +191,16 @@ function walkParents(dir: string): string {
     try {
       st = lstatOrCreate(next);
     } catch (error) {
-      throw fsUnsafe(dir, next, error);
+      throw lockDirFsError(dir, next, error);
     }
     if (st.isSymbolicLink()) {
-      if (uid !== undefined && st.uid !== 0n && st.uid !== BigInt(uid)) {
-        throw unsafe(`The lock directory ${dir} lies under ${next}, a symlink that belongs to uid ${st.uid} (not to you or root): its owner can re-point it and move your locks.`, {
-          hint: `Set LOCKSTEP_LOCK_DIR to an absolute private directory whose parents belong to you or root.`,
-        });
-      }
-      if (++links > MAX_SYMLINKS) throw unsafe(`The lock directory ${dir} cannot be resolved: too many symlinks above it (a loop?).`, { hint: setDirHint });
+      if (uid !== undefined && st.uid !== 0n && st.uid !== BigInt(uid)) throw lockDirForeignSymlinkAboveError(dir, next, st.uid);
+      if (++links > MAX_SYMLINKS) throw lockDirSymlinkLoopError(dir);
       let target: string;
       try {
         target = readlinkSync(next);
       } catch (error) {
-        throw fsUnsafe(dir, next, error);
+        throw lockDirFsError(dir, next, error);
       }
       if (path.isAbsolute(target)) real = path.parse(target).root;
       todo = [...split(target), ...todo];
@@ -217,21 +216,17 @@ function lstatParent(dir: string, p: string): BigIntStats {
   try {
     return lstatSync(p, { bigint: true });
   } catch (error) {
-    throw fsUnsafe(dir, p, error);
+    throw lockDirFsError(dir, p, error);
   }
 }
 
 function checkParent(dir: string, p: string, st: BigIntStats): void {
   if (!st.isDirectory()) {
-    throw unsafe(`The lock directory ${dir} cannot be created: ${p} is ${kindOf(st)}, not a directory.`, {
-      hint: `Remove ${p}, or set LOCKSTEP_LOCK_DIR to an absolute private directory.`,
-    });
+    throw lockDirParentNotDirectoryError(dir, p, kindOf(st));
   }
   const mode = Number(st.mode & 0o7777n);
   if ((mode & 0o002) !== 0 && (mode & 0o1000) === 0) {
-    throw unsafe(`The lock directory ${dir} lies under ${p}, which every user may write to without the sticky bit (mode ${(mode & 0o7777).toString(8)}): anyone could replace the lock directory.`, {
-      hint: `Run 'chmod +t ${p}' (or 'chmod o-w ${p}'), or set LOCKSTEP_LOCK_DIR to an absolute private directory.`,
-    });
+    throw lockDirParentWorldWritableError(dir, p, mode);
   }
 }
 
@@ -244,19 +239,18 @@ function lstatOrCreate(p: string): BigIntStats {
   try {
     return lstatSync(p, { bigint: true });
   } catch (error) {
-    if (errorCode(error) !== 'ENOENT') throw error;
+    if (errnoCode(error) !== 'ENOENT') throw error;
   }
   try {
     mkdirSync(p, { mode: 0o700 });
   } catch (error) {
     // EEXIST: another process made it (or planted something) just now; judged below.
-    if (errorCode(error) !== 'EEXIST') throw error;
+    if (errnoCode(error) !== 'EEXIST') throw error;
   }
   return lstatSync(p, { bigint: true });
 }
 
-const setDirHint = 'Set LOCKSTEP_LOCK_DIR to an absolute private directory (mode 700, yours).';
-
+/** The directory is a symlink: where it points and whether that exists, for the message. */
 function symlinkRefused(dir: string, real: string): LockstepError {
   const target = readlinkOr(real);
   let dangling = false;
@@ -265,32 +259,7 @@ function symlinkRefused(dir: string, real: string): LockstepError {
   } catch {
     dangling = true;
   }
-  return unsafe(
-    `The lock directory ${real} is a symlink (to ${target}${dangling ? ', which does not exist' : ''}): lockstep does not follow one there, since whoever can re-point it can move your locks.`,
-    { hint: `Remove the symlink ('rm ${real}') and lockstep creates a private directory there, or set LOCKSTEP_LOCK_DIR to an absolute private directory.${dir !== real ? ` (asked for ${dir})` : ''}` },
-  );
-}
-
-function notADirectory(dir: string, real: string, st?: BigIntStats): LockstepError {
-  return unsafe(`The lock directory ${real} is ${st ? kindOf(st) : 'not a directory'}, not a directory.`, {
-    hint: `Remove it ('rm ${real}') if it is yours, or set LOCKSTEP_LOCK_DIR to an absolute private directory.${dir !== real ? ` (asked for ${dir})` : ''}`,
-  });
-}
-
-function fsUnsafe(dir: string, at: string, error: unknown): LockstepError {
-  const code = errorCode(error) ?? 'unknown error';
-  const what: Record<string, string> = {
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    ENOTDIR: 'a part of the path is not a directory',
-    ELOOP: 'too many symlinks',
-    EROFS: 'read-only file system',
-    ENAMETOOLONG: 'the path is too long',
-  };
-  return unsafe(`The lock directory ${dir} cannot be used: ${at}: ${what[code] ?? (error as Error)?.message ?? String(error)} (${code}).`, {
-    hint: code === 'ENOTDIR' ? `Remove the file in the way, or set LOCKSTEP_LOCK_DIR to an absolute private directory.` : setDirHint,
-    cause: error,
-  });
+  return lockDirSymlinkError(dir, real, target, dangling);
 }
 
 function kindOf(st: BigIntStats): string {
@@ -309,12 +278,4 @@ function readlinkOr(p: string): string {
   } catch {
     return '?';
   }
-}
-
-function errorCode(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException)?.code;
-}
-
-function unsafe(message: string, options: { hint: string; cause?: unknown }): LockstepError {
-  return new LockstepError(ErrorCodes.ELOCKDIRUNSAFE, message, options);
 }

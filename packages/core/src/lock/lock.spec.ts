@@ -1,6 +1,8 @@
 import { mkdirSync } from 'fs';
 import * as path from 'path';
+import { expectLockstepError } from '../test-utils/lockstep-error';
 import { useTempDir } from '../test-utils/temp-dir';
+import { sleep } from '../util/sleep';
 import { acquireLock, withLock } from './lock';
 import { readLockStatus } from './status';
 
@@ -26,14 +28,28 @@ describe('acquireLock (in one process)', () => {
     const dir = lockDir();
     const holder = await acquireLock('path:/b', { lockDir: dir, command: 'nx run app:gen' });
     const waits: number[] = [];
-    const error = await acquireLock('path:/b', { lockDir: dir, timeoutMs: 150, onWait: (i) => waits.push(i.ahead) }).catch((e) => e);
-    expect(error.code).toBe('ELOCKTIMEOUT');
+    const error = await expectLockstepError(
+      acquireLock('path:/b', { lockDir: dir, timeoutMs: 150, onWait: (i) => waits.push(i.ahead) }),
+      'ELOCKTIMEOUT',
+      /^Timed out after \d+ s waiting for the lock on path:\/b\. It is held by pid \d+ .*command 'nx run app:gen'/,
+    );
     expect(error.message).toContain(`pid ${process.pid}`);
-    expect(error.message).toContain("command 'nx run app:gen'");
     expect(error.hint).toContain(path.join(holder.path, 'held'));
     expect(waits).toEqual([0]);
     // the timed-out waiter left the queue
     expect(readLockStatus('path:/b', { lockDir: dir }).queue).toEqual([]);
+    await holder.release();
+  });
+
+  it('names what is waited for as the caller says (what, timeoutHint), in the timeout and the abort', async () => {
+    const dir = lockDir();
+    const holder = await acquireLock('group:deploy', { lockDir: dir });
+    const named = { lockDir: dir, what: 'the concurrency group deploy', timeoutHint: 'Use --wait-timeout.' };
+    const error = await expectLockstepError(acquireLock('group:deploy', { ...named, timeoutMs: 100 }), 'ELOCKTIMEOUT', /waiting for the concurrency group deploy\. It is held by pid /);
+    expect(error.hint).toBe('Use --wait-timeout.');
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 30);
+    await expectLockstepError(acquireLock('group:deploy', { ...named, signal: controller.signal }), 'EABORTED', 'Stopped waiting for the concurrency group deploy.');
     await holder.release();
   });
 
@@ -44,7 +60,7 @@ describe('acquireLock (in one process)', () => {
     const body = async () => {
       inside++;
       maxInside = Math.max(maxInside, inside);
-      await new Promise((r) => setTimeout(r, 10));
+      await sleep(10);
       inside--;
     };
     await Promise.all(Array.from({ length: 5 }, () => withLock('path:/c', { lockDir: dir }, body)));
@@ -57,7 +73,7 @@ describe('acquireLock (in one process)', () => {
     const controller = new AbortController();
     const waiting = acquireLock('path:/d', { lockDir: dir, signal: controller.signal });
     setTimeout(() => controller.abort(), 30);
-    await expect(waiting).rejects.toMatchObject({ code: 'EABORTED' });
+    await expectLockstepError(waiting, 'EABORTED', 'Stopped waiting for the lock on path:/d.');
     await holder.release();
   });
 });
@@ -79,8 +95,7 @@ describe('shared holds (one run, many task processes)', () => {
     second.detach();
     expect(readLockStatus('group:publish', { lockDir: dir }).state).toBe('alive');
     // Another run (pid 1 stands for a different, live Nx invocation) must wait.
-    const other = await acquireLock('group:publish', { lockDir: dir, share: true, pid: 1, timeoutMs: 100 }).catch((e) => e);
-    expect(other.code).toBe('ELOCKTIMEOUT');
+    await expectLockstepError(acquireLock('group:publish', { lockDir: dir, share: true, pid: 1, timeoutMs: 100 }), 'ELOCKTIMEOUT');
     expect(await first.release()).toBe(true);
     expect(readLockStatus('group:publish', { lockDir: dir }).state).toBe('free');
   });

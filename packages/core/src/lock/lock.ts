@@ -1,7 +1,13 @@
 import { performance } from 'perf_hooks';
-import { ErrorCodes, LockstepError } from '../errors';
-import { safeText } from '../util/display';
+import { LockstepError } from '../errors';
 import { sleep } from '../util/sleep';
+import {
+  lockMaxError,
+  lockMaxMismatchError,
+  lockTimeoutError,
+  lockWaitAbortedError,
+  lockWaitInterruptedError,
+} from './errors';
 import { resolveLockDir, verifyLockDir } from './lock-dir';
 import {
   HolderView,
@@ -13,14 +19,16 @@ import {
   removeHolder,
   slotPaths,
   sweepLeftovers,
-  touchHeld,
   tryTakeHeld,
 } from './mutex';
-import { LockOwner, describeOwner, makeOwner, ownerLiveness, readOwner } from './owner';
+import { LockOwner, makeOwner, ownerLiveness, readOwner, sameRun } from './owner';
 import { ProcessProbe, systemProcessProbe } from './process-probe';
 import { onTerminationSignal } from './signal-cleanup';
-import { SupersedeRequest, clearSupersedeRequest, killGraceFromEnv, readSupersedeRequest, signalOwner, sweepSupersedeRequests, writeSupersedeRequest } from './supersede';
+import { startHold } from './hold';
+import { type SupersedeOptions, SupersedeRequest, Superseder } from './supersede';
 import { Ticket, enqueue, leaveQueue, listTickets, removeIfAbandoned, ticketExists, touchTicket } from './ticket-queue';
+
+export type { SupersedeOptions } from './supersede';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 15 * 60_000;
 export const DEFAULT_STALE_MS = 30_000;
@@ -35,16 +43,17 @@ export interface WaitInfo {
   waitedMs: number;
 }
 
-export interface SupersedeOptions {
-  /** SIGTERM first, SIGKILL after this long. Default LOCKSTEP_KILL_GRACE_MS or 30 s. */
-  graceMs?: number;
-  /** Told about every run superseded, and when its grace ran out. */
-  onSupersede?: (target: LockOwner, action: 'SIGTERM' | 'SIGKILL', role: 'holder' | 'waiter') => void;
-}
-
 export interface AcquireOptions {
   /** Give up waiting after this long with ELOCKTIMEOUT. Default 15 min. */
   timeoutMs?: number;
+  /**
+   * What is waited for and held, as messages name it (ELOCKTIMEOUT, EABORTED,
+   * ELOCKCOMPROMISED). Default `the lock on <key>`; a concurrency group passes
+   * `the concurrency group <name>`.
+   */
+  what?: string;
+  /** The hint of ELOCKTIMEOUT, for callers whose way to wait longer is their own option. Default: about lockTimeoutMs. */
+  timeoutHint?: string;
   /** A holder whose heartbeat is older than this is reclaimed even if its pid lives. Default 30 s. */
   staleMs?: number;
   /** How often the holder refreshes its heartbeat. Default staleMs / 6. */
@@ -129,7 +138,8 @@ export async function acquireLock(key: string, options: AcquireOptions = {}): Pr
   if (options.lockDir !== undefined) verifyLockDir(options.lockDir);
   const paths = mutexPaths(options.lockDir ?? resolveLockDir(), key);
   const max = options.max ?? 1;
-  if (!Number.isInteger(max) || max < 1) throw new LockstepError(ErrorCodes.EBADOPTIONS, `max must be a whole number ≥ 1, not ${max}.`, { hint: 'Use max: 1 for a plain lock.' });
+  if (!Number.isInteger(max) || max < 1) throw lockMaxError(max);
+  const what = options.what ?? `the lock on ${key}`;
   ensureMutexDirs(paths, key);
   const me = makeOwner(key, probe, options.pid ?? process.pid, options.command, max);
   const started = performance.now();
@@ -181,16 +191,14 @@ export async function acquireLock(key: string, options: AcquireOptions = {}): Pr
       : onTerminationSignal((sig) => {
           if (ticket) leaveQueue(paths, ticket);
           ticket = undefined;
-          interrupted.abort(new LockstepError(ErrorCodes.EABORTED, `Interrupted by ${sig} while waiting for the lock on ${key}; left the queue.`));
+          interrupted.abort(lockWaitInterruptedError(what, sig));
         });
   let lastTouch = performance.now();
   let lastReport = -Infinity;
   try {
     for (;;) {
       if (interrupted.signal.aborted) throw interrupted.signal.reason;
-      if (options.signal?.aborted) {
-        throw new LockstepError(ErrorCodes.EABORTED, `Stopped waiting for the lock on ${key}.`, { cause: options.signal.reason });
-      }
+      if (options.signal?.aborted) throw lockWaitAbortedError(what, options.signal.reason);
       const waitedMs = performance.now() - started;
       const tickets = listTickets(paths);
       if (!tickets.some((t) => t.seq === ticket!.seq)) {
@@ -213,7 +221,9 @@ export async function acquireLock(key: string, options: AcquireOptions = {}): Pr
       } else {
         removeIfAbandoned(paths, ahead[ahead.length - 1], probe, staleMs);
       }
-      if (waitedMs >= timeoutMs) throw timeoutError(key, paths, holder, waitedMs);
+      if (waitedMs >= timeoutMs) {
+        throw lockTimeoutError({ what, holder: holder?.owner ?? readOwner(paths.held), waitedMs, heldPath: paths.held, hint: options.timeoutHint });
+      }
       if (options.onWait && performance.now() - lastReport >= waitReportMs) {
         lastReport = performance.now();
         const holders = liveHolders(paths, probe, staleMs);
@@ -231,9 +241,7 @@ export async function acquireLock(key: string, options: AcquireOptions = {}): Pr
     }
   } catch (error) {
     if (interrupted.signal.aborted) throw interrupted.signal.reason;
-    if (options.signal?.aborted && !(error instanceof LockstepError)) {
-      throw new LockstepError(ErrorCodes.EABORTED, `Stopped waiting for the lock on ${key}.`, { cause: error });
-    }
+    if (options.signal?.aborted && !(error instanceof LockstepError)) throw lockWaitAbortedError(what, error);
     throw error;
   } finally {
     if (ticket) leaveQueue(paths, ticket);
@@ -268,10 +276,6 @@ interface TakeAttempt {
   holders?: HolderView[];
   /** The run's existing hold, when a shared lock was joined. */
   joined?: LockOwner;
-}
-
-function sameRun(a: LockOwner, b: LockOwner): boolean {
-  return a.key === b.key && a.hostname === b.hostname && a.pid === b.pid && a.startTime === b.startTime;
 }
 
 /** A run member joins the slot its run already holds, past the queue. */
@@ -343,11 +347,7 @@ function assertMaxAgrees(paths: MutexPaths, me: LockOwner, probe: ProcessProbe, 
   for (const other of others) {
     if (!other || other.token === me.token || other.max === undefined || other.max === me.max) continue;
     if (share && sameRun(other, me)) continue;
-    throw new LockstepError(
-      ErrorCodes.EBADOPTIONS,
-      `${me.key} is in use with max ${other.max} by pid ${other.pid}@${safeText(other.hostname)} ('${safeText(other.command)}'), and this process asks for max ${me.max}.`,
-      { hint: `Every run of one group must use the same max. Change it once the group is free: 'lockstep group status --group ${me.key.replace(/^group:/, '')}' shows who holds it and who waits.` },
-    );
+    throw lockMaxMismatchError(me, other);
   }
 }
 
@@ -359,163 +359,8 @@ function liveHolders(paths: MutexPaths, probe: ProcessProbe, staleMs: number): H
     .sort((a, b) => (a.owner!.startedAt < b.owner!.startedAt ? -1 : 1));
 }
 
-/**
- * The newer run's side of cancelInProgress. Every run ahead is asked once
- * (request file, then SIGTERM); a holder still holding the same token when
- * its grace window ends gets SIGKILL on its process tree, and the dead hold
- * is then reclaimed by the normal pid probe.
- */
-class Superseder {
-  private readonly asked = new Map<string, { owner: LockOwner; at: number; killed: boolean }>();
-  private readonly graceMs: number;
-
-  constructor(
-    private readonly paths: MutexPaths,
-    private readonly me: LockOwner,
-    private readonly probe: ProcessProbe,
-    private readonly options: SupersedeOptions,
-  ) {
-    this.graceMs = options.graceMs ?? killGraceFromEnv();
-    // Requests whose targets were SIGKILLed (and so never cleared their own) go after an hour.
-    sweepSupersedeRequests(paths);
-  }
-
-  waitersAhead(ahead: Ticket[]): void {
-    for (const ticket of ahead) {
-      const owner = readOwner(ticket.path);
-      if (owner) this.ask(owner, 'waiter');
-    }
-  }
-
-  /** Called when we are first in line and every slot is held. */
-  holders(live: HolderView[]): void {
-    const target = live.find((h) => h.owner && !sameRun(h.owner, this.me))?.owner;
-    if (target) this.ask(target, 'holder');
-    for (const [token, asked] of this.asked) {
-      if (asked.killed || performance.now() - asked.at < this.graceMs) continue;
-      if (!live.some((h) => h.owner?.token === token)) continue;
-      asked.killed = true;
-      this.options.onSupersede?.(asked.owner, 'SIGKILL', 'holder');
-      signalOwner(asked.owner, 'SIGKILL', this.probe);
-    }
-  }
-
-  private ask(owner: LockOwner, role: 'holder' | 'waiter'): void {
-    if (this.asked.has(owner.token) || owner.token === this.me.token || sameRun(owner, this.me)) return;
-    this.asked.set(owner.token, { owner, at: performance.now(), killed: false });
-    // Asked already (by another task of our run, or another newer run): a second
-    // SIGTERM would make some programs (nx among them) stop at once, not gracefully.
-    if (!writeSupersedeRequest(this.paths, owner, this.me)) return;
-    this.options.onSupersede?.(owner, 'SIGTERM', role);
-    signalOwner(owner, 'SIGTERM', this.probe);
-  }
-}
-
 /** Waits until `ticket` is gone, checking every `stepMs`, for at most `maxMs`. */
 async function waitWhileExists(ticket: Ticket, stepMs: number, maxMs: number, signal?: AbortSignal): Promise<void> {
   const until = performance.now() + maxMs;
   while (ticketExists(ticket) && performance.now() < until) await sleep(stepMs, signal);
-}
-
-function timeoutError(key: string, paths: MutexPaths, holder: HolderView | undefined, waitedMs: number): LockstepError {
-  const owner = holder?.owner ?? readOwner(paths.held);
-  const who = owner ? `It is held by ${describeOwner(owner)}.` : 'Other processes are ahead of this one in the queue.';
-  return new LockstepError(ErrorCodes.ELOCKTIMEOUT, `Timed out after ${Math.round(waitedMs / 1000)} s waiting for the lock on ${key}. ${who}`, {
-    hint:
-      `Wait for that process to finish, or stop it; a dead holder is reclaimed automatically. ` +
-      `If it is stuck, remove ${paths.held} by hand. Raise the wait with lockTimeoutMs or LOCKSTEP_LOCK_TIMEOUT_MS.`,
-  });
-}
-
-function startHold(
-  paths: MutexPaths,
-  me: LockOwner,
-  probe: ProcessProbe,
-  staleMs: number,
-  heartbeatMs: number,
-  waitedMs: number,
-  options: AcquireOptions,
-  joined: boolean,
-  slot: number,
-): LockHandle {
-  const controller = new AbortController();
-  let released = false;
-  let compromised = false;
-  let lastBeat = performance.now();
-
-  const lose = (message: string) => {
-    if (compromised || released) return;
-    compromised = true;
-    clearInterval(timer);
-    stopListening?.();
-    const error = new LockstepError(ErrorCodes.ELOCKCOMPROMISED, message, {
-      hint: 'Another process may have run in parallel with this one; check its output and run again.',
-    });
-    controller.abort(error);
-    try {
-      options.onCompromised?.(error);
-    } catch {
-      // a throwing callback must not turn into an uncaught exception inside a timer
-    }
-  };
-
-  const timer = setInterval(() => {
-    const now = performance.now();
-    const gap = now - lastBeat;
-    if (gap > staleMs) {
-      lose(`The lock on ${me.key} was not refreshed for ${Math.round(gap)} ms (stale window ${staleMs} ms): this process stalled and the lock may have been taken over.`);
-      return;
-    }
-    try {
-      if (!touchHeld(paths, me.token)) {
-        lose(`The lock on ${me.key} was taken over or removed while this process held it.`);
-        return;
-      }
-    } catch (error) {
-      lose(`The lock on ${me.key} could not be refreshed: ${(error as Error).message}`);
-      return;
-    }
-    lastBeat = now;
-  }, heartbeatMs);
-  timer.unref();
-
-  const detach = () => {
-    released = true;
-    clearInterval(timer);
-    stopListening?.();
-  };
-
-  const releaseSync = (): boolean => {
-    if (released) return !compromised;
-    released = true;
-    clearInterval(timer);
-    stopListening?.();
-    if (compromised) return false;
-    clearSupersedeRequest(paths, me.token);
-    return removeHolder(paths, me.token, me, probe, staleMs);
-  };
-
-  const stopListening =
-    options.releaseOnSignals !== true
-      ? undefined
-      : onTerminationSignal((sig) => {
-          releaseSync();
-          controller.abort(new LockstepError(ErrorCodes.EABORTED, `Interrupted by ${sig}; the lock on ${me.key} was released.`));
-        });
-
-  return {
-    key: me.key,
-    owner: me,
-    path: paths.base,
-    waitedMs,
-    get compromised() {
-      return compromised;
-    },
-    signal: controller.signal,
-    joined,
-    slot,
-    supersededBy: () => readSupersedeRequest(paths, me.token),
-    release: async () => releaseSync(),
-    detach,
-  };
 }

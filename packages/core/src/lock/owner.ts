@@ -91,3 +91,8 @@ export function ownerLiveness(owner: LockOwner, probe: ProcessProbe): Liveness {
 export function describeOwner(owner: Omit<LockOwner, 'token'>): string {
   return `pid ${owner.pid} on ${safeText(owner.hostname)} (user ${safeText(owner.user)}, command '${safeText(owner.command)}') since ${safeText(owner.startedAt)}`;
 }
+
+/** Two owners of one run: same key, host, pid and process start time (the task processes of one Nx invocation). */
+export function sameRun(a: LockOwner, b: LockOwner): boolean {
+  return a.key === b.key && a.hostname === b.hostname && a.pid === b.pid && a.startTime === b.startTime;
+}

@@ -1,11 +1,13 @@
-import { linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
-import { errnoCode } from '../errors';
 import { randomBytes } from 'crypto';
+import { linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import * as path from 'path';
-import { MutexPaths } from './mutex';
-import { LockOwner, ownerLiveness } from './owner';
-import { ProcessProbe } from './process-probe';
+import { performance } from 'perf_hooks';
+import { errnoCode } from '../errors';
 import { readdirOrEmpty } from '../util/fs';
+import { HolderView, MutexPaths } from './mutex';
+import { LockOwner, ownerLiveness, readOwner, sameRun } from './owner';
+import { ProcessProbe } from './process-probe';
+import { Ticket } from './ticket-queue';
 
 /**
  * cancelInProgress: a newer run supersedes an older one by first recording
@@ -119,4 +121,63 @@ export function descendants(root: number): number[] {
   };
   walk(root);
   return out;
+}
+
+export interface SupersedeOptions {
+  /** SIGTERM first, SIGKILL after this long. Default LOCKSTEP_KILL_GRACE_MS or 30 s. */
+  graceMs?: number;
+  /** Told about every run superseded, and when its grace ran out. */
+  onSupersede?: (target: LockOwner, action: 'SIGTERM' | 'SIGKILL', role: 'holder' | 'waiter') => void;
+}
+
+/**
+ * The newer run's side of cancelInProgress. Every run ahead is asked once
+ * (request file, then SIGTERM); a holder still holding the same token when
+ * its grace window ends gets SIGKILL on its process tree, and the dead hold
+ * is then reclaimed by the normal pid probe.
+ */
+export class Superseder {
+  private readonly asked = new Map<string, { owner: LockOwner; at: number; killed: boolean }>();
+  private readonly graceMs: number;
+
+  constructor(
+    private readonly paths: MutexPaths,
+    private readonly me: LockOwner,
+    private readonly probe: ProcessProbe,
+    private readonly options: SupersedeOptions,
+  ) {
+    this.graceMs = options.graceMs ?? killGraceFromEnv();
+    // Requests whose targets were SIGKILLed (and so never cleared their own) go after an hour.
+    sweepSupersedeRequests(paths);
+  }
+
+  waitersAhead(ahead: Ticket[]): void {
+    for (const ticket of ahead) {
+      const owner = readOwner(ticket.path);
+      if (owner) this.ask(owner, 'waiter');
+    }
+  }
+
+  /** Called when we are first in line and every slot is held. */
+  holders(live: HolderView[]): void {
+    const target = live.find((h) => h.owner && !sameRun(h.owner, this.me))?.owner;
+    if (target) this.ask(target, 'holder');
+    for (const [token, asked] of this.asked) {
+      if (asked.killed || performance.now() - asked.at < this.graceMs) continue;
+      if (!live.some((h) => h.owner?.token === token)) continue;
+      asked.killed = true;
+      this.options.onSupersede?.(asked.owner, 'SIGKILL', 'holder');
+      signalOwner(asked.owner, 'SIGKILL', this.probe);
+    }
+  }
+
+  private ask(owner: LockOwner, role: 'holder' | 'waiter'): void {
+    if (this.asked.has(owner.token) || owner.token === this.me.token || sameRun(owner, this.me)) return;
+    this.asked.set(owner.token, { owner, at: performance.now(), killed: false });
+    // Asked already (by another task of our run, or another newer run): a second
+    // SIGTERM would make some programs (nx among them) stop at once, not gracefully.
+    if (!writeSupersedeRequest(this.paths, owner, this.me)) return;
+    this.options.onSupersede?.(owner, 'SIGTERM', role);
+    signalOwner(owner, 'SIGTERM', this.probe);
+  }
 }
