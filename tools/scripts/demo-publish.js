@@ -91,7 +91,7 @@ async function runPublishDemo({ workspace, tmp, nx, nxIn, writeFiles, step, ok, 
       if (inTable || /\[lockstep\]|Waiting for|Successfully ran|Ran target|failed/.test(line)) console.log(`  ${line.replace(/^\s+/, '')}`);
       if (/\d+ published, \d+ skipped/.test(line)) inTable = false;
     };
-    const first = await step('nx run-many -t publish (per-task mode; live progress)', () =>
+    const first = await step('nx run-many -t publish (one batch process: preferBatch; live progress)', () =>
       nx(['run-many', '-t', 'publish', '--output-style=stream', '--parallel=4'], {}, live),
     );
     if (first.code !== 0) problems.push(`the first publish failed (exit ${first.code})`);

@@ -112,7 +112,7 @@ async function main() {
     const workspace = path.join(tmp, 'sample');
     const nx = (args, env) => runNx(workspace, workspace, args, { env });
 
-    const tarballs = await step('Packing @lockstep/core and @lockstep/nx (npm pack)', async () => {
+    const tarballs = await step('Packing @lockstep/core, @lockstep/cli and @lockstep/nx (npm pack)', async () => {
       const packed = await packPlugin(path.join(tmp, 'tarballs'));
       for (const [name, file] of Object.entries(packed)) console.log(`  ${name}: ${path.basename(file)} (${Math.round(fs.statSync(file).size / 1024)} KiB)`);
       return packed;
