@@ -1,4 +1,5 @@
-import { ErrorCodes, LockstepError, parseDuration } from '@lockstep/core';
+import { parseDuration } from '@lockstep/core';
+import { usageError } from './errors';
 
 /** Where a command writes, and where it runs. */
 export interface Io {
@@ -55,10 +56,6 @@ export interface Command {
   /** Accept positional arguments (e.g. `group run … -- <command>`). Default false. */
   positionals?: boolean;
   run(context: CommandContext): Promise<CommandOutput>;
-}
-
-export function usageError(message: string, hint: string): LockstepError {
-  return new LockstepError(ErrorCodes.EBADOPTIONS, message, { hint });
 }
 
 export function commandName(command: Pick<Command, 'words'>): string {

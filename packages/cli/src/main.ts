@@ -1,6 +1,7 @@
 import { parseArgs } from 'util';
 import { type LockstepError, errnoCode, safeJson, safeLines, safeText, toLockstepError } from '@lockstep/core';
-import { type Command, type CommandContext, type Io, type OptionSpec, commandHelp, commandName, joinDashValues, usageError } from './args';
+import { type Command, type CommandContext, type Io, type OptionSpec, commandHelp, commandName, joinDashValues } from './args';
+import { usageError } from './errors';
 import { groupCommands } from './commands/group';
 import { lockCommands } from './commands/lock';
 import { stateClear, stateShow } from './commands/state';

@@ -1,11 +1,10 @@
 import { spawn } from 'child_process';
-import { type Command, durationOption, stringOption, usageError } from '../args';
+import { type Command, durationOption, stringOption } from '../args';
 import { constants } from 'os';
 import * as path from 'path';
 import {
   ErrorCodes,
   LockHandle,
-  LockstepError,
   acquireGroup,
   describeSupersede,
   hasControls,
@@ -15,6 +14,7 @@ import {
   safeLines,
   safeText,
 } from '@lockstep/core';
+import { commandStartError, usageError } from '../errors';
 import { shownOwner } from './lock-status';
 
 export interface GroupRunOptions {
@@ -104,9 +104,7 @@ function runChild(options: GroupRunOptions, handle: LockHandle | undefined, log:
     child.once('error', (error: NodeJS.ErrnoException) => {
       cleanup();
       // As shells do: 127 when the program is not found, 126 when it cannot be run.
-      const failure = new LockstepError(ErrorCodes.ECOMMAND, `Could not start '${safeText(file, 200)}': ${safeText(error.message, 400)}`, {
-        hint: 'Check the command after -- (it is run directly, not through a shell; use sh -c "…" for shell syntax).',
-      });
+      const failure = commandStartError(file, error);
       options.err(safeLines(`lockstep: ${failure.format()}`));
       resolve(error.code === 'ENOENT' ? 127 : 126);
     });

@@ -1,11 +1,9 @@
 import { execFileSync } from 'child_process';
 import { realpathSync } from 'fs';
 import {
-  ErrorCodes,
   type LeaseBackend,
   type LeaseResource,
   type LeaseView,
-  LockstepError,
   createLeaseBackend,
   defaultLeaseOwner,
   errnoCode,
@@ -17,7 +15,8 @@ import {
   safeLines,
   safeText,
 } from '@lockstep/core';
-import { type Command, type CommandContext, type CommandOutput, type OptionSpec, durationOption, stringOption, usageError } from '../args';
+import { type Command, type CommandContext, type CommandOutput, type OptionSpec, durationOption, stringOption } from '../args';
+import { gitMissingError, notInGitTreeError, usageError } from '../errors';
 import { RESOURCE_SHOWN, clockTime, holderSummary, isoTime, leaseLines, shownOwner, shownResource, until, where } from './lease-format';
 import { generateLockStatus } from './lock-status';
 
@@ -116,13 +115,9 @@ function gitTopLevel(cwd: string, env: NodeJS.ProcessEnv): string {
   try {
     return execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT') {
-      throw new LockstepError(ErrorCodes.EGIT, 'git leases need git, and git was not found.', { hint: 'Install git, or use --backend local.' });
-    }
+    if (errnoCode(error) === 'ENOENT') throw gitMissingError();
     const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim();
-    throw new LockstepError(ErrorCodes.EGIT, `${cwd} is not inside a git working tree${stderr ? ` (${stderr.split('\n')[0]})` : ''}.`, {
-      hint: 'Run it in a clone of the repository whose remote holds the leases, or use --backend local.',
-    });
+    throw notInGitTreeError(cwd, stderr);
   }
 }
 

@@ -1,6 +1,7 @@
 import { closeSync, constants as fsConstants, promises as fsp, openSync, readSync } from 'fs';
 import * as path from 'path';
-import { ErrorCodes, LockstepError, errnoCode } from '../errors';
+import { LockstepError, errnoCode } from '../errors';
+import { fileAndDirectoryError, outDirChangedError } from './errors';
 import { mapLimit } from '../util/map-limit';
 import { assertNoSymlinkEscape, normalizeEmittedPath } from './confine';
 import { isTempFileName } from './temp-name';
@@ -133,7 +134,7 @@ export async function commitTree(outDir: string, files: readonly CommitFile[], o
       stats.left.sort();
     }
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT' && !(error instanceof LockstepError)) throw outDirChanged(outDir, error);
+    if (errnoCode(error) === 'ENOENT' && !(error instanceof LockstepError)) throw outDirChangedError(outDir, error);
     throw error;
   }
   return stats;
@@ -159,14 +160,6 @@ async function listTree(root: string): Promise<Map<string, EntryKind>> {
   return listing;
 }
 
-function outDirChanged(outDir: string, cause: unknown): LockstepError {
-  return new LockstepError(ErrorCodes.EOUTDIRCHANGED, `Another process removed or replaced files in ${outDir} while lockstep was writing it (${(cause as Error).message}).`, {
-    hint: 'Something outside lockstep writes to outDir: for example Nx restoring this target from its cache (without the Nx daemon it deletes and re-copies outputs). Run again; see the README on Nx cache restores.',
-    cause,
-  });
-}
-
-
 interface PlannedFiles {
   files: CommitFile[];
   paths: Set<string>;
@@ -185,11 +178,7 @@ function planFiles(files: readonly CommitFile[]): PlannedFiles {
     for (let i = 1; i < segments.length; i++) dirs.add(segments.slice(0, i).join('/'));
   }
   for (const dir of dirs) {
-    if (byPath.has(dir)) {
-      throw new LockstepError(ErrorCodes.EGENERATOR, `The generator emitted '${dir}' both as a file and as a directory.`, {
-        hint: `Rename either '${dir}' or the files under '${dir}/'.`,
-      });
-    }
+    if (byPath.has(dir)) throw fileAndDirectoryError(dir);
   }
   return { files: [...byPath.values()], paths: new Set(byPath.keys()), dirs };
 }

@@ -1,6 +1,7 @@
 import { promises as fsp } from 'fs';
 import * as path from 'path';
-import { ErrorCodes, LockstepError, errnoCode } from '../errors';
+import { errnoCode } from '../errors';
+import { emittedPathError, emittedPathTypeError, symlinkEscapeError } from './errors';
 
 /**
  * Normalises a path a generator emitted into a posix path relative to outDir.
@@ -8,15 +9,8 @@ import { ErrorCodes, LockstepError, errnoCode } from '../errors';
  * `..` that climbs above outDir, NUL bytes, empty names.
  */
 export function normalizeEmittedPath(emitted: string): string {
-  const refuse = (why: string) =>
-    new LockstepError(ErrorCodes.EOUTSIDE, `Refusing to write '${emitted}': ${why}.`, {
-      hint: 'Emit paths relative to outDir, such as "index.ts" or "lib/util.ts".',
-    });
-  if (typeof emitted !== 'string') {
-    throw new LockstepError(ErrorCodes.EGENERATOR, `The generator emitted a path of type ${emitted === null ? 'null' : typeof emitted}; paths are strings.`, {
-      hint: 'Emit paths relative to outDir, such as "index.ts" or "lib/util.ts".',
-    });
-  }
+  const refuse = (why: string) => emittedPathError(emitted, why);
+  if (typeof emitted !== 'string') throw emittedPathTypeError(emitted);
   if (emitted.length === 0) throw refuse('the path is empty');
   if (emitted.includes('\0')) throw refuse('the path contains a NUL byte');
   if (path.posix.isAbsolute(emitted) || path.win32.isAbsolute(emitted) || /^[a-zA-Z]:/.test(emitted)) {
@@ -44,11 +38,7 @@ export async function assertNoSymlinkEscape(rootReal: string, target: string): P
     try {
       const real = await fsp.realpath(dir);
       if (real !== rootReal && !real.startsWith(rootReal + path.sep)) {
-        throw new LockstepError(
-          ErrorCodes.EOUTSIDE,
-          `Refusing to write '${path.relative(rootReal, target)}': '${path.relative(rootReal, dir) || '.'}' is a symlink to '${real}', outside outDir.`,
-          { hint: 'Remove the symlink from outDir, or emit the file somewhere else.' },
-        );
+        throw symlinkEscapeError(path.relative(rootReal, target), path.relative(rootReal, dir) || '.', real);
       }
       return;
     } catch (error) {

@@ -1,7 +1,8 @@
 import { promises as fsp } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ErrorCodes, LockstepError, errnoCode } from '../errors';
+import { errnoCode } from '../errors';
+import { outDirBlockedByFileError, outDirLinkLoopError, outDirRefusedError } from './errors';
 
 /** Where an outDir may not be, beyond the workspace root itself. */
 export interface OutDirRules {
@@ -32,7 +33,7 @@ export async function resolveOutDir(outDir: string, rules: OutDirRules): Promise
   const asGiven = path.relative(path.resolve(rules.workspaceRoot), requested);
   const name = asGiven && !asGiven.startsWith('..') && !path.isAbsolute(asGiven) ? asGiven.split(path.sep).join('/') : requested;
   const shown = real === requested ? `'${name}'` : `'${name}' (really ${real})`;
-  const refuse = (why: string, hint: string) => new LockstepError(ErrorCodes.EOUTDIRUNSAFE, `Refusing outDir ${shown}: ${why}.`, { hint });
+  const refuse = (why: string, hint: string) => outDirRefusedError(shown, why, hint);
   const own = 'Point outDir at a directory of its own, such as "dist/generated/<project>": lockstep prunes what it wrote there before.';
 
   const stat = await lstatOrUndefined(real);
@@ -63,16 +64,6 @@ export async function resolveOutDir(outDir: string, rules: OutDirRules): Promise
   return real;
 }
 
-/** Throws unless `outDir` still resolves to `expected`: a link along it was re-pointed since it was checked. */
-export async function assertOutDirUnchanged(outDir: string, expected: string): Promise<void> {
-  const now = await realPathOf(outDir);
-  if (now !== expected) {
-    throw new LockstepError(ErrorCodes.EOUTDIRUNSAFE, `outDir ${outDir} now leads to ${now}, not to ${expected} as it did when it was checked: a link along it changed during the run.`, {
-      hint: 'Nothing was written. Find what re-points links in that path, then run again.',
-    });
-  }
-}
-
 function contains(outer: string, inner: string): boolean {
   return inner === outer || inner.startsWith(outer.endsWith(path.sep) ? outer : outer + path.sep);
 }
@@ -94,7 +85,7 @@ async function realPathOf(absolute: string): Promise<string> {
     } catch (error) {
       const code = errnoCode(error);
       if (code === 'ELOOP' || links > 32) {
-        throw new LockstepError(ErrorCodes.EOUTDIRUNSAFE, `outDir ${absolute} runs into a loop of symbolic links at ${dir}.`, { hint: 'Remove the looping link.' });
+        throw outDirLinkLoopError(absolute, dir);
       }
       const target = code === 'ENOENT' ? await readlinkOrUndefined(dir) : undefined;
       if (target !== undefined) {
@@ -110,7 +101,7 @@ async function realPathOf(absolute: string): Promise<string> {
       continue;
     }
     if (rest.length > 0 && !(await fsp.stat(real)).isDirectory()) {
-      throw new LockstepError(ErrorCodes.EOUTDIRUNSAFE, `outDir ${absolute} cannot be created: ${real} is a file.`, { hint: 'Point outDir at a directory, or remove the file in its way.' });
+      throw outDirBlockedByFileError(absolute, real);
     }
     return path.join(real, ...rest.reverse());
   }

@@ -4,10 +4,19 @@ import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { CommitFile, CommitStats, PruneMode, commitTree } from '../atomic/commit-tree';
 import { normalizeEmittedPath } from '../atomic/confine';
-import { ErrorCodes, LockstepError, isLockstepError } from '../errors';
+import { isLockstepError } from '../errors';
 import { LockHandle, WaitInfo, acquireLock } from '../lock/lock';
 import { resolveLockDir } from '../lock/lock-dir';
 import { describeOwner } from '../lock/owner';
+import {
+  commandFailedError,
+  commandStartError,
+  generatorContentError,
+  generatorExitedError,
+  generatorFailedError,
+  generatorResultError,
+  outDirRepointedError,
+} from './errors';
 import { OutDirManifest, manifestPath, readManifest, writeManifest } from './manifest';
 import { OutDirRules, resolveOutDir } from './out-dir';
 import { createStagingDir, listStagedFiles, sweepStagingDirs } from './staging';
@@ -109,9 +118,7 @@ export async function runGenerate(options: RunGenerateOptions): Promise<Generate
   try {
     // Links along outDir may have changed while this run waited: check again, under the lock.
     if ((await resolveOutDir(options.outDir, rules)) !== outDir) {
-      throw new LockstepError(ErrorCodes.EOUTDIRUNSAFE, `outDir ${options.outDir} led to ${outDir} when this run started and leads elsewhere now: a link along it was re-pointed.`, {
-        hint: 'Nothing was written. Find what re-points links in that path, then run again.',
-      });
+      throw outDirRepointedError(options.outDir, outDir);
     }
     if (lock) await sweepStagingDirs(outDir);
     staging = await createStagingDir(outDir);
@@ -177,9 +184,7 @@ async function produce(options: RunGenerateOptions, outDir: string, staging: str
   // A generator that ends the process (process.exit) leaves no error to catch: say what happened as it exits.
   const onExit = (code: number) =>
     options.log?.(
-      new LockstepError(ErrorCodes.EGENERATOR, `The generator ${producer.name} ended the process (exit code ${code}) before it finished.`, {
-        hint: 'outDir was left as it was. A generator returns its files or throws; it never calls process.exit.',
-      }).format(),
+      generatorExitedError(producer.name, code).format(),
     );
   process.on('exit', onExit);
   let result: GeneratorResult;
@@ -187,10 +192,7 @@ async function produce(options: RunGenerateOptions, outDir: string, staging: str
     result = await producer.generate(ctx);
   } catch (error) {
     if (isLockstepError(error)) throw error;
-    throw new LockstepError(ErrorCodes.EGENERATOR, `The generator ${producer.name} failed: ${(error as Error)?.message ?? String(error)}`, {
-      hint: 'outDir was left as it was. Fix the generator and run again.',
-      cause: error,
-    });
+    throw generatorFailedError(producer.name, error);
   } finally {
     process.removeListener('exit', onExit);
   }
@@ -198,20 +200,15 @@ async function produce(options: RunGenerateOptions, outDir: string, staging: str
   return [...emitted].map(([file, data]) => ({ path: file, source: { data } }));
 }
 
-const RESULT_HINT = 'Return { "path/in/outDir": "content" } (or a Map, or [path, content] pairs), or call ctx.emit(path, content) and return nothing.';
-
 function checkContent(name: string, file: unknown, content: unknown): void {
   if (typeof content !== 'string' && !(content instanceof Uint8Array)) {
-    throw new LockstepError(ErrorCodes.EGENERATOR, `The generator ${name} gave ${content === null ? 'null' : typeof content} as the content of '${String(file)}'; expected a string or bytes.`, {
-      hint: RESULT_HINT,
-    });
+    throw generatorContentError(name, file, content);
   }
 }
 
 function entriesOf(result: GeneratorResult, name: string): Array<readonly [string, GeneratedContent]> {
   if (result === undefined || result === null) return [];
-  const refuse = (what: string) =>
-    new LockstepError(ErrorCodes.EGENERATOR, `The generator ${name} returned ${what}; expected the files it produced.`, { hint: RESULT_HINT });
+  const refuse = (what: string) => generatorResultError(name, what);
   if (typeof result !== 'object') throw refuse(`a ${typeof result}`);
   const entries: Array<readonly [string, GeneratedContent]> =
     typeof (result as Iterable<unknown>)[Symbol.iterator] === 'function'
@@ -233,16 +230,12 @@ function runCommand(command: string, cwd: string, env: NodeJS.ProcessEnv, signal
     signal?.addEventListener('abort', onAbort, { once: true });
     child.on('error', (error) => {
       signal?.removeEventListener('abort', onAbort);
-      reject(new LockstepError(ErrorCodes.EGENERATOR, `Could not start the command '${command}': ${error.message}`, { hint: 'Check the command option.' }));
+      reject(commandStartError(command, error));
     });
     child.on('close', (code, sig) => {
       signal?.removeEventListener('abort', onAbort);
       if (code === 0) return resolve();
-      reject(
-        new LockstepError(ErrorCodes.EGENERATOR, `The command '${command}' ${sig ? `was killed by ${sig}` : `exited with code ${code}`}.`, {
-          hint: 'outDir was left as it was. Its output above says why it failed.',
-        }),
-      );
+      reject(commandFailedError(command, code, sig));
     });
   });
 }

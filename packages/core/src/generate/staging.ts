@@ -1,9 +1,9 @@
 import { randomBytes } from 'crypto';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
-import { ErrorCodes, LockstepError } from '../errors';
 import { CommitFile } from '../atomic/commit-tree';
 import { readdirOrEmptyAsync } from '../util/fs';
+import { stagedNotRegularFileError } from './errors';
 
 /**
  * A command writes into a staging dir beside outDir (same filesystem, so its
@@ -44,11 +44,7 @@ export async function listStagedFiles(stagingDir: string): Promise<CommitFile[]>
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) await walk(full, childRel);
       else if (entry.isFile()) files.push({ path: childRel, source: { stagedPath: full } });
-      else {
-        throw new LockstepError(ErrorCodes.EGENERATOR, `The command wrote '${childRel}', which is not a regular file (symlinks and special files are not committed).`, {
-          hint: 'Write a copy of the file into $LOCKSTEP_OUT_DIR instead of a link.',
-        });
-      }
+      else throw stagedNotRegularFileError(childRel);
     }
   };
   await walk(stagingDir, '');

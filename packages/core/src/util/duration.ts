@@ -1,6 +1,6 @@
-import { ErrorCodes, LockstepError } from '../errors';
+import type { LockstepError } from '../errors';
 import { safeText } from './display';
-
+import { durationError } from './errors';
 /** The units, largest first: the order they must be written in. */
 const UNITS = [
   ['d', 86_400_000],
@@ -39,7 +39,7 @@ function rangeText(limits: DurationLimits): string {
 }
 
 function refuse(what: string, text: string, problem: string, limits: DurationLimits): LockstepError {
-  return new LockstepError(ErrorCodes.EBADDURATION, `The ${what} '${safeText(text, 40)}' ${problem}.`, { hint: durationHint(what, limits) });
+  return durationError(what, text, problem, durationHint(what, limits));
 }
 
 /**
@@ -113,15 +113,9 @@ export function checkDurationRange(ms: number, what: string, limits: DurationLim
   const shown = text ?? (typeof ms === 'number' && Number.isSafeInteger(ms) ? formatDuration(ms) : String(ms));
   const range = rangeText(limits);
   const hint = `Use a ${what} ${range}, e.g. ${minMs <= 15 * 60_000 && maxMs >= 15 * 60_000 ? '15m' : formatDuration(minMs)}.`;
-  if (typeof ms !== 'number' || !Number.isSafeInteger(ms)) {
-    throw new LockstepError(ErrorCodes.EBADDURATION, `The ${what} ${safeText(shown, 40)} is not a whole number of milliseconds.`, { hint });
-  }
-  if (ms < minMs) {
-    throw new LockstepError(ErrorCodes.EBADDURATION, `The ${what} '${safeText(shown, 40)}' is too short: it must be ${range}.`, { hint });
-  }
-  if (ms > maxMs) {
-    throw new LockstepError(ErrorCodes.EBADDURATION, `The ${what} '${safeText(shown, 40)}' is too long: it must be ${range}.`, { hint });
-  }
+  if (typeof ms !== 'number' || !Number.isSafeInteger(ms)) throw durationError(what, shown, 'is not a whole number of milliseconds', hint);
+  if (ms < minMs) throw durationError(what, shown, `is too short: it must be ${range}`, hint);
+  if (ms > maxMs) throw durationError(what, shown, `is too long: it must be ${range}`, hint);
   return ms;
 }
 
