@@ -316,19 +316,22 @@ export class PublishWorkspace {
     };
   }
 
-  /** `nx run-many -t publish --output-style=static <args>`; never rejects on failure. */
+  /**
+   * `nx run-many -t publish --output-style=static <args>`; never rejects on failure.
+   * Per-task mode unless `args` say `--batch` (the executor prefers batch, so per task needs `--batch=false`).
+   */
   publish(args: string[] = [], options: { env?: Record<string, string | undefined>; onLine?: (stream: 'stdout' | 'stderr', line: string) => void } = {}): Promise<RunResult> {
-    return this.ws.nx(['run-many', '-t', 'publish', '--output-style=static', ...args], { env: this.env(options.env), onLine: options.onLine });
+    return this.ws.nx(['run-many', '-t', 'publish', '--output-style=static', ...withMode(args)], { env: this.env(options.env), onLine: options.onLine });
   }
 
-  /** Like publish(), but nx leads its own process group so killGroup() SIGKILLs it and every task process at once. */
+  /** Like publish() (per task unless `--batch`), but nx leads its own process group so killGroup() SIGKILLs it and every task process at once. */
   spawnPublish(args: string[] = [], options: { env?: Record<string, string | undefined>; onLine?: (line: string) => void } = {}): NxRun {
     const template = process.env.LOCKSTEP_E2E_TEMPLATE!;
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(nxEnv(this.env(options.env)))) if (v !== undefined) env[k] = v;
     const started = Date.now();
     const child = track(
-      spawn(process.execPath, [nxBin(template), 'run-many', '-t', 'publish', '--output-style=static', ...args], {
+      spawn(process.execPath, [nxBin(template), 'run-many', '-t', 'publish', '--output-style=static', ...withMode(args)], {
         cwd: this.root,
         env,
         detached: true,
@@ -686,4 +689,9 @@ export function recordUploadHeader(registry: PublishRegistry, header: string): {
     },
   });
   return { seen, stop: () => registry.proxy.setOptions({ rules: undefined }) };
+}
+
+/** The tests say `--batch` for batch mode and nothing for per-task mode: the latter is `--batch=false` since publish prefers batch. */
+function withMode(args: string[]): string[] {
+  return args.some((a) => a === '--batch' || a.startsWith('--batch=')) ? args : ['--batch=false', ...args];
 }
