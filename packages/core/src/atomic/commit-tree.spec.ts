@@ -1,6 +1,7 @@
 import { watch, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync, existsSync, readdirSync } from 'fs';
 import * as path from 'path';
 import { useTempDir } from '../test-utils/temp-dir';
+import { sleep } from '../util/sleep';
 import { commitTree } from './commit-tree';
 import { tempSiblingPath } from './temp-name';
 
@@ -134,7 +135,7 @@ describe('commitTree with a tempDir', () => {
     const seen: string[] = [];
     const watcher = watch(out, (_event, name) => name && seen.push(String(name)));
     await commitTree(out, files({ 'a.txt': 'A', 'b.txt': 'B' }), { tempDir });
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     watcher.close();
     expect(readdirSync(out).sort()).toEqual(['a.txt', 'b.txt']);
     return seen;

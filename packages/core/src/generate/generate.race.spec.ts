@@ -5,6 +5,7 @@ import { assertFreshDist } from '../test-utils/fresh-dist';
 import { Worker } from '../test-utils/workers';
 import { useTempDir } from '../test-utils/temp-dir';
 import { waitFor } from '../test-utils/wait-for';
+import { sleep } from '../util/sleep';
 
 // Real generate processes and real readers on one outDir. Fixtures load
 // packages/core/dist (built by `npm test` before jest runs).
@@ -101,7 +102,7 @@ describe('generate under real process races', () => {
         const exited = new Promise((r) => victim.on('exit', r));
         if (round % 2 === 0) {
           // Somewhere from start-up to the end of the commit.
-          await new Promise((r) => setTimeout(r, Math.random() * 200));
+          await sleep(Math.random() * 200);
         } else {
           // Inside the critical section: while generating or committing.
           await waitFor(() => locked || victim.exitCode !== null, {
@@ -109,7 +110,7 @@ describe('generate under real process races', () => {
             intervalMs: 2,
             what: () => `the victim of round ${round} to take the lock; its output: ${out}`,
           });
-          await new Promise((r) => setTimeout(r, Math.random() * 30));
+          await sleep(Math.random() * 30);
         }
         if (locked) killedWhileLocked++;
         victim.kill('SIGKILL');

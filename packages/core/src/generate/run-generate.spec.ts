@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, unlinkSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { useTempDir } from '../test-utils/temp-dir';
+import { sleep } from '../util/sleep';
 import { acquireLock } from '../lock/lock';
 import { readLockStatus } from '../lock/status';
 import { runGenerate } from './run-generate';
@@ -113,7 +114,7 @@ describe('runGenerate', () => {
     const deadline = Date.now() + 10_000;
     while (readLockStatus(`path:${real}`, { lockDir: e.lockDir }).queue.length === 0) {
       if (Date.now() > deadline) throw new Error('timed out after 10 s waiting for the run to queue for the lock on dist/real');
-      await new Promise((r) => setTimeout(r, 10));
+      await sleep(10);
     }
     unlinkSync(link);
     symlinkSync('other', link);

@@ -5,6 +5,7 @@ import { LocalLeaseBackend } from '../lease/local';
 import { parseResource } from '../lease/resource';
 import { useTempDir } from '../test-utils/temp-dir';
 import { Worker } from '../test-utils/workers';
+import { sleep } from '../util/sleep';
 import { acquireLock } from './lock';
 import { resolveLockDir, verifyLockDir } from './lock-dir';
 
@@ -41,7 +42,7 @@ async function waitFor(condition: () => boolean | Promise<boolean>, what: string
   const deadline = Date.now() + deadlineMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
   }
 }
 

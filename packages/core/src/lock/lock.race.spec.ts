@@ -5,6 +5,7 @@ import { assertFreshDist } from '../test-utils/fresh-dist';
 import { Worker } from '../test-utils/workers';
 import { useTempDir } from '../test-utils/temp-dir';
 import { waitFor } from '../test-utils/wait-for';
+import { sleep } from '../util/sleep';
 import { mutexPaths, ensureMutexDirs, placeEntry } from './mutex';
 import { makeOwner } from './owner';
 import { systemProcessProbe } from './process-probe';
@@ -109,7 +110,7 @@ describe('lock under real process races', () => {
         await waitFor(() => out.includes('acquired'), { timeoutMs: WAIT_MS, what: `the holder of round ${round} to acquire` });
         // The stale window is 60 s and the waiter gives up after 30 s: only the pid probe can explain a takeover.
         const waiting = waiter.request({ op: 'acquire', id: round, key, lockDir, markerDir, staleMs: 60_000, timeoutMs: 30_000 });
-        await new Promise((r) => setTimeout(r, Math.random() * 50));
+        await sleep(Math.random() * 50);
         holder.kill('SIGKILL');
         const result = await waiting;
         expect(result).toMatchObject({ ok: true, violation: false });

@@ -8,7 +8,7 @@ const { acquireGroup, describeSupersede } = require('../../../dist');
 
 const cfg = JSON.parse(process.argv[2]);
 const emit = (event) => process.stdout.write(`${JSON.stringify({ pid: process.pid, t: Date.now(), ...event })}\n`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { sleep } = require('../../../dist/util/sleep');
 let handle;
 
 process.on('SIGTERM', async () => {

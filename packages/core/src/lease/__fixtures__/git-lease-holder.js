@@ -3,6 +3,7 @@
 // Prints "start <wall ms>" before every write (acquire or renew), "acquired"
 // once it holds the lease and "renewed <n>" after each renew.
 const { GitLeaseBackend, parseResource } = require('../../../dist');
+const { sleep } = require('../../../dist/util/sleep');
 
 const [clone, raw, owner, ttl, renewEvery] = process.argv.slice(2);
 // minTtlMs: the race spec uses a sub-second TTL to see expiry quickly.
@@ -14,7 +15,7 @@ const resource = parseResource(raw);
   await backend.acquire(resource, { owner, ttlMs: Number(ttl) });
   process.stdout.write('acquired\n');
   for (let n = 1; ; n++) {
-    await new Promise((r) => setTimeout(r, Number(renewEvery)));
+    await sleep(Number(renewEvery));
     process.stdout.write(`start ${Date.now()}\n`);
     await backend.renew(resource, { owner });
     process.stdout.write(`renewed ${n}\n`);

@@ -11,7 +11,7 @@ const path = require('path');
 const { GitLeaseBackend, parseResource } = require('../../../dist');
 
 const clone = process.argv[2];
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { sleep } = require('../../../dist/util/sleep');
 const backends = new Map();
 // One backend per option set, as one long-lived CLI process would have.
 function backendFor(options) {

@@ -5,7 +5,7 @@ const fs = require('fs');
 const path = require('path');
 const { LocalLeaseBackend, parseResource } = require('../../../dist');
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { sleep } = require('../../../dist/util/sleep');
 let held; // { backend, resource, owner, violation }
 
 function enter(markerDir) {

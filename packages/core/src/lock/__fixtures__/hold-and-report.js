@@ -1,6 +1,7 @@
 // Acquires a lock, prints "acquired <pid>", then either holds forever (to be
 // SIGKILLed), stalls its event loop past the stale window, or exits.
 const { acquireLock } = require('../../../dist');
+const { sleep } = require('../../../dist/util/sleep');
 const [key, lockDir, mode, staleMs, stallMs] = process.argv.slice(2);
 
 (async () => {
@@ -17,7 +18,7 @@ const [key, lockDir, mode, staleMs, stallMs] = process.argv.slice(2);
     while (Date.now() < until) {
       // a blocked event loop: no heartbeat can run
     }
-    await new Promise((r) => setTimeout(r, Number(staleMs)));
+    await sleep(Number(staleMs));
     console.log(`after-stall compromised=${lock.compromised} aborted=${lock.signal.aborted}`);
     console.log(`release=${await lock.release()}`);
   }

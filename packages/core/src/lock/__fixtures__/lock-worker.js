@@ -6,7 +6,7 @@ const fs = require('fs');
 const path = require('path');
 const { acquireLock } = require('../../../dist');
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { sleep } = require('../../../dist/util/sleep');
 
 process.on('message', async (msg) => {
   if (msg.op === 'exit') process.exit(0);

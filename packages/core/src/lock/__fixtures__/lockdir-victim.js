@@ -6,7 +6,7 @@
 const fs = require('fs');
 const { acquireLock, createLeaseBackend, parseResource } = require('../../../dist');
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { sleep } = require('../../../dist/util/sleep');
 let leases; // one backend for the life of the process, as a long-lived user keeps it
 
 async function round(msg) {
