@@ -7,7 +7,9 @@ import { assertFreshDist } from '../../core/src/test-utils/fresh-dist';
 import { COMMANDS, main } from './main';
 
 // dist/bin.js (and the core dist it loads) must be built from the current sources.
-beforeAll(() => assertFreshDist(['packages/core', 'packages/cli']));
+beforeAll(() => assertFreshDist(['packages/core', 'packages/cli']), 60_000); // runs tsc -b --dry
+// The tests that start the built binary: sized for a busy 2-core machine, where each node start can take seconds.
+const BIN_TEST_MS = 60_000;
 
 describe('lockstep CLI', () => {
   let dir: string;
@@ -81,7 +83,7 @@ describe('lockstep CLI', () => {
       const result = lockstep(['lock', 'status', '--resource', 'path:out', '--json']);
       expect(result.status).toBe(0);
       expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, data: { leases: [], lock: { state: 'free' } } });
-    });
+    }, BIN_TEST_MS);
 
     it('exits 4 when a second owner acquires what the first holds, and 0 once it is released', () => {
       const first = lockstep(['lock', 'acquire', '--resource', 'package:@acme/a', '--ttl', '10m'], { LOCKSTEP_OWNER: 'ci@runner-1' });
@@ -101,6 +103,6 @@ describe('lockstep CLI', () => {
 
       expect(lockstep(['lock', 'release', '--resource', 'package:@acme/a', '--owner', 'ci@runner-1']).status).toBe(0);
       expect(lockstep(['lock', 'acquire', '--resource', 'package:@acme/a', '--owner', 'ci@runner-2']).status).toBe(0);
-    });
+    }, BIN_TEST_MS);
   });
 });

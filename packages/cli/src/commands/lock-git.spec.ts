@@ -11,6 +11,9 @@ import { main } from '../main';
  * except the argument checks at the end, which never reach the backend.
  */
 describe('lockstep lock --backend git', () => {
+  // Every test (and the set-up) runs git, many times: sized for a busy 2-core machine,
+  // where one git process can take a second or more to start.
+  const GIT_TEST_MS = 120_000;
   let dir: string;
   let env: NodeJS.ProcessEnv;
   let out: string[];
@@ -42,7 +45,7 @@ describe('lockstep lock --backend git', () => {
     }
     out = [];
     err = [];
-  });
+  }, 60_000);
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   const run = (cwd: string, ...argv: string[]) => main([...argv, '--backend', 'git'], { out: (t) => void out.push(t), err: (t) => void err.push(t), cwd, env });
@@ -77,7 +80,7 @@ describe('lockstep lock --backend git', () => {
     expect(result.data).toMatchObject({ released: true, lease: { owner: 'ci@runner-1' } });
     expect((await runJson(clone('b', 'apps', 'web'), 'lock', 'acquire', '--resource', 'path:../../dist', '--owner', 'ci@runner-2'))[0]).toBe(0);
     expect((await runJson(clone('a'), 'lock', 'gc'))[1]).toMatchObject({ ok: true, data: { backend: 'git', removed: [] } });
-  }, 60_000);
+  }, GIT_TEST_MS);
 
   it('uses --remote', async () => {
     git(clone('a'), 'remote', 'add', 'locks', path.join(dir, 'remote.git'));
@@ -86,14 +89,14 @@ describe('lockstep lock --backend git', () => {
     const [code, json] = await runJson(clone('a'), 'lock', 'status', '--resource', 'package:x', '--remote', 'nowhere');
     expect(code).toBe(1);
     expect(json.error.code).toBe('EGIT');
-  }, 60_000);
+  }, GIT_TEST_MS);
 
-  // These stop before the backend is asked anything.
+  // These stop before the backend is asked anything (but ask git where the working tree is).
   it('refuses a path outside the repository (exit 2)', async () => {
     const [code, json] = await runJson(clone('a'), 'lock', 'acquire', '--resource', 'path:../b/dist');
     expect(code).toBe(2);
     expect(json.error).toMatchObject({ code: 'EBADRESOURCE', message: expect.stringContaining('outside the repository') });
-  });
+  }, GIT_TEST_MS);
 
   it('says EGIT (exit 1) outside a git working tree', async () => {
     const outside = path.join(dir, 'plain');
@@ -101,5 +104,5 @@ describe('lockstep lock --backend git', () => {
     const [code, json] = await runJson(outside, 'lock', 'status');
     expect(code).toBe(1);
     expect(json.error).toMatchObject({ code: 'EGIT', message: expect.stringContaining('not inside a git working tree') });
-  });
+  }, GIT_TEST_MS);
 });

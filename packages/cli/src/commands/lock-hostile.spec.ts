@@ -16,10 +16,10 @@ import { assertFreshDist } from '../../../core/src/test-utils/fresh-dist';
 
 const BIN = path.join(__dirname, '..', '..', 'dist', 'bin.js');
 
-// dist/bin.js (and the core dist it loads) must be built from the current sources.
-beforeAll(() => assertFreshDist(['packages/core', 'packages/cli']));
 /** Generous: each call starts node (and git); the machine may be loaded. */
 const TIMEOUT = 60_000;
+// dist/bin.js (and the core dist it loads) must be built from the current sources.
+beforeAll(() => assertFreshDist(['packages/core', 'packages/cli']), TIMEOUT); // runs tsc -b --dry
 const ESC = '\x1b';
 /** Bytes a terminal acts on, other than newline and tab. */
 const RAW_CONTROL = /[\x00-\x08\x0b-\x1f\x7f\x80-\x9f\u202a-\u202e\u2066-\u2069]/;
