@@ -2,6 +2,7 @@ import { createHash } from 'crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, utimesSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { waitFor } from '../../../core/src/test-utils/wait-for';
 import { COMMANDS, main } from '../main';
 
 /** `lockstep lock …` in-process, against a private lock dir (never the user's). */
@@ -106,13 +107,19 @@ describe('lockstep lock (local backend)', () => {
     it('--wait keeps trying, says what it waits for on stderr, and acquires once the holder releases', async () => {
       await run('lock', 'acquire', '--resource', 'package:x', '--owner', 'a');
       const elsewhere = { out: () => undefined, err: () => undefined, cwd: dir, env };
-      setTimeout(() => void main(['lock', 'release', '--resource', 'package:x', '--owner', 'a'], elsewhere), 200);
-      const [code, json] = await runJson('lock', 'acquire', '--resource', 'package:x', '--owner', 'b', '--wait', '10s');
+      // The holder releases once b says it waits (not after a fixed delay, which a busy machine can
+      // outrun before b's first try), and 200 ms later, so that b has waited at least that long.
+      const releasing = waitFor(() => err.some((line) => line.startsWith('Waiting for')), { timeoutMs: 30_000, what: 'b to say that it waits' })
+        .then(() => new Promise((resolve) => setTimeout(resolve, 200)))
+        .then(() => main(['lock', 'release', '--resource', 'package:x', '--owner', 'a'], elsewhere));
+      releasing.catch(() => undefined); // awaited below, after b has given up if it never said so
+      const [code, json] = await runJson('lock', 'acquire', '--resource', 'package:x', '--owner', 'b', '--wait', '40s');
+      expect(await releasing).toBe(0);
       expect(code).toBe(0);
       expect(json.data).toMatchObject({ lease: { owner: 'b' }, renewed: false });
       expect(json.data.waitedMs).toBeGreaterThanOrEqual(150);
       expect(err[0]).toMatch(/^Waiting for package:x: package:x held by a until ~/);
-    });
+    }, 60_000);
 
     it('--wait gives up with exit 4', async () => {
       await run('lock', 'acquire', '--resource', 'package:x', '--owner', 'a');
