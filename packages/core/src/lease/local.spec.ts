@@ -7,6 +7,7 @@ import { ProcessProbe, systemProcessProbe } from '../lock/process-probe';
 import { expectLockstepError } from '../test-utils/lockstep-error';
 import { useTempDir } from '../test-utils/temp-dir';
 import { Worker } from '../test-utils/workers';
+import { sleep } from '../util/sleep';
 import { LocalLeaseBackend } from './local';
 import * as store from './local-store';
 import { entryPath, leaseHash, leaseStorePaths, placeLease, readEntry, removeLeaseCas, writeLeaseCas, StoredLease } from './local-store';
@@ -201,13 +202,19 @@ describe('LocalLeaseBackend', () => {
     it('waits for a conflicting lease to go, telling onWait what is in the way', async () => {
       const leases = backend();
       await leases.acquire(r('package:x'), { owner: 'a', ttlMs: MIN });
-      setTimeout(() => void leases.release(r('package:x'), { owner: 'a' }), 150);
+      // a releases 150 ms after b says it waits (a fixed delay from here could pass before b's first try on a busy machine)
+      let releasing: Promise<unknown> | undefined;
       const waits: any[] = [];
-      const result = await leases.acquire(r('package:x'), { owner: 'b', ttlMs: MIN, waitMs: 5_000, pollMs: 10, onWait: (info) => waits.push(info) });
+      const onWait = (info: unknown) => {
+        waits.push(info);
+        releasing ??= sleep(150).then(() => leases.release(r('package:x'), { owner: 'a' }));
+      };
+      const result = await leases.acquire(r('package:x'), { owner: 'b', ttlMs: MIN, waitMs: 30_000, pollMs: 10, onWait });
+      await releasing;
       expect(result.lease.owner).toBe('b');
       expect(result.waitedMs).toBeGreaterThanOrEqual(100);
       expect(waits[0]).toMatchObject({ resource: 'package:x', conflicts: [{ owner: 'a' }] });
-    });
+    }, 60_000);
 
     it('gives up after waitMs with ELEASECONFLICT saying how long it waited', async () => {
       const leases = backend();
@@ -443,11 +450,13 @@ describe('LocalLeaseBackend', () => {
 
   describe('real processes racing', () => {
     // Forked workers load packages/core/dist: build core first (npx tsc -b packages/core).
+    // Six node processes and hundreds of rounds of IPC: sized for a busy 2-core machine.
+    const RACE_MS = 120_000;
     let workers: Worker[] = [];
     afterEach(async () => {
       await Promise.all(workers.map((w) => w.stop()));
       workers = [];
-    });
+    }, 30_000);
 
     it('6 processes racing for one expired lease: exactly one takes it over, never two hold it (40 rounds)', async () => {
       const dir = lockDir();
@@ -473,7 +482,7 @@ describe('LocalLeaseBackend', () => {
       expect(violations).toBe(0);
       // A takeover rewrites the entry in place: the one that judged the lease expired is the one that gets it.
       expect(tookOver).toBe(40);
-    }, 30_000);
+    }, RACE_MS);
 
     it('6 processes waiting for pairwise-conflicting resources never hold at once (30 rounds, some starting from an expired lease)', async () => {
       const dir = lockDir();
@@ -503,6 +512,6 @@ describe('LocalLeaseBackend', () => {
       expect(violations).toBe(0);
       expect(acquisitions).toBe(180);
       expect(await leases.status()).toEqual([]);
-    }, 40_000);
+    }, RACE_MS);
   });
 });
