@@ -30,12 +30,12 @@ export {
   type Producer,
   type RunGenerateOptions,
 } from './generate/run-generate';
-export { planLevels, type Plan, type PlanNode } from './schedule/plan-levels';
+export { planLevels, type Plan, type PlanNode, type PlanOptions } from './schedule/plan-levels';
 export { runScheduled, type NodeOutcome, type ScheduleOptions, type ScheduleResult } from './schedule/run-scheduled';
 export { runPublish, type RunPublishOptions } from './publish/run-publish';
 export { preflightRun, preflightError, PreflightError, type PreflightOptions, type PreflightProblem, type PreflightReport } from './publish/preflight';
 export { formatSummary } from './publish/format-summary';
-export type { ReleasePackage, PackageStatus, PackedPackage, RegistryPort, JournalPort, PackageResult, PublishSummary } from './publish/types';
+export type { ReleasePackage, PackageStatus, PackedPackage, RegistryPort, JournalPort, PackageResult, PublishSummary, PackageSettings } from './publish/types';
 export { acquireReleaseLock, DEFAULT_GROUP_STALE_MS, type ReleaseLockOptions } from './group/release-lock';
 export { resolveGroupName } from './group/group-name';
 export { repositoryIdentity, currentSha, currentBranch } from './group/repository-identity';

@@ -83,6 +83,7 @@ describe('preflightRun', () => {
           pkg('@s/secret', [], { private: true }),
         ],
         known: [{ subject: 'project broken', code: 'EPACK', message: 'packages/broken/package.json is not valid JSON: Unexpected token', hint: 'Fix the file and run again.' }],
+        cycles: 'error',
         workspaceVersions: new Map([
           ['@s/outside', '2.0.0'],
           ['@s/old', '1.0.0'],
@@ -198,5 +199,56 @@ describe('preflightRun', () => {
     const e = new LockstepError(ErrorCodes.EPACK, 'same');
     const report = await preflightRun(options({ packages: [pkg('@s/a')], checkPack: async () => [e, e] }));
     expect(report.problems).toHaveLength(1);
+  });
+
+  it('a cycle is fine by default (cycles: "allow"): its members are checked like any package', async () => {
+    const checked: string[] = [];
+    const report = await preflightRun(
+      options({
+        packages: [pkg('@s/a', ['@s/b']), pkg('@s/b', ['@s/a']), pkg('@s/app', ['@s/a'])],
+        checkPack: async (p) => {
+          checked.push(p.name);
+          return [];
+        },
+      }),
+    );
+    expect(report.problems).toEqual([]);
+    expect(checked.sort()).toEqual(['@s/a', '@s/app', '@s/b']);
+  });
+
+  it('access per package (accessOf): only an unscoped package whose own access is "restricted" is refused', async () => {
+    const report = await preflightRun(
+      options({ packages: [pkg('plain'), pkg('other'), pkg('@s/scoped')], access: 'public', accessOf: (p) => (p.name === 'plain' ? 'restricted' : 'public') }),
+    );
+    expect(report.problems).toEqual([expect.objectContaining({ subject: 'plain@1.0.0', code: 'EBADMANIFEST' })]);
+  });
+
+  it('a version expected on the registry already (expectPublished) is not packed, only looked for: there is fine, missing is a problem naming why', async () => {
+    const { port, asked } = fakeRegistry({ published: ['@s/kept@1.0.0'] });
+    const checked: string[] = [];
+    const report = await preflightRun(
+      options({
+        packages: [
+          pkg('@s/kept', [], { expectPublished: 'not bumped by nx release' }),
+          pkg('@s/gone', [], { expectPublished: 'not bumped by nx release' }),
+          pkg('@s/new', ['@s/kept', '@s/gone']),
+        ],
+        checkPack: async (p) => {
+          checked.push(p.name);
+          return [];
+        },
+        registry: port,
+      }),
+    );
+    expect(checked).toEqual(['@s/new']);
+    expect(asked).toEqual(expect.arrayContaining(['get @s/kept@1.0.0', 'get @s/gone@1.0.0']));
+    expect(report.problems).toEqual([
+      expect.objectContaining({
+        subject: '@s/gone@1.0.0',
+        code: 'EWORKSPACEDEP',
+        message: '@s/gone@1.0.0 should already be on http://registry.test/ (not bumped by nx release), and is not.',
+        hint: expect.stringContaining('--first-release'),
+      }),
+    ]);
   });
 });

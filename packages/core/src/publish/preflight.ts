@@ -34,6 +34,10 @@ export interface PreflightOptions {
   packOnly?: ReadonlySet<string>;
   /** The run's access option: `restricted` cannot apply to an unscoped package (libnpmpublish's EUNSCOPED, at upload time). */
   access?: string;
+  /** By package name, where a package's own access differs from the run's (batch mode: each task's options). */
+  accessOf?: (pkg: ReleasePackage) => string | undefined;
+  /** `allow` (default): a cycle among the run's packages is fine (its members are published without an order among them); `error`: ECYCLE. */
+  cycles?: 'allow' | 'error';
   /** Absent (dry run): nothing remote is checked. */
   registry?: RegistryPort;
   /** Checks in flight. Default 8. */
@@ -68,13 +72,15 @@ const DEFAULT_CONCURRENCY = 8;
  * Validates a whole publish run before anything is uploaded (G6) and returns
  * every problem found, never just the first:
  *  - local: the problems the caller found reading manifests, a dependency
- *    cycle among the run's packages, and for every public package what
+ *    cycle among the run's packages (only with cycles: "error"), and for
+ *    every public package not expected on the registry already what
  *    packPackage would refuse (manifest name and version, internal specs,
  *    bundleDependencies, npm's file list, unreadable files) plus local-path
  *    specs a consumer could not install;
  *  - remote (with a registry): the credentials for every registry the run
  *    publishes to (checkCredentials: accepted, and a user behind them), then
- *    whether what resolves on the registry is there: workspace dependencies
+ *    whether what resolves on the registry is there: versions expected
+ *    there already (ReleasePackage.expectPublished), workspace dependencies
  *    outside the run at their current version, private workspace packages a
  *    public one depends on, and plain ranges the workspace version does not
  *    satisfy. If the credentials check fails, the reads are skipped: they
@@ -95,25 +101,29 @@ export async function preflightRun(options: PreflightOptions): Promise<Preflight
   };
 
   try {
-    planLevels(options.packages.map((p) => ({ name: p.name, deps: p.internalDeps, edges: p.depReasons })));
+    planLevels(
+      options.packages.map((p) => ({ name: p.name, deps: p.internalDeps, edges: p.depReasons })),
+      { cycles: options.cycles ?? 'allow' },
+    );
   } catch (error) {
     add('the run', error);
   }
 
   const publicPackages = options.packages.filter((p) => !p.private);
-  if (options.access === 'restricted') {
-    for (const pkg of publicPackages) {
-      if (pkg.name.startsWith('@')) continue;
-      add(
-        label(pkg),
-        new LockstepError(ErrorCodes.EBADMANIFEST, `${pkg.name} is not scoped, so it cannot be published with access "restricted".`, {
-          hint: 'Publish it under a scope (@org/name), or publish this run with access "public".',
-        }),
-      );
-    }
+  // Versions expected on the registry already are never packed: only their presence is checked (below).
+  const packed = publicPackages.filter((p) => p.expectPublished === undefined);
+  const accessOf = options.accessOf ?? (() => options.access);
+  for (const pkg of packed) {
+    if (pkg.name.startsWith('@') || accessOf(pkg) !== 'restricted') continue;
+    add(
+      label(pkg),
+      new LockstepError(ErrorCodes.EBADMANIFEST, `${pkg.name} is not scoped, so it cannot be published with access "restricted".`, {
+        hint: 'Publish it under a scope (@org/name), or publish it with access "public".',
+      }),
+    );
   }
   const listed = (p: ReleasePackage) => !options.packOnly || options.packOnly.has(p.name);
-  await mapLimit(publicPackages, concurrency, async (pkg) => {
+  await mapLimit(packed, concurrency, async (pkg) => {
     let found: LockstepError[];
     try {
       found = await options.checkPack(pkg, releaseVersions, { files: listed(pkg) });
@@ -151,7 +161,7 @@ export async function preflightRun(options: PreflightOptions): Promise<Preflight
       seen.add(key);
       return true;
     });
-  return { problems: unique, packChecked: publicPackages.filter(listed).length, remote: registry !== undefined, durationMs: performance.now() - started };
+  return { problems: unique, packChecked: packed.filter(listed).length, remote: registry !== undefined, durationMs: performance.now() - started };
 }
 
 /** The registry half: every install-time dependency that resolves on the registry must be there. */
@@ -174,6 +184,17 @@ async function checkResolvable(
   };
   const checks: Array<{ pkg: ReleasePackage; run(): Promise<void> }> = [];
   for (const pkg of publicPackages) {
+    if (pkg.expectPublished !== undefined) {
+      checks.push({
+        pkg,
+        async run() {
+          if (await isPublished(pkg.name, pkg.version)) return;
+          throw new LockstepError(ErrorCodes.EWORKSPACEDEP, `${pkg.name}@${pkg.version} should already be on ${registry.registry} (${pkg.expectPublished}), and is not.`, {
+            hint: `Give ${pkg.name} a new version (nx release version), or pass --first-release if this is its first release: then it is published as it is.`,
+          });
+        },
+      });
+    }
     for (const dep of pkg.internalDeps) {
       const inRun = byName.get(dep);
       if (inRun && !inRun.private) continue;

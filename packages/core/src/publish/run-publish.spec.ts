@@ -212,3 +212,107 @@ describe('runPublish', () => {
     expect(summary.ok).toBe(false);
   });
 });
+
+describe('runPublish: cycles, per-package settings, versions expected on the registry', () => {
+  // base ← a ⇄ b ← app
+  const cyclic = () => [pkg('base'), pkg('a', ['b', 'base']), pkg('b', ['a']), pkg('app', ['a'])];
+
+  it('publishes the members of a cycle once each, after what the cycle depends on, and verifies both before their dependent uploads', async () => {
+    const registry = new FakeRegistry();
+    const journal = new FakeJournal();
+    const lines: string[] = [];
+    const summary = await runPublish(options(cyclic(), registry, journal, { log: (l) => lines.push(l) }));
+    expect(summary.ok).toBe(true);
+    expect(summary.counts).toMatchObject({ published: 4, failed: 0, blocked: 0 });
+    const uploads = registry.events.filter((e) => e.startsWith('upload'));
+    expect(uploads.sort()).toEqual(['upload a@1.0.0', 'upload app@1.0.0', 'upload b@1.0.0', 'upload base@1.0.0']);
+    const at = (e: string) => registry.events.indexOf(e);
+    expect(at('upload a@1.0.0')).toBeGreaterThan(at('visible base@1.0.0'));
+    expect(at('upload b@1.0.0')).toBeGreaterThan(at('visible base@1.0.0'));
+    expect(at('upload app@1.0.0')).toBeGreaterThan(at('visible a@1.0.0'));
+    expect(at('upload app@1.0.0')).toBeGreaterThan(at('visible b@1.0.0'));
+    expect(summary.levels).toEqual([['base'], ['a', 'b'], ['app']]);
+  });
+
+  it('cycles: "error" refuses the cycle with ECYCLE before anything is uploaded', async () => {
+    const registry = new FakeRegistry();
+    await expect(runPublish(options(cyclic(), registry, new FakeJournal(), { cycles: 'error' }))).rejects.toMatchObject({ code: 'ECYCLE' });
+    expect(registry.events).toEqual([]);
+  });
+
+  it('per task: a member of a cycle does not wait for the other member (which Nx may run after it); a dependent waits for both', async () => {
+    const registry = new FakeRegistry();
+    const journal = new FakeJournal();
+    registry.versions.set('base@1.0.0', 'sha512-base');
+    await journal.transition('base', 'published', { integrity: 'sha512-base' });
+    const first = await runPublish(options(cyclic(), registry, journal, { only: new Set(['a']), verifyTimeoutMs: 200 }));
+    expect(first.packages).toEqual([expect.objectContaining({ name: 'a', status: 'published' })]);
+    const second = await runPublish(options(cyclic(), registry, journal, { only: new Set(['b']), verifyTimeoutMs: 200 }));
+    expect(second.packages).toEqual([expect.objectContaining({ name: 'b', status: 'published' })]);
+    const dependent = await runPublish(options(cyclic(), registry, journal, { only: new Set(['app']) }));
+    expect(dependent.packages).toEqual([expect.objectContaining({ name: 'app', status: 'published' })]);
+    const at = (e: string) => registry.events.lastIndexOf(e);
+    expect(at('upload app@1.0.0')).toBeGreaterThan(at('visible a@1.0.0'));
+    expect(at('upload app@1.0.0')).toBeGreaterThan(at('visible b@1.0.0'));
+  });
+
+  it('per-package settings: each package is uploaded and dist-tagged with its own tag, access and OTP; others get the run default', async () => {
+    const registry = new FakeRegistry();
+    const sent: Array<{ name: unknown; tag: string; access?: string; otp?: string }> = [];
+    const publish = registry.publish.bind(registry);
+    registry.publish = async (manifest, tarball, o) => {
+      sent.push({ name: manifest.name, tag: o.tag, access: (o as { access?: string }).access, otp: (o as { otp?: string }).otp });
+      return publish(manifest, tarball, o);
+    };
+    const tagged: string[] = [];
+    registry.versions.set('old@1.0.0', 'sha512-old');
+    registry.tags.set('old', '0.9.0');
+    registry.ensureDistTag = async (name, _version, tag) => {
+      tagged.push(`${name} ${tag}`);
+      return true;
+    };
+    const settings = new Map([
+      ['a', { tag: 'next', access: 'restricted', otp: '000123' }],
+      ['old', { tag: 'beta' }],
+    ]);
+    const summary = await runPublish(options([pkg('a'), pkg('b'), pkg('old')], registry, new FakeJournal(), { settings, tag: 'latest', access: 'public', otp: '999999' }));
+    expect(summary.ok).toBe(true);
+    expect(sent.sort((x, y) => String(x.name).localeCompare(String(y.name)))).toEqual([
+      { name: 'a', tag: 'next', access: 'restricted', otp: '000123' },
+      { name: 'b', tag: 'latest', access: 'public', otp: '999999' },
+    ]);
+    expect(tagged).toEqual(['old beta']);
+    expect(summary.packages.find((p) => p.name === 'old')!.note).toContain('dist-tag beta repaired');
+  });
+
+  it('a version expected on the registry already is never packed or uploaded: confirmed and skipped, dist-tags untouched; its dependents go on', async () => {
+    const registry = new FakeRegistry();
+    registry.versions.set('kept@1.0.0', 'sha512-registry-copy');
+    registry.tags.set('kept', '1.0.0');
+    const packed: string[] = [];
+    registry.ensureDistTag = async () => {
+      throw new Error('must not touch the dist-tags of a version nx release did not bump');
+    };
+    const summary = await runPublish(
+      options([pkg('kept', [], { expectPublished: 'not bumped by nx release' }), pkg('user', ['kept'])], registry, new FakeJournal(), {
+        pack: async (p) => {
+          packed.push(p.name);
+          return { manifest: { name: p.name, version: p.version }, tarball: Buffer.from(p.name), integrity: `sha512-${p.name}` };
+        },
+      }),
+    );
+    expect(summary.ok).toBe(true);
+    expect(packed).toEqual(['user']);
+    expect(summary.packages.find((p) => p.name === 'kept')).toMatchObject({ status: 'skipped', note: 'not bumped by nx release; already on http://fake.test/' });
+    expect(registry.events.filter((e) => e.startsWith('upload'))).toEqual(['upload user@1.0.0']);
+  });
+
+  it('a version expected on the registry that is not there fails (EWORKSPACEDEP) and blocks its dependents; nothing is uploaded for it', async () => {
+    const registry = new FakeRegistry();
+    const summary = await runPublish(options([pkg('kept', [], { expectPublished: 'not bumped by nx release' }), pkg('user', ['kept'])], registry));
+    expect(summary.ok).toBe(false);
+    expect(summary.packages.find((p) => p.name === 'kept')).toMatchObject({ status: 'failed', error: { code: 'EWORKSPACEDEP' } });
+    expect(summary.packages.find((p) => p.name === 'user')).toMatchObject({ status: 'blocked' });
+    expect(registry.events).toEqual([]);
+  });
+});

@@ -2,7 +2,7 @@ import { performance } from 'perf_hooks';
 import { ErrorCodes, LockstepError, toLockstepError } from '../errors';
 import { Plan, planLevels } from '../schedule/plan-levels';
 import { RunResult, runScheduled } from '../schedule/run-scheduled';
-import { JournalPort, PackageResult, PackageStatus, PackedPackage, PublishSummary, RegistryPort, ReleasePackage } from './types';
+import { JournalPort, PackageResult, PackageSettings, PackageStatus, PackedPackage, PublishSummary, RegistryPort, ReleasePackage } from './types';
 
 export interface RunPublishOptions {
   /** Every package of the run: the plan, the versions internal specs become. */
@@ -22,6 +22,10 @@ export interface RunPublishOptions {
   tag: string;
   access?: string;
   otp?: string;
+  /** By package name: its own tag, access and OTP where they differ from the run's (batch mode: each task's options). */
+  settings?: ReadonlyMap<string, PackageSettings>;
+  /** `allow` (default): the members of a cycle are published without an order among them; `error`: ECYCLE. */
+  cycles?: 'allow' | 'error';
   maxConcurrency: number;
   verifyTimeoutMs: number;
   log: (line: string) => void;
@@ -43,7 +47,11 @@ const PRECHECK_CONCURRENCY = 16;
 export async function runPublish(options: RunPublishOptions): Promise<PublishSummary> {
   const started = performance.now();
   const byName = new Map(options.packages.map((p) => [p.name, p]));
-  const fullPlan = planLevels(options.packages.map((p) => ({ name: p.name, deps: p.internalDeps, edges: p.depReasons })));
+  const fullPlan = planLevels(
+    options.packages.map((p) => ({ name: p.name, deps: p.internalDeps, edges: p.depReasons })),
+    { cycles: options.cycles ?? 'allow' },
+  );
+  const settingsOf = (pkg: ReleasePackage): PackageSettings => options.settings?.get(pkg.name) ?? { tag: options.tag, access: options.access, otp: options.otp };
   const releaseVersions = new Map(options.packages.map((p) => [p.name, p.version]));
   const dryRun = options.registry === undefined;
   const results = new Map<string, PackageResult>();
@@ -191,6 +199,7 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
         await record(pkg.name, 'skipped', { skippedReason: 'private' });
         return finish(pkg, 'skipped', t0, { note: 'private' });
       }
+      if (pkg.expectPublished !== undefined) return await confirmExpected(pkg, t0);
       await record(pkg.name, 'packing');
       const packed = await options.pack(pkg, releaseVersions);
       integrities.set(pkg.name, packed.integrity);
@@ -203,26 +212,46 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
       const existing = await lookUp(pkg);
       if (existing) {
         if (existing.integrity !== packed.integrity) throw versionExists(pkg, registry.registry, existing.integrity, packed.integrity);
-        const repaired = await registry.ensureDistTag(pkg.name, pkg.version, options.tag);
-        const note = `already on ${registry.registry}${repaired ? `, dist-tag ${options.tag} repaired` : ''}`;
+        const { tag } = settingsOf(pkg);
+        const repaired = await registry.ensureDistTag(pkg.name, pkg.version, tag);
+        const note = `already on ${registry.registry}${repaired ? `, dist-tag ${tag} repaired` : ''}`;
         say(pkg.name, `skipped: ${note}`);
         await record(pkg.name, 'skipped', { integrity: packed.integrity, skippedReason: note });
         return finish(pkg, 'skipped', t0, { note });
       }
       say(pkg.name, 'publishing');
       await record(pkg.name, 'publishing', { integrity: packed.integrity });
-      const outcome = await registry.publish(packed.manifest, packed.tarball, {
-        tag: options.tag,
-        access: options.access,
-        otp: options.otp,
-        integrity: packed.integrity,
-      });
+      const { tag, access, otp } = settingsOf(pkg);
+      const outcome = await registry.publish(packed.manifest, packed.tarball, { tag, access, otp, integrity: packed.integrity });
       packed.tarball = Buffer.alloc(0);
       // The slot (an upload) is free again; dependents still wait until this settles.
       return { settle: verify(pkg, packed.integrity, outcome, t0) };
     } catch (error) {
       return fail(pkg, t0, error);
     }
+  };
+
+  /**
+   * A version expected on the registry already (nx release did not bump it):
+   * never packed or uploaded; confirmed there and skipped, dist-tags untouched.
+   */
+  const confirmExpected = async (pkg: ReleasePackage, t0: number): Promise<boolean> => {
+    if (dryRun) {
+      say(pkg.name, `would be skipped: ${pkg.expectPublished}`);
+      return finish(pkg, 'pending', t0, { note: `dry run: ${pkg.expectPublished}` });
+    }
+    const registry = options.registry!;
+    const existing = await lookUp(pkg);
+    if (!existing) {
+      throw new LockstepError(ErrorCodes.EWORKSPACEDEP, `${pkg.name}@${pkg.version} should already be on ${registry.registry} (${pkg.expectPublished}), and is not.`, {
+        hint: `Give ${pkg.name} a new version (nx release version), or pass --first-release if this is its first release: then it is published as it is.`,
+      });
+    }
+    integrities.set(pkg.name, existing.integrity);
+    const note = `${pkg.expectPublished}; already on ${registry.registry}`;
+    say(pkg.name, `skipped: ${note}`);
+    await record(pkg.name, 'skipped', { integrity: existing.integrity, skippedReason: note });
+    return finish(pkg, 'skipped', t0, { note });
   };
 
   const verify = async (pkg: ReleasePackage, integrity: string, outcome: 'published' | 'already-published', t0: number): Promise<boolean> => {

@@ -17,6 +17,20 @@ export interface ReleasePackage {
    * must have a version in the range (checked before the first upload, G6).
    */
   registryRanges?: Array<{ name: string; field: string; range: string }>;
+  /**
+   * Set when this version is expected to be on the registry already, and why
+   * (e.g. `nx release` did not bump it): it is never uploaded. The run
+   * confirms it is there and skips it (its dist-tags untouched), and the
+   * checks before the first upload (G6) refuse the run when it is not.
+   */
+  expectPublished?: string;
+}
+
+/** How one package is published, where it differs from the run's defaults (batch mode: each task's own options). */
+export interface PackageSettings {
+  tag: string;
+  access?: string;
+  otp?: string;
 }
 
 export type PackageStatus = 'pending' | 'packing' | 'publishing' | 'verifying' | 'published' | 'skipped' | 'failed' | 'blocked';
