@@ -1,7 +1,7 @@
 import { cacheDir, type ExecutorContext, type TaskGraph } from '@nx/devkit';
 import { toLockstepError } from '@lockstep/core';
 import { createPublishServices } from './default-services';
-import { normalizePublishOptions } from './normalize-options';
+import { checkRunWideOptions, normalizePublishOptions, type NormalizedPublishOptions } from './normalize-options';
 import { publishRun } from './publish-run';
 import { projectInfos } from './run-projects';
 import type { PublishExecutorSchema } from './schema';
@@ -11,7 +11,9 @@ type TaskResult = { success: boolean; terminalOutput: string; status?: 'success'
 /**
  * Batch mode (`nx run-many -t publish --batch`): one process schedules the
  * whole run with maxConcurrency parallel publishes, dependency-driven, and
- * answers one result per task.
+ * answers one result per task. Each package is published with its own
+ * task's options; the tasks must agree on the run-wide ones
+ * (RUN_WIDE_OPTIONS, EBADOPTIONS otherwise).
  */
 export default async function publishBatch(
   taskGraph: TaskGraph,
@@ -28,9 +30,12 @@ export default async function publishBatch(
   };
   const outputFor = (name: string | undefined) => lines.filter((l) => !name || l.includes(` ${name}@`)).join('\n');
   try {
-    const first = inputs[taskIds[0]] ?? {};
     const targetName = taskGraph.tasks[taskIds[0]]?.target.target ?? context.targetName ?? 'publish';
-    const normalized = normalizePublishOptions(first, { root: context.root, env: process.env });
+    // Each task's own options: per-package ones (registry, tag, access, otp, …) apply to its package; run-wide ones must agree.
+    const optionsByProject = new Map<string, NormalizedPublishOptions>();
+    for (const id of taskIds) optionsByProject.set(projectOf.get(id)!, normalizePublishOptions(inputs[id] ?? {}, { root: context.root, env: process.env }));
+    checkRunWideOptions(optionsByProject);
+    const normalized = optionsByProject.get(projectOf.get(taskIds[0])!)!;
     const packageRoots = new Map(taskIds.map((id) => [projectOf.get(id)!, inputs[id]?.packageRoot]));
     const { byProject, summary } = await publishRun({
       workspaceRoot: context.root,
@@ -39,6 +44,7 @@ export default async function publishBatch(
       projects: projectInfos(context, targetName, packageRoots),
       runProjects: [...new Set(projectOf.values())].sort(),
       options: normalized,
+      optionsByProject,
       services: createPublishServices(normalized, { workspaceRoot: context.root, cacheDir, env: process.env, log }),
       log,
       env: process.env,

@@ -19,7 +19,9 @@ export function createPublishServices(
   ctx: { workspaceRoot: string; cacheDir: string; env: NodeJS.ProcessEnv; log: (line: string) => void },
 ): PublishServices {
   const stagingRoot = packStagingRoot(ctx.cacheDir);
-  let redact = createRedactor([options.otp, ctx.env.NODE_AUTH_TOKEN, ctx.env.NPM_TOKEN]);
+  // Every secret seen so far: each registry client (one per registry, retries and OTP of the run) adds its own.
+  const secrets: Array<string | undefined> = [options.otp, ctx.env.NODE_AUTH_TOKEN, ctx.env.NPM_TOKEN];
+  let redact = createRedactor(secrets);
   return {
     redact: (text) => redact(text),
 
@@ -32,24 +34,28 @@ export function createPublishServices(
       return (await checkPackage(pkg.dir, { releaseVersions, workspaceVersions, workspaceRoot: ctx.workspaceRoot, files: scope?.files })).problems;
     },
 
-    async createRegistry(): Promise<RegistryPort> {
+    async createRegistry(settings = options): Promise<RegistryPort> {
+      const { retries } = settings;
+      secrets.push(settings.otp);
+      redact = createRedactor(secrets);
       const client = await createRegistryClient({
         cwd: ctx.workspaceRoot,
         env: ctx.env,
-        registry: options.registry,
-        retries: options.retries,
-        otp: options.otp,
+        registry: settings.registry,
+        retries,
+        otp: settings.otp,
         onRetry: (info) =>
           ctx.log(
-            `${info.name ? `${info.name}: ` : ''}${info.operation ?? 'request'} failed (${info.reason}); retry ${info.attempt} of ${options.retries} in ${(info.delayMs / 1000).toFixed(1)} s` +
+            `${info.name ? `${info.name}: ` : ''}${info.operation ?? 'request'} failed (${info.reason}); retry ${info.attempt} of ${retries} in ${(info.delayMs / 1000).toFixed(1)} s` +
               `${info.retryAfterMs !== undefined ? ` (Retry-After ${(info.retryAfterMs / 1000).toFixed(1)} s)` : ''}`,
           ),
       });
-      redact = createRedactor([...client.config.secrets, options.otp, ctx.env.NODE_AUTH_TOKEN, ctx.env.NPM_TOKEN]);
+      secrets.push(...client.config.secrets);
+      redact = createRedactor(secrets);
       // One credentials check per registry the run publishes to (scoped registries have their own).
       const whoami = new Map<string, Promise<void>>();
       return {
-        registry: options.registry ?? client.config.registry,
+        registry: settings.registry ?? client.config.registry,
         getPublished: (name, version) => client.getPublished(name, version),
         // runPublish has just asked the registry; the client still re-checks before any retry of a lost upload.
         publish: (manifest, tarball, o) => client.publish(manifest as Record<string, unknown> & { name: string; version: string }, tarball, { ...o, precheck: false }),

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { normalizePublishOptions } from './normalize-options';
+import { PUBLISH_OPTIONS, RUN_WIDE_OPTIONS, checkRunWideOptions, normalizePublishOptions } from './normalize-options';
 
 const ctx = (env: NodeJS.ProcessEnv = {}) => ({ root: '/ws', env });
 
@@ -20,6 +20,9 @@ describe('normalizePublishOptions', () => {
       lockPolicy: 'require',
       forceLock: false,
       summaryFile: undefined,
+      cycles: 'allow',
+      firstRelease: false,
+      versionData: undefined,
     });
   });
 
@@ -109,5 +112,86 @@ describe('normalizePublishOptions', () => {
       error = e;
     }
     expect(error).toMatchObject({ code: 'EBADOPTIONS', message: expect.stringMatching(message), hint: expect.any(String) });
+  });
+
+  describe('unknown options, and what nx release passes', () => {
+    it('an unknown option is EBADOPTIONS naming it, not silently ignored; schema.json allows no other property either', () => {
+      expect(() => normalizePublishOptions({ tags: 'next', regsitry: 'http://x/' } as never, ctx())).toThrow(
+        expect.objectContaining({ code: 'EBADOPTIONS', message: 'Unknown publish options: "tags", "regsitry".' }),
+      );
+      const schema = require('./schema.json');
+      expect(schema.additionalProperties).toBe(false);
+      expect(Object.keys(schema.properties).sort()).toEqual([...PUBLISH_OPTIONS].sort());
+    });
+
+    it('takes every override nx release publish passes: registry, tag, access, otp, dryRun, firstRelease, nxReleaseVersionData', () => {
+      const n = normalizePublishOptions(
+        {
+          registry: 'http://localhost:4873/',
+          tag: 'next',
+          access: 'public',
+          otp: 12345,
+          dryRun: true,
+          firstRelease: true,
+          nxReleaseVersionData: { a: { currentVersion: '1.0.0', newVersion: '1.1.0', dependentProjects: [] }, b: { currentVersion: '1.0.0', newVersion: null, dependentProjects: [] } },
+        },
+        ctx(),
+      );
+      expect(n).toMatchObject({ registry: 'http://localhost:4873/', tag: 'next', access: 'public', otp: '012345', dryRun: true, firstRelease: true });
+      expect(n.versionData).toEqual(
+        new Map([
+          ['a', { newVersion: '1.1.0' }],
+          ['b', { newVersion: null }],
+        ]),
+      );
+    });
+
+    it('refuses a malformed nxReleaseVersionData and an unknown cycles policy', () => {
+      expect(() => normalizePublishOptions({ nxReleaseVersionData: [] as never }, ctx())).toThrow(expect.objectContaining({ code: 'EBADOPTIONS' }));
+      expect(() => normalizePublishOptions({ nxReleaseVersionData: { a: { newVersion: 3 } } as never }, ctx())).toThrow(expect.objectContaining({ code: 'EBADOPTIONS' }));
+      expect(() => normalizePublishOptions({ cycles: 'ignore' as never }, ctx())).toThrow(expect.objectContaining({ code: 'EBADOPTIONS', message: expect.stringContaining('cycles must be one of "allow", "error"') }));
+      expect(normalizePublishOptions({ cycles: 'error' }, ctx()).cycles).toBe('error');
+    });
+  });
+
+  describe('checkRunWideOptions (batch mode)', () => {
+    const n = (o: Record<string, unknown>) => normalizePublishOptions(o as never, ctx());
+
+    it('per-package options may differ: registry, tag, access, otp, retries, packageRoot, firstRelease, nxReleaseVersionData', () => {
+      expect(() =>
+        checkRunWideOptions(
+          new Map([
+            ['a', n({ registry: 'http://one.test/', tag: 'next', access: 'public', otp: '111111', retries: 1, packageRoot: 'dist/a', firstRelease: true })],
+            ['b', n({ registry: 'http://two.test/', tag: 'beta', access: 'restricted', otp: '222222', retries: 5, nxReleaseVersionData: { b: { newVersion: null } } })],
+          ]),
+        ),
+      ).not.toThrow();
+    });
+
+    it('run-wide options must agree: one EBADOPTIONS naming every differing option, each value and its projects', () => {
+      let error: any;
+      try {
+        checkRunWideOptions(
+          new Map([
+            ['a', n({ maxConcurrency: 2, concurrency: { group: 'release' } })],
+            ['b', n({ maxConcurrency: 8, concurrency: { group: 'release' } })],
+            ['c', n({ maxConcurrency: 2, concurrency: { group: 'other' }, cycles: 'error' })],
+          ]),
+        );
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ code: 'EBADOPTIONS' });
+      expect(error.message).toContain('maxConcurrency: 2 (a, c) vs 8 (b)');
+      expect(error.message).toContain('concurrency: {"template":"release"');
+      expect(error.message).toContain('(a, b) vs {"template":"other"');
+      expect(error.message).toContain('cycles: "allow" (a, b) vs "error" (c)');
+      expect(error.message).not.toContain('dryRun');
+      expect(error.hint).toContain('each package uses its own');
+    });
+
+    it('lists the run-wide options', () => {
+      expect([...RUN_WIDE_OPTIONS].sort()).toEqual(['concurrency', 'cycles', 'dryRun', 'forceLock', 'lockBackend', 'lockPolicy', 'maxConcurrency', 'resume', 'summaryFile', 'verifyTimeoutMs']);
+    });
   });
 });

@@ -19,7 +19,43 @@ export interface NormalizedPublishOptions {
   forceLock: boolean;
   /** Absolute. */
   summaryFile?: string;
+  /** allow: the members of a cycle are published without an order among them; error: ECYCLE. */
+  cycles: 'allow' | 'error';
+  /** `nx release publish --first-release`: a project nx release did not bump is published like any other. */
+  firstRelease: boolean;
+  /** `nx release`'s version data by project: newVersion null = not bumped (expected on the registry already). */
+  versionData?: ReadonlyMap<string, { newVersion: string | null }>;
 }
+
+/** Every option the publish executor takes (schema.json's properties); any other is EBADOPTIONS, not silently ignored. */
+export const PUBLISH_OPTIONS = [
+  'packageRoot',
+  'registry',
+  'tag',
+  'access',
+  'otp',
+  'dryRun',
+  'maxConcurrency',
+  'retries',
+  'verifyTimeoutMs',
+  'resume',
+  'concurrency',
+  'lockPolicy',
+  'lockBackend',
+  'forceLock',
+  'summaryFile',
+  'cycles',
+  'firstRelease',
+  'nxReleaseVersionData',
+] as const;
+
+/**
+ * Options that hold for the whole run: in batch mode every task must agree on
+ * them (EBADOPTIONS otherwise). The rest (packageRoot, registry, tag, access,
+ * otp, retries, firstRelease, nxReleaseVersionData) are per package: each
+ * package uses its own task's.
+ */
+export const RUN_WIDE_OPTIONS = ['dryRun', 'maxConcurrency', 'verifyTimeoutMs', 'resume', 'concurrency', 'lockBackend', 'lockPolicy', 'forceLock', 'summaryFile', 'cycles'] as const;
 
 const bad = (message: string, hint: string) => new LockstepError(ErrorCodes.EBADOPTIONS, message, { hint });
 
@@ -39,6 +75,13 @@ function oneOf<T extends string>(value: unknown, name: string, allowed: readonly
 
 /** Resolves env (NX_DRY_RUN) and defaults once; nothing downstream re-checks. */
 export function normalizePublishOptions(options: PublishExecutorSchema, ctx: { root: string; env: NodeJS.ProcessEnv }): NormalizedPublishOptions {
+  const unknown = Object.keys(options ?? {}).filter((key) => !(PUBLISH_OPTIONS as readonly string[]).includes(key));
+  if (unknown.length > 0) {
+    throw bad(
+      `Unknown publish option${unknown.length === 1 ? '' : 's'}: ${unknown.map((k) => `"${k}"`).join(', ')}.`,
+      `The publish executor takes ${PUBLISH_OPTIONS.join(', ')}. Check the spelling in project.json, nx.json's targetDefaults and the command line.`,
+    );
+  }
   if (options.registry !== undefined) {
     try {
       const url = new URL(options.registry);
@@ -74,7 +117,28 @@ export function normalizePublishOptions(options: PublishExecutorSchema, ctx: { r
     lockPolicy: oneOf(options.lockPolicy, 'lockPolicy', ['require', 'warn', 'off'] as const, 'require'),
     forceLock: options.forceLock === true,
     summaryFile: options.summaryFile ? path.resolve(ctx.root, options.summaryFile) : undefined,
+    cycles: oneOf(options.cycles, 'cycles', ['allow', 'error'] as const, 'allow'),
+    firstRelease: options.firstRelease === true,
+    versionData: normalizeVersionData(options.nxReleaseVersionData),
   };
+}
+
+/** nx release's version data: `{ [project]: { currentVersion, newVersion, ... } }`; only newVersion is read. */
+function normalizeVersionData(value: unknown): NormalizedPublishOptions['versionData'] {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw bad('nxReleaseVersionData must be an object by project (nx release passes it).', 'Do not set nxReleaseVersionData by hand: nx release passes it to nx-release-publish.');
+  }
+  const out = new Map<string, { newVersion: string | null }>();
+  for (const [project, data] of Object.entries(value as Record<string, unknown>)) {
+    const newVersion = (data as { newVersion?: unknown } | null)?.newVersion;
+    if (newVersion === undefined) continue;
+    if (newVersion !== null && typeof newVersion !== 'string') {
+      throw bad(`nxReleaseVersionData["${project}"].newVersion must be a version or null, not ${JSON.stringify(newVersion)}.`, 'Do not set nxReleaseVersionData by hand: nx release passes it to nx-release-publish.');
+    }
+    out.set(project, { newVersion });
+  }
+  return out;
 }
 
 /** npm's one-time passwords are 6-digit TOTP codes. */
@@ -129,4 +193,39 @@ function normalizeLockBackend(value: PublishExecutorSchema['lockBackend']): Norm
     }
   }
   return { type, remote, ttlMs };
+}
+
+/** The normalized value of a run-wide option, for comparison and messages. */
+function runWideValue(options: NormalizedPublishOptions, name: (typeof RUN_WIDE_OPTIONS)[number]): unknown {
+  switch (name) {
+    case 'concurrency':
+      return options.group;
+    default:
+      return options[name];
+  }
+}
+
+/**
+ * Batch mode: the tasks of one run must agree on the run-wide options
+ * (RUN_WIDE_OPTIONS). Throws one EBADOPTIONS naming every option that
+ * differs, with each value and the projects that have it.
+ */
+export function checkRunWideOptions(byProject: ReadonlyMap<string, NormalizedPublishOptions>): void {
+  const differences: string[] = [];
+  for (const name of RUN_WIDE_OPTIONS) {
+    const groups = new Map<string, string[]>();
+    for (const [project, options] of byProject) {
+      const value = JSON.stringify(runWideValue(options, name)) ?? 'undefined';
+      groups.set(value, [...(groups.get(value) ?? []), project]);
+    }
+    if (groups.size < 2) continue;
+    const shown = [...groups].map(([value, projects]) => `${value} (${projects.sort().join(', ')})`);
+    differences.push(`${name}: ${shown.join(' vs ')}`);
+  }
+  if (differences.length === 0) return;
+  throw bad(
+    `The publish tasks of this run disagree on option${differences.length === 1 ? '' : 's'} that hold for the whole run: ${differences.join('; ')}.`,
+    `${RUN_WIDE_OPTIONS.join(', ')} hold for the whole run: set them once (nx.json targetDefaults, or the command line), not per project. ` +
+      'registry, tag, access, otp, retries and packageRoot may differ: each package uses its own.',
+  );
 }

@@ -20,6 +20,7 @@ import {
   writeFileDurable,
 } from '@lockstep/core';
 import type { NormalizedPublishOptions } from './normalize-options';
+import { applyVersionData, describeCycles, packageSettings, routedRegistry } from './package-options';
 import { preflightOnce } from './preflight-record';
 import { ReleaseHold, takeReleaseHold } from './release-hold';
 import { JournalHandle, PublishServices } from './services';
@@ -36,6 +37,8 @@ export interface PublishRunInput {
   /** Per-task mode: the project this process publishes. Absent: all of the run, scheduled here. */
   onlyProject?: string;
   options: NormalizedPublishOptions;
+  /** Batch mode: each project's own task options (per-package ones apply to its package); absent: `options` for every package. */
+  optionsByProject?: ReadonlyMap<string, NormalizedPublishOptions>;
   services: PublishServices;
   log: (line: string) => void;
   env: NodeJS.ProcessEnv;
@@ -67,7 +70,12 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
   const required = new Set(input.runProjects);
   const workspace = scanWorkspacePackages(input.projects, input.workspaceRoot, required);
   const known: PreflightProblem[] = workspace.problems.map(({ subject, error }) => ({ subject, code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) }));
-  const runPackages: ReleasePackage[] = input.runProjects.map((p) => workspace.byProject.get(p)).filter((p): p is ReleasePackage => p !== undefined);
+  const optionsOf = (pkg: ReleasePackage) => (pkg.project !== undefined ? input.optionsByProject?.get(pkg.project) : undefined) ?? options;
+  const runPackages: ReleasePackage[] = applyVersionData(
+    input.runProjects.map((p) => workspace.byProject.get(p)).filter((p): p is ReleasePackage => p !== undefined),
+    optionsOf,
+  );
+  const settings = packageSettings(runPackages, optionsOf);
   const releaseNames = new Set(runPackages.map((p) => p.name));
   const workspaceVersions = new Map([...workspace.versions].filter(([name]) => !releaseNames.has(name)));
   const onlyPackage = input.onlyProject ? workspace.byProject.get(input.onlyProject) : undefined;
@@ -105,11 +113,15 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
       checkPack: (pkg, releaseVersions, scope) => services.checkPack(pkg, releaseVersions, workspaceVersions, scope),
       packOnly,
       access: options.access,
+      accessOf: (pkg) => optionsOf(pkg).access,
+      cycles: options.cycles,
       registry,
       redact: services.redact,
     });
     const error = preflightError(report.problems);
     if (error) throw error;
+    const cycles = describeCycles(runPackages, options.cycles);
+    if (cycles) log(cycles);
     log(
       `Checked the run before the first upload: ${runPackages.length} package${runPackages.length === 1 ? '' : 's'} (manifests, internal specs, cycles, ` +
         `files of ${report.packChecked}${report.remote ? ', registry and credentials' : ''}) in ${Math.round(report.durationMs)} ms.`,
@@ -132,6 +144,8 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
         pack,
         tag: options.tag,
         access: options.access,
+        settings,
+        cycles: options.cycles,
         maxConcurrency: options.maxConcurrency,
         verifyTimeoutMs: options.verifyTimeoutMs,
         log,
@@ -143,7 +157,7 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
     const runPid = Number(input.env.NX_INVOCATION_ROOT_PID) || process.pid;
     const runId = `${os.hostname()}:${runPid}:${systemProcessProbe.startTime(runPid) ?? '0'}`;
     lock = await takeReleaseLock(input, runPid, runId);
-    const registry = await services.createRegistry();
+    const registry = await routedRegistry(services, options, runPackages, optionsOf);
     const sha = currentSha(input.workspaceRoot) ?? 'no-git';
     const journalDir = path.join(input.cacheDir, 'lockstep', 'publish', input.targetName);
     mkdirSync(journalDir, { recursive: true });
@@ -171,6 +185,8 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
       tag: options.tag,
       access: options.access,
       otp: options.otp,
+      settings,
+      cycles: options.cycles,
       maxConcurrency: options.maxConcurrency,
       verifyTimeoutMs: options.verifyTimeoutMs,
       log,

@@ -15,4 +15,10 @@ export interface PublishExecutorSchema {
   lockBackend?: 'local' | 'git' | { type: 'local' | 'git'; remote?: string; ttl?: string };
   forceLock?: boolean;
   summaryFile?: string;
+  /** allow (default): the members of a cycle are published without an order among them; error: ECYCLE. */
+  cycles?: 'allow' | 'error';
+  /** From `nx release publish --first-release`: a project nx release did not bump is published like any other. */
+  firstRelease?: boolean;
+  /** From `nx release`: the version step's result by project; newVersion null means not bumped (expected on the registry already). */
+  nxReleaseVersionData?: Record<string, { currentVersion?: string | null; newVersion: string | null; [key: string]: unknown }>;
 }

@@ -33,12 +33,20 @@ export interface OpenJournalInput {
   lockTimeoutMs?: number;
 }
 
+/** What a registry client is made for: a package's registry (undefined: npm's configuration), retries and OTP. */
+export interface RegistrySettings {
+  registry?: string;
+  retries: number;
+  otp?: string;
+}
+
 /** The outside world of a publish run, injectable so the executor can be tested without a registry. */
 export interface PublishServices {
   pack(pkg: ReleasePackage, releaseVersions: Map<string, string>, workspaceVersions: Map<string, string>): Promise<PackedPackage>;
   /** Everything pack would refuse, without making the tarball (G6 preflight): [] when packable; `files: false` checks the manifest and its specs only. */
   checkPack(pkg: ReleasePackage, releaseVersions: ReadonlyMap<string, string>, workspaceVersions: ReadonlyMap<string, string>, scope?: { files: boolean }): Promise<LockstepError[]>;
-  createRegistry(): Promise<RegistryPort>;
+  /** A registry client for these settings (default: the run's options): one per registry, retries and OTP a run publishes with. */
+  createRegistry(settings?: RegistrySettings): Promise<RegistryPort>;
   openJournal(dir: string, input: OpenJournalInput): Promise<JournalHandle>;
   redact(text: string): string;
 }

@@ -1,0 +1,98 @@
+import { planLevels, type PackageSettings, type RegistryPort, type ReleasePackage } from '@lockstep/core';
+import type { NormalizedPublishOptions } from './normalize-options';
+import type { PublishServices } from './services';
+
+/**
+ * Per-package options of a run. In batch mode each package uses its own
+ * task's normalized options (registry, tag, access, otp, retries,
+ * firstRelease, nxReleaseVersionData; packageRoot is read with the
+ * projects); in per-task mode a task has only its own, which then hold for
+ * every package it checks.
+ */
+export type OptionsOf = (pkg: ReleasePackage) => NormalizedPublishOptions;
+
+/** Why nx release's version data marks a package as expected on the registry already. */
+export const NOT_BUMPED = 'nx release did not bump it (newVersion null)';
+
+/**
+ * `nx release` passes the version step's result: a project whose newVersion
+ * is null was not bumped, so its current version is expected on the registry
+ * already (never uploaded, G6 refuses the run when it is missing). With
+ * firstRelease it is published like any other package: it may be new.
+ */
+export function applyVersionData(packages: ReleasePackage[], optionsOf: OptionsOf): ReleasePackage[] {
+  return packages.map((pkg) => {
+    const options = optionsOf(pkg);
+    const data = pkg.project === undefined ? undefined : options.versionData?.get(pkg.project);
+    if (!data || data.newVersion !== null || options.firstRelease || pkg.private) return pkg;
+    return { ...pkg, expectPublished: NOT_BUMPED };
+  });
+}
+
+/** Each package's tag, access and OTP, by package name. */
+export function packageSettings(packages: readonly ReleasePackage[], optionsOf: OptionsOf): Map<string, PackageSettings> {
+  return new Map(packages.map((pkg) => {
+    const { tag, access, otp } = optionsOf(pkg);
+    return [pkg.name, { tag, access, otp }];
+  }));
+}
+
+const clientKey = (o: Pick<NormalizedPublishOptions, 'registry' | 'retries' | 'otp'>) => JSON.stringify([o.registry ?? null, o.retries, o.otp ?? null]);
+
+/**
+ * One registry port for the run that sends each package's requests to its
+ * own registry client (one client per distinct registry, retries and OTP).
+ * A name outside the run (a workspace dependency published earlier) is asked
+ * on the run's default client. The port's `registry` is the default's.
+ */
+export async function routedRegistry(services: PublishServices, base: NormalizedPublishOptions, packages: readonly ReleasePackage[], optionsOf: OptionsOf): Promise<RegistryPort> {
+  const fallback = await services.createRegistry(base);
+  const clients = new Map<string, RegistryPort>([[clientKey(base), fallback]]);
+  const byName = new Map<string, RegistryPort>();
+  for (const pkg of packages) {
+    const options = optionsOf(pkg);
+    const key = clientKey(options);
+    let client = clients.get(key);
+    if (!client) {
+      client = await services.createRegistry({ registry: options.registry, retries: options.retries, otp: options.otp });
+      clients.set(key, client);
+    }
+    byName.set(pkg.name, client);
+  }
+  if (clients.size === 1) return fallback;
+  const to = (name: string) => byName.get(name) ?? fallback;
+  return {
+    registry: fallback.registry,
+    getPublished: (name, version) => to(name).getPublished(name, version),
+    publish: (manifest, tarball, o) => to(String(manifest.name)).publish(manifest, tarball, o),
+    ensureDistTag: (name, version, tag) => to(name).ensureDistTag(name, version, tag),
+    waitUntilVisible: (name, version, integrity, o) => to(name).waitUntilVisible(name, version, integrity, o),
+    checkCredentials: async (name) => to(name).checkCredentials?.(name),
+    hasVersionInRange: async (name, range) => {
+      const client = to(name);
+      return client.hasVersionInRange ? client.hasVersionInRange(name, range) : true;
+    },
+  };
+}
+
+/**
+ * The cycles among the run's packages, told once per run: which packages
+ * form each, and what that means for the order. Undefined without cycles
+ * (and with cycles: "error", where the checks refuse the run instead).
+ */
+export function describeCycles(packages: readonly ReleasePackage[], cycles: 'allow' | 'error'): string | undefined {
+  if (cycles === 'error') return undefined;
+  let found: string[][];
+  try {
+    found = planLevels(packages.map((p) => ({ name: p.name, deps: p.internalDeps })), { cycles: 'allow' }).cycles;
+  } catch {
+    return undefined;
+  }
+  if (found.length === 0) return undefined;
+  const list = found.map((members) => members.join(' ⇄ ')).join('; ');
+  return (
+    `${found.length === 1 ? 'These packages depend on each other in a cycle' : `${found.length} cycles of packages that depend on each other`}: ${list}. ` +
+    'The members of a cycle are published without an order among them, after everything outside the cycle that they depend on, ' +
+    'and all of them are verified on the registry before anything that depends on the cycle starts (cycles: "error" refuses a cycle instead).'
+  );
+}
