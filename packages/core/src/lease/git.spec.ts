@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { expectLockstepError } from '../test-utils/lockstep-error';
 import { useTempDir } from '../test-utils/temp-dir';
+import { waitFor } from '../test-utils/wait-for';
 import { git, leaseRecord, leaseRef, makeRemoteAndClones, plantLease, remoteLeases } from './__fixtures__/git-repos';
 import { redactUrls } from '../util/display';
 import { sleep } from '../util/sleep';
@@ -225,11 +226,13 @@ describe('GitLeaseBackend', () => {
     const waiting = backend(1).acquire(r, {
       owner: 'bob',
       ttlMs: 30_000,
-      waitMs: 10_000,
+      waitMs: 40_000,
       waitReportMs: 100,
       onWait: (info) => reports.push({ owner: info.conflicts[0]?.owner, waitedMs: info.waitedMs }),
     });
+    // alice holds for at least 400 ms, and until bob has reported twice (however slow his git is)
     await sleep(400);
+    await waitFor(() => reports.length >= 2, { timeoutMs: 20_000, what: () => `two reports of the wait; got ${JSON.stringify(reports)}` });
     await backend(0).release(r, { owner: 'alice' });
     const got = await waiting;
     expect(got.lease.owner).toBe('bob');
@@ -256,17 +259,20 @@ describe('GitLeaseBackend', () => {
     expect([...remoteLeases(remote).keys()]).toEqual([leaseRef(r.id)]);
   });
 
-  it('an expired lease (ttl 300 ms + margin 400 ms unchanged as seen here) is taken over, not before; its old owner can then neither renew nor release', async () => {
+  it('an expired lease (ttl 300 ms + margin 3 s unchanged as seen here) is taken over, not before; its old owner can then neither renew nor release', async () => {
     const r = res('package:@acme/a');
-    const a = backend(0, { marginMs: 400 });
-    const b = backend(1, { marginMs: 400 });
+    // A margin far above the TTL: the try within it (400 ms after the first look) stays inside
+    // however long git takes on a busy machine.
+    const a = backend(0, { marginMs: 3_000 });
+    const b = backend(1, { marginMs: 3_000 });
     await a.acquire(r, { owner: 'alice', ttlMs: 300 });
     // b sees it for the first time: fresh, whatever its age.
     await expect(b.acquire(r, { owner: 'bob', ttlMs: 30_000 })).rejects.toMatchObject({ code: 'ELEASECONFLICT' });
     // Past the TTL but within the margin: still refused.
     await sleep(400);
     await expect(b.acquire(r, { owner: 'bob', ttlMs: 30_000 })).rejects.toMatchObject({ code: 'ELEASECONFLICT' });
-    await sleep(350);
+    // Unchanged for ttl + margin since b first saw it: taken over.
+    await sleep(2_950);
     const got = await b.acquire(r, { owner: 'bob', ttlMs: 30_000 });
     expect(got.tookOver).toMatchObject({ owner: 'alice', expired: true, ttlMs: 300 });
     expect(got.lease.owner).toBe('bob');
@@ -301,7 +307,8 @@ describe('GitLeaseBackend', () => {
     plantLease(remote, leaseRecord('package:@acme/old', 'ghost', 300, { acquiredAt: old, renewedAt: old }));
     const future = '2999-01-01T00:00:00.000Z';
     plantLease(remote, leaseRecord('package:@acme/future', 'ghost', 300, { acquiredAt: future, renewedAt: future }));
-    const b = backend(1, { marginMs: 200 });
+    // ttl + margin 3.3 s: the looks that must find it fresh come well within it on a busy machine
+    const b = backend(1, { marginMs: 3_000 });
     const seen = await b.status();
     expect(seen.map((v) => [v.resource, v.expired, v.remainingMs])).toEqual([
       ['package:@acme/future', false, undefined],
@@ -310,11 +317,11 @@ describe('GitLeaseBackend', () => {
     await expect(b.acquire(res('package:@acme/old'), { owner: 'bob', ttlMs: 30_000 })).rejects.toMatchObject({ code: 'ELEASECONFLICT' });
     const again = await b.status(res('package:@acme/old'));
     expect(again[0].remainingMs).toBeGreaterThan(0);
-    expect(again[0].remainingMs).toBeLessThanOrEqual(500);
-    await sleep(550);
+    expect(again[0].remainingMs).toBeLessThanOrEqual(3_300);
+    await sleep(3_350);
     expect((await b.status()).map((v) => v.expired)).toEqual([true, true]);
     // A clone that never looked before judges for itself: fresh.
-    expect((await backend(2, { marginMs: 200 }).status()).map((v) => v.expired)).toEqual([false, false]);
+    expect((await backend(2, { marginMs: 3_000 }).status()).map((v) => v.expired)).toEqual([false, false]);
     const got = await b.acquire(res('package:@acme/old'), { owner: 'bob', ttlMs: 30_000 });
     expect(got.tookOver).toMatchObject({ owner: 'ghost', renewedAt: old });
   });
@@ -336,11 +343,12 @@ describe('GitLeaseBackend', () => {
   });
 
   it('a conflicting expired lease on another resource is removed (by CAS) before it is ignored, so its holder cannot renew it later', async () => {
-    const a = backend(0, { marginMs: 100 });
-    const b = backend(1, { marginMs: 100 });
+    // margin 1 s: b's first look, which must find it fresh, ends well within ttl + margin on a busy machine
+    const a = backend(0, { marginMs: 1_000 });
+    const b = backend(1, { marginMs: 1_000 });
     await a.acquire(res('package:@acme/a'), { owner: 'alice', ttlMs: 200 });
     await expect(b.acquire(res('repo:main'), { owner: 'bob', ttlMs: 30_000 })).rejects.toMatchObject({ code: 'ELEASECONFLICT' });
-    await sleep(350);
+    await sleep(1_250);
     const got = await b.acquire(res('repo:main'), { owner: 'bob', ttlMs: 30_000 });
     expect(got.lease.owner).toBe('bob');
     expect([...remoteLeases(remote).keys()]).toEqual([leaseRef('repo:main')]);
