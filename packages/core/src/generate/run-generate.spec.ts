@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, unlinkSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { useTempDir } from '../test-utils/temp-dir';
-import { sleep } from '../util/sleep';
+import { waitFor } from '../test-utils/wait-for';
 import { acquireLock } from '../lock/lock';
 import { readLockStatus } from '../lock/status';
 import { runGenerate } from './run-generate';
@@ -110,26 +110,25 @@ describe('runGenerate', () => {
     const link = path.join(tmp(), 'dist', 'link');
     symlinkSync('real', link);
     const holder = await acquireLock(`path:${real}`, { lockDir: e.lockDir });
-    const run = runGenerate({ ...e, outDir: link, lockTimeoutMs: 20_000, producer: { kind: 'function', name: 'g', generate: () => ({ 'a.txt': 'A' }) } });
-    const deadline = Date.now() + 10_000;
-    while (readLockStatus(`path:${real}`, { lockDir: e.lockDir }).queue.length === 0) {
-      if (Date.now() > deadline) throw new Error('timed out after 10 s waiting for the run to queue for the lock on dist/real');
-      await sleep(10);
-    }
+    const run = runGenerate({ ...e, outDir: link, lockTimeoutMs: 40_000, producer: { kind: 'function', name: 'g', generate: () => ({ 'a.txt': 'A' }) } });
+    await waitFor(() => readLockStatus(`path:${real}`, { lockDir: e.lockDir }).queue.length > 0, { timeoutMs: 30_000, what: 'the run to queue for the lock on dist/real' });
     unlinkSync(link);
     symlinkSync('other', link);
     await holder.release();
     await expect(run).rejects.toMatchObject({ code: 'EOUTDIRUNSAFE', message: expect.stringMatching(/re-pointed/) });
     expect(readdirSync(real)).toEqual([]);
     expect(readdirSync(other)).toEqual([]);
-  }, 30_000);
+  }, 60_000);
+
+  // The command producers start a shell (and mkdir, printf): sized for a busy 2-core machine.
+  const COMMAND_TEST_MS = 60_000;
 
   it('runs a command that writes into $LOCKSTEP_OUT_DIR and removes its staging dir', async () => {
     const e = env();
     await runGenerate({ ...e, producer: { kind: 'command', command: 'mkdir -p "$LOCKSTEP_OUT_DIR/sub" && printf hi > "$LOCKSTEP_OUT_DIR/sub/x.txt"' } });
     expect(read(e.outDir, 'sub/x.txt')).toBe('hi');
     expect(readdirSync(path.dirname(e.outDir))).toEqual(['gen']);
-  });
+  }, COMMAND_TEST_MS);
 
   it('leaves outDir untouched when the command fails', async () => {
     const e = env();
@@ -138,7 +137,7 @@ describe('runGenerate', () => {
     await expect(failed).rejects.toMatchObject({ code: 'EGENERATOR', message: expect.stringContaining('exited with code 3') });
     expect(read(e.outDir, 'x.txt')).toBe('v1');
     expect(readdirSync(path.dirname(e.outDir))).toEqual(['gen']);
-  });
+  }, COMMAND_TEST_MS);
 
   it('fails with ELOCKTIMEOUT while another process holds outDir, and writes nothing', async () => {
     const e = env();
