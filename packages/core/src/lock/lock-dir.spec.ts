@@ -4,8 +4,8 @@ import { LockstepError } from '../errors';
 import { LocalLeaseBackend } from '../lease/local';
 import { parseResource } from '../lease/resource';
 import { useTempDir } from '../test-utils/temp-dir';
+import { waitFor } from '../test-utils/wait-for';
 import { Worker } from '../test-utils/workers';
-import { sleep } from '../util/sleep';
 import { acquireLock } from './lock';
 import { resolveLockDir, verifyLockDir } from './lock-dir';
 
@@ -38,13 +38,8 @@ function privateDir(p: string): string {
   return p;
 }
 
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, deadlineMs = 30_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+/** Waits for a process to get somewhere: generous for a busy 2-core machine, and below the tests' own timeouts. */
+const WAIT_MS = 30_000;
 
 describe('resolveLockDir refuses an unsafe lock directory (ELOCKDIRUNSAFE, with a hint)', () => {
   const tmp = useTempDir();
@@ -305,7 +300,10 @@ describe('lock directory under a re-pointing attacker (real processes)', () => {
       await victim.whenReady();
       await attacker.request({ op: 'repoint', link, targets: [a, b] });
       let before = 0;
-      await waitFor(async () => (before = (await attacker.request<{ swaps: number }>({ op: 'count' })).swaps) >= 100, 'the attacker to re-point the symlink 100 times');
+      await waitFor(async () => (before = (await attacker.request<{ swaps: number }>({ op: 'count' })).swaps) >= 100, {
+        timeoutMs: WAIT_MS,
+        what: () => `the attacker to re-point the symlink 100 times (${before} so far)`,
+      });
       const locks = await victim.request<{ outcomes: string[] }>({ op: 'rounds', rounds: 200, kind: 'lock', key: KEY });
       const leases = await victim.request<{ outcomes: string[] }>({ op: 'rounds', rounds: 200, kind: 'lease' });
       const { swaps } = await attacker.request<{ swaps: number }>({ op: 'stop' });
@@ -359,7 +357,7 @@ describe('lock directory under a re-pointing attacker (real processes)', () => {
         } catch {
           return false;
         }
-      }, 'the victim to finish 20 rounds');
+      }, { timeoutMs: WAIT_MS, what: 'the victim to finish 20 rounds' });
       await attacker.request({ op: 'swap', dir, movedTo: path.join(tmp(), 'moved'), replacement: 'symlink', target: theirs });
       const { outcomes } = await done;
       const first = outcomes.indexOf('ELOCKDIRUNSAFE');
