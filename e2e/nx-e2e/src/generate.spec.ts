@@ -9,7 +9,12 @@ import { ReaderTally, checkCommand, commandScript, findLeftovers, fixtureFiles, 
 import { snapshotDir } from '../../../tools/scripts/workspace';
 import { RunResult, TempWorkspace, createTempWorkspace, expectFailure, expectSuccess } from './utils/temp-workspace';
 
+// Every test runs the real nx (a few seconds each when idle, minutes on a busy 2-core machine).
+jest.setTimeout(240_000);
+
 const GENERATE = '@lockstep/nx:generate';
+/** Hooks that make a workspace (files, a node_modules link, git init). */
+const SETUP_MS = 60_000;
 
 function generateTarget(options: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   return { executor: GENERATE, cache: true, outputs: ['{options.outDir}'], options, ...extra };
@@ -90,7 +95,7 @@ describe('a cacheable generate target that lint, typecheck and build depend on',
         build: consumer('build'),
       }),
     });
-  });
+  }, SETUP_MS);
 
   afterAll(() => ws?.remove());
 
@@ -214,7 +219,7 @@ describe('a generator that throws', () => {
         generate: generateTarget({ outDir: OUT, generator: 'libs/lib/generate.js' }, { configurations: { broken: { generator: 'libs/lib/broken.js' } } }),
       }),
     });
-  });
+  }, SETUP_MS);
 
   afterAll(() => ws?.remove());
 
@@ -254,7 +259,7 @@ describe('a command writing into $LOCKSTEP_OUT_DIR', () => {
         ),
       }),
     });
-  });
+  }, SETUP_MS);
 
   afterAll(() => ws?.remove());
 
@@ -300,7 +305,7 @@ describe('bad options', () => {
       }),
     });
     sourcesBefore = projectSources();
-  });
+  }, SETUP_MS);
 
   afterAll(() => ws?.remove());
 
