@@ -5,9 +5,7 @@
  * Times, on the generate bench's fixture (2,000 warm files, 32 in flight,
  * `sync` before each step, steps alternated over rounds, medians), each
  * file-system step commitTree performs per file, on its own, next to the
- * plain writeFile baseline and to commitTree itself, plus the candidate
- * replacements proposed in the bench report (prototyped here, in tools/, not
- * in packages/).
+ * plain writeFile baseline and to commitTree itself.
  *
  *   node tools/bench/commit-phases.js [--rounds N] [--only substr,substr] [--dir DIR]
  */
@@ -18,7 +16,6 @@ const path = require('path');
 const { performance } = require('perf_hooks');
 const { makeFixture } = require('./generate-bench');
 const { summarize } = require('./stats');
-const proto = require('./proto-commit');
 const cleanup = require('./cleanup');
 
 const core = require(path.resolve(__dirname, '..', '..', 'packages', 'core', 'dist'));
@@ -70,22 +67,9 @@ async function main() {
       const w = next();
       await each((p, e) => core.writeFileAtomicFast(p, e[w]));
     },
-    'prune walk (the old separate sweep walk is gone: commitTree walks once)': () => proto.pruneWalk(r, new Set(fx.entries.map((e) => e.path))),
     // --- commitTree as shipped
     'commitTree changed': () => core.commitTree(r, input(next())),
     'commitTree unchanged': () => core.commitTree(r, input(cur)),
-    // --- candidates (tools/bench/proto-commit.js)
-    'proposed compare: open + read(size+1) + close': () => each((p, e) => proto.sameBytesOpenRead(p, e[cur])),
-    'proposed compare, sync on main thread': () =>
-      each(async (p, e) => {
-        proto.sameBytesSync(p, e[cur]);
-      }),
-    ...Object.fromEntries(
-      ['shipped', 'async', 'sync'].flatMap((compare) => [
-        [`proposed commit changed, ${compare} compare`, () => proto.commitTreeProposed(core, r, input(next()), { compare })],
-        [`proposed commit unchanged, ${compare} compare`, () => proto.commitTreeProposed(core, r, input(cur), { compare })],
-      ]),
-    ),
   };
   const names = Object.keys(steps).filter((n) => !args.only || args.only.some((o) => n.includes(o)));
   const samples = Object.fromEntries(names.map((n) => [n, []]));

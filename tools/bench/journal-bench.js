@@ -1,7 +1,7 @@
 'use strict';
 /**
- * Journal cost per transition at 100 and at 2,000 packages (PRODUCT.md:
- * "journal: cost per transition flat from 100 to 2,000 packages").
+ * Journal cost per transition at 100 and at 2,000 packages (budget: flat
+ * from 100 to 2,000 packages, read as at most 1.25x; publish-report.js).
  *
  * For each size a fresh journal is opened (openJournal, timed: creating a run
  * writes one durable record per package, O(N) by design). Each round takes

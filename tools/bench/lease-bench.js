@@ -15,8 +15,16 @@
  * git handoff: the same across two clones with a waiting acquire (waitMs),
  *   which polls the remote; in one process, both sides using real git.
  *
- * Usage: node tools/bench/lease-bench.js [--local N] [--git N] [--handoffs N] [--json FILE]
+ * Last step of `npm run bench`; no budget (the figures are for the README).
+ * Writes every raw figure to bench-results/lease-<date>.json (or --json FILE).
  */
+const USAGE = `Usage: node tools/bench/lease-bench.js [options]   (build first: npm run build)
+  --local N          local backend acquire+release iterations (300)
+  --git N            git backend acquire+release iterations (30)
+  --handoffs N       group handoffs to a queued waiter process (30)
+  --git-handoffs N   git lease handoffs to a waiting acquire (10)
+  --out DIR          where the raw figures go (bench-results/)
+  --json FILE        write the raw figures to FILE instead`;
 const { execFileSync, fork } = require('child_process');
 const fs = require('fs');
 const os = require('os');
@@ -24,14 +32,14 @@ const path = require('path');
 const { performance } = require('perf_hooks');
 const { summarize } = require('./stats');
 const cleanup = require('./cleanup');
-const { environment } = require('./common');
+const { environment, repoRoot, saveResults } = require('./common');
 
 const core = require(path.join(__dirname, '..', '..', 'packages', 'core', 'dist'));
 const now = () => performance.timeOrigin + performance.now();
-const delay = (ms) => new Promise((r) => setTimeout(r, ms));
+const { sleep: delay } = require(path.join(__dirname, '..', '..', 'packages', 'core', 'dist', 'util', 'sleep'));
 
 function args(argv) {
-  const out = { local: 300, git: 30, handoffs: 30, gitHandoffs: 10, json: undefined };
+  const out = { local: 300, git: 30, handoffs: 30, gitHandoffs: 10, json: undefined, out: path.join(repoRoot, 'bench-results') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--local') out.local = Number(argv[++i]);
@@ -39,7 +47,11 @@ function args(argv) {
     else if (a === '--handoffs') out.handoffs = Number(argv[++i]);
     else if (a === '--git-handoffs') out.gitHandoffs = Number(argv[++i]);
     else if (a === '--json') out.json = path.resolve(argv[++i]);
-    else throw new Error(`unknown option ${a}`);
+    else if (a === '--out') out.out = path.resolve(argv[++i]);
+    else if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
   return out;
 }
@@ -135,6 +147,7 @@ async function gitHandoff(rounds) {
 
 async function main() {
   const opts = args(process.argv.slice(2));
+  const startedAt = new Date();
   const results = {};
   const localDir = privateDir('lockstep-bench-lease-');
   const local = core.createLeaseBackend({ backend: 'local', lockDir: localDir });
@@ -153,7 +166,9 @@ async function main() {
   ];
   console.log('\n| benchmark | median |\n|---|---|');
   for (const [name, value] of rows) console.log(`| ${name} | ${value} |`);
-  if (opts.json) fs.writeFileSync(opts.json, `${JSON.stringify({ schemaVersion: 1, kind: 'lease', date: new Date().toISOString(), environment: environment(), results }, null, 2)}\n`);
+  const record = { schemaVersion: 1, kind: 'lease', startedAt: startedAt.toISOString(), environment: environment(), args: opts, results };
+  if (opts.json) fs.writeFileSync(opts.json, `${JSON.stringify(record, null, 2)}\n`);
+  else console.log(`Raw figures: ${path.relative(process.cwd(), saveResults(opts.out, 'lease', startedAt, record))}`);
   return results;
 }
 

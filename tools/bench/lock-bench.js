@@ -64,8 +64,8 @@ async function runUncontended(core, { iterations, warmup }) {
 }
 
 /** A forked lock-child.js with a promise-based "next message of type T". */
-function spawnChild(coreDir, lockDir, key, name, impl = 'core') {
-  const child = fork(path.join(__dirname, 'lock-child.js'), [coreDir, lockDir, key, impl], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function spawnChild(coreDir, lockDir, key, name) {
+  const child = fork(path.join(__dirname, 'lock-child.js'), [coreDir, lockDir, key], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const inbox = [];
   const waiters = [];
   let failure;
@@ -109,10 +109,10 @@ async function clockOffset(proc, pings = 30) {
   return best;
 }
 
-async function runHandoff(core, coreDir, { handoffs, warmup, seed, pollMs, idleWaitMs = 2000, impl = 'core', lockRoot }) {
+async function runHandoff(core, coreDir, { handoffs, warmup, seed, pollMs, idleWaitMs = 2000, lockRoot }) {
   const lockDir = privateTempDir('lockstep-bench-handoff-', lockRoot);
   const key = 'bench:handoff';
-  const procs = [spawnChild(coreDir, lockDir, key, 'child-A', impl), spawnChild(coreDir, lockDir, key, 'child-B', impl)];
+  const procs = [spawnChild(coreDir, lockDir, key, 'child-A'), spawnChild(coreDir, lockDir, key, 'child-B')];
   const rng = mulberry32(seed);
   const handoffMs = [];
   const releaseMs = [];
@@ -178,7 +178,6 @@ async function runHandoff(core, coreDir, { handoffs, warmup, seed, pollMs, idleW
     releaseCallMs: summarize(releaseMs),
     waiterQueuedBeforeReleaseMs: summarize(queuedBeforeReleaseMs),
     pollMs: pollMs ?? 'default (5)',
-    impl,
     idleWait,
     clocks,
   };

@@ -1,8 +1,7 @@
 'use strict';
 /**
  * A lock participant for the handoff benchmark, forked by lock-bench.js.
- * argv: <core dist dir> <lockDir> <key> [core|proto-poll|proto-watch]
- * (proto-*: the waiting loop prototyped in proto-lock.js instead of acquireLock)
+ * argv: <core dist dir> <lockDir> <key>
  * Messages in:  { cmd: 'ping' } | { cmd: 'acquire', pollMs? } | { cmd: 'release' }
  * Messages out: { type: 'ready' } | { type: 'pong', t } | { type: 'queued', t }
  *               | { type: 'acquired', t, waitedMs, cpuMs } | { type: 'released', t0, t1, ok } | { type: 'error', message }
@@ -12,12 +11,8 @@
  */
 const { performance } = require('perf_hooks');
 
-const [coreDir, lockDir, key, impl = 'core'] = process.argv.slice(2);
+const [coreDir, lockDir, key] = process.argv.slice(2);
 const core = require(coreDir);
-const acquire =
-  impl === 'core'
-    ? (k, opts) => core.acquireLock(k, opts)
-    : (k, opts) => require('./proto-lock').acquireProto(coreDir, k, { ...opts, watch: impl === 'proto-watch' });
 const now = () => performance.timeOrigin + performance.now();
 
 let handle;
@@ -29,7 +24,7 @@ process.on('message', async (msg) => {
     } else if (msg.cmd === 'acquire') {
       let queuedSent = false;
       const cpu0 = process.cpuUsage();
-      handle = await acquire(key, {
+      handle = await core.acquireLock(key, {
         lockDir,
         ...(msg.pollMs === undefined ? {} : { pollMs: msg.pollMs }),
         // onWait fires once the waiter has its ticket and found the lock held:

@@ -1,7 +1,7 @@
 'use strict';
 /**
- * The publish benchmark (PRODUCT.md "Budgets", DESIGN.md "Benchmark
- * definitions"): a 60-package workspace (6 levels of 10, each package
+ * The publish benchmark (budgets in publish-report.js, the README's
+ * Benchmarks table): a 60-package workspace (6 levels of 10, each package
  * depending on 2–3 of the level below) published through the fault proxy
  * (100 ms per request) to a real Verdaccio, at concurrency 4:
  *
@@ -9,18 +9,13 @@
  *   batch         nx run-many -t publish --batch            (maxConcurrency 4)
  *   batch-faults  the same with 5 % of requests answered 429/503 (Retry-After: 1)
  *   npm           `npm publish` package by package in dependency order (the
- *                 baseline the tools in DESIGN.md were compared with)
+ *                 baseline: what releasing without lockstep costs)
  *   nx-noop       nx run-many -t noop (nx:noop): Nx start-up + project graph
  *   noop-batch    nx run-many -t noop-task --batch: + the forked batch worker
  *   noop-per-task nx run-many -t noop-task --parallel=4: + one forked task
  *                 process per project (Nx's floor for per-task mode)
  *   core          runPublish (core API) on the same 60 packages in this
  *                 process, no Nx: journal open + publish, what lockstep costs
- *   proto         the same with the prototype scheduling of
- *                 publish-proto-pipeline.js (a proposal for packages/core):
- *                 pre-checks ahead, off the critical path, and the verify
- *                 outside the publish slot
- *   proto-precheck  only the first of those two changes
  *   unit          runPublish (core API, in this process) on a 1-package plan
  *                 through the same proxy: one pack + pre-check + upload +
  *                 verify, the unit of the bound
@@ -44,7 +39,6 @@ const { startRegistry } = require('../registry/verdaccio');
 const { startFaultProxy } = require('../registry/fault-proxy');
 const { layeredGraph, writePackages, setVersion, createNxWorkspace, writeNoopPlugin, commitAll, npmrcText, REPO_ROOT } = require('./publish-fixture');
 const { summarize, median } = require('./stats');
-const { protoPublish } = require('./publish-proto-pipeline');
 const { NX_CHILD_SETTINGS } = require('../scripts/workspace');
 
 const NX_BIN = path.join(REPO_ROOT, 'node_modules', 'nx', 'dist', 'bin', 'nx.js');
@@ -461,7 +455,7 @@ async function runPublishBench(core, options = {}) {
       return run;
     };
 
-    // --- the same 60 packages through the core API in this process (no Nx): runPublish, or the prototype pipeline
+    // --- the same 60 packages through the core API in this process (no Nx): runPublish
     const inProcess = async (variant, round) => {
       const n = runCounter++;
       const version = nextVersion();
@@ -485,10 +479,7 @@ async function runPublishBench(core, options = {}) {
       };
       const registryPort = timedRegistry(client, proxy.url, {});
       const common = { packages, registry: registryPort, journal: opened.journal, pack: packFn, maxConcurrency: opts.concurrency, verifyTimeoutMs: 5 * 60_000, tag: 'latest' };
-      const summary =
-        variant === 'core'
-          ? await core.runPublish({ ...common, workspaceVersions: new Map(), log: () => {}, redact: (x) => x })
-          : await protoPublish(core, { ...common, precheckParallel: 16, precheckAhead: true, verifyOutsideSlot: variant === 'proto' });
+      const summary = await core.runPublish({ ...common, workspaceVersions: new Map(), log: () => {}, redact: (x) => x });
       const end = now();
       const uploaded = new Set(proxy.stats.uploads.filter((u) => u.forwarded && u.version === version && u.status < 300).map((u) => u.name));
       const run = {
@@ -546,7 +537,7 @@ async function runPublishBench(core, options = {}) {
     await unitSample(false);
     let previousUnit = await unitSample(false);
 
-    const variants = ['per-task', 'batch', 'core', 'batch-faults', 'proto-precheck', 'nx-noop', 'proto', 'noop-batch'];
+    const variants = ['per-task', 'batch', 'core', 'batch-faults', 'nx-noop', 'noop-batch'];
     const slow = ['npm', 'noop-per-task'];
     for (let round = 0; round < opts.reps; round++) {
       const order = variants.map((_, i) => variants[(i + round) % variants.length]);
@@ -557,7 +548,7 @@ async function runPublishBench(core, options = {}) {
       for (const variant of order) {
         let run;
         if (variant === 'npm') run = await npmBaseline(round);
-        else if (variant === 'core' || variant.startsWith('proto')) run = await inProcess(variant, round);
+        else if (variant === 'core') run = await inProcess(variant, round);
         else run = await nxVariant(variant, round);
         const u = await unitSample();
         // The units measured right before and right after this run: its local bound (the load drifts).
@@ -588,7 +579,7 @@ function analyse(results, graph) {
   const criticalPath = graph.levels;
   const bound = Math.max(criticalPath * unit.median, (graph.count * unit.median) / concurrency);
   const walls = {};
-  for (const v of ['per-task', 'batch', 'batch-faults', 'core', 'proto', 'proto-precheck', 'nx-noop', 'noop-batch', 'noop-per-task', 'npm']) walls[v] = wall(v);
+  for (const v of ['per-task', 'batch', 'batch-faults', 'core', 'nx-noop', 'noop-batch', 'noop-per-task', 'npm']) walls[v] = wall(v);
   const phaseKeys = ['pack', 'precheck', 'upload', 'verify', 'journal', 'other'];
   const unitPhases = Object.fromEntries(phaseKeys.map((k) => [k, round1(med(results.unit.phases.map((p) => p[k] || 0)))]));
   const trafficKeys = ['precheck', 'upload', 'verify', 'gapPrecheckToUpload', 'gapUploadToVerify', 'verifyReads'];
@@ -606,17 +597,12 @@ function analyse(results, graph) {
   batchProfile.extraVerifyPolls = pick('batch', (r) => r.traffic && r.traffic.extraVerifyPolls);
   batchProfile.requests = pick('batch', (r) => r.traffic && r.traffic.requests);
   const trafficOfVariant = (variant) => Object.fromEntries(trafficKeys.map((k) => [k, pick(variant, (r) => r.traffic && r.traffic.perPackage[k])]));
-  const perPackageTraffic = { unit: unitTraffic, batch: trafficOfVariant('batch'), core: trafficOfVariant('core'), 'proto-precheck': trafficOfVariant('proto-precheck'), proto: trafficOfVariant('proto'), 'per-task': trafficOfVariant('per-task') };
+  const perPackageTraffic = { unit: unitTraffic, batch: trafficOfVariant('batch'), core: trafficOfVariant('core'), 'per-task': trafficOfVariant('per-task') };
   const inProcess = {
     coreJournalOpenMs: pick('core', (r) => r.journalOpenMs),
     corePublishMs: pick('core', (r) => r.publishMs),
     corePerPackageMs: pick('core', (r) => r.perPackage.median),
-    protoPublishMs: pick('proto', (r) => r.publishMs),
-    protoPerPackageMs: pick('proto', (r) => r.perPackage.median),
-    protoPrecheckPublishMs: pick('proto-precheck', (r) => r.publishMs),
   };
-  // What the batch would take with the prototype's scheduling: the same Nx + executor overhead around it.
-  inProcess.projectedBatchWithProtoMs = walls.batch.median - inProcess.corePublishMs + inProcess.protoPublishMs;
   const perTaskProfile = {};
   for (const key of ['boot', 'nxTaskInit', 'executorLoad', 'exec', 'execSetup', 'confirmAndPack', 'confirmSpan', 'ownRegistry', 'execTail', 'afterExec', 'process', 'confirmReads', 'sumProcessMs', 'firstTaskStartMs', 'lastTaskEndMs']) {
     perTaskProfile[key] = pick('per-task', (r) => r.perTask && r.perTask[key]);
@@ -659,11 +645,6 @@ function analyse(results, graph) {
       npmOverBound: walls.npm.median / bound,
       coreOverBound: walls.core.median / bound,
       corePublishOverBound: inProcess.corePublishMs / bound,
-      protoOverBound: walls.proto.median / bound,
-      protoPublishOverBound: inProcess.protoPublishMs / bound,
-      protoPrecheckOverBound: walls['proto-precheck'].median / bound,
-      protoPrecheckPublishOverBound: inProcess.protoPrecheckPublishMs / bound,
-      projectedBatchWithProtoOverBound: inProcess.projectedBatchWithProtoMs / bound,
       batchOverCore: walls.batch.median / walls.core.median,
       faultsOverBatch: walls['batch-faults'].median / walls.batch.median,
     },
@@ -672,8 +653,6 @@ function analyse(results, graph) {
       batchOverBound: paired('batch'),
       batchRunPublishOverBound: paired('batch', (r) => r.summary && r.summary.durationMs),
       coreOverBound: paired('core'),
-      protoPrecheckOverBound: paired('proto-precheck'),
-      protoOverBound: paired('proto'),
       npmOverBound: paired('npm'),
       noopBatchOverBound: paired('noop-batch'),
       noopPerTaskOverBound: paired('noop-per-task'),

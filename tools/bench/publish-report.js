@@ -1,6 +1,6 @@
 'use strict';
 /**
- * Budgets of PRODUCT.md for publish, journal and scale, and the rows of the
+ * The publish, journal and scale budgets (the README's Benchmarks table), and the rows of the
  * markdown table publish-run.js prints. Rows have the shape report.js uses
  * ({ metric, median, p95, ratio, budget, pass }), so run.js can merge them.
  */
@@ -66,20 +66,6 @@ function buildPublishRows(results) {
       median: ms(w.core.median),
       p95: ms(w.core.p95),
       ratio: both(p.ratios.coreOverBound, p.paired.coreOverBound),
-      budget: '—',
-    });
-    rows.push({
-      metric: `prototype A (publish-proto-pipeline.js): pre-checks ahead, off the critical path${n(w['proto-precheck'])}`,
-      median: ms(w['proto-precheck'].median),
-      p95: ms(w['proto-precheck'].p95),
-      ratio: both(p.ratios.protoPrecheckOverBound, p.paired.protoPrecheckOverBound),
-      budget: '—',
-    });
-    rows.push({
-      metric: `prototype A+B: pre-checks ahead + verify outside the publish slot${n(w.proto)}`,
-      median: ms(w.proto.median),
-      p95: ms(w.proto.p95),
-      ratio: both(p.ratios.protoOverBound, p.paired.protoOverBound),
       budget: '—',
     });
     rows.push({
@@ -207,16 +193,14 @@ function publishNotes(results) {
     );
     const ip = p.inProcess;
     out.push(
-      `- core API run (no Nx): journal open ${ip.coreJournalOpenMs}, runPublish ${ip.corePublishMs} (${x(p.ratios.corePublishOverBound)} bound), per package ${ip.corePerPackageMs}; ` +
-        `prototype A: publish ${ip.protoPrecheckPublishMs} (${x(p.ratios.protoPrecheckPublishOverBound)} bound); A+B: publish ${ip.protoPublishMs} (${x(p.ratios.protoPublishOverBound)} bound), per package ${ip.protoPerPackageMs}. ` +
-        `Projected batch with A+B (batch − core runPublish + A+B): ${ms(ip.projectedBatchWithProtoMs)} = ${x(p.ratios.projectedBatchWithProtoOverBound)} bound.`,
+      `- core API run (no Nx): journal open ${ip.coreJournalOpenMs}, runPublish ${ip.corePublishMs} (${x(p.ratios.corePublishOverBound)} bound), per package ${ip.corePerPackageMs}.`,
     );
     const tr = p.perPackageTraffic;
     const line = (k) => {
       const t = tr[k];
       return `${k}: pre-check ${t.precheck}, [gap ${t.gapPrecheckToUpload}], upload ${t.upload}, [gap ${t.gapUploadToVerify}], verify ${t.verify} (${t.verifyReads} read)`;
     };
-    out.push(`- per package as the proxy saw it (median ms, ${c.latencyMs} ms proxy latency inside each request; [gap] = client time between requests): ${['unit', 'core', 'batch', 'proto-precheck', 'proto', 'per-task'].map(line).join('; ')}.`);
+    out.push(`- per package as the proxy saw it (median ms, ${c.latencyMs} ms proxy latency inside each request; [gap] = client time between requests): ${['unit', 'core', 'batch', 'per-task'].map(line).join('; ')}.`);
     const t = p.perTaskProfile;
     const nt = p.noopPerTaskProfile;
     out.push(
@@ -243,13 +227,6 @@ function publishNotes(results) {
     out.push(
       `- scale pre-check: ${sc.precheckCpuPerRequestMs.median.toFixed(2)} ms of CPU per read in the client; live heap after planning (after a full GC) ${mib(sc.heapAfterPlanningMiB.median)} while RSS peaked at ${mib(sc.rssAfterPlanningMiB.median)}.`,
     );
-    const lean = results.scale.leanSummary;
-    if (lean) {
-      out.push(
-        `- prototype (scale-precheck-options.js, npm's option set trimmed to what a fetch needs): planning ${ms(lean.planningMs.median)} (pre-check ${ms(lean.precheckMs.median)}), ` +
-          `${lean.precheckCpuPerRequestMs.median.toFixed(2)} ms CPU per read, RSS after planning ${mib(lean.rssAfterPlanningMiB.median)}.`,
-      );
-    }
   }
   return out.join('\n');
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * The publish benchmarks of PRODUCT.md's budgets (build first:
- * `npx tsc -b packages/core packages/nx packages/cli`):
+ * Second step of `npm run bench`: the publish, journal and scale budgets
+ * (publish-report.js; the README's Benchmarks table). Build first
+ * (`npm run build`):
  *   publish  60 packages through a +100 ms proxy: per-task, batch, batch with
  *            5 % 429/503, npm sequential, Nx no-ops, the unit and the bound
  *            (publish-bench.js)
@@ -11,14 +12,16 @@
  *            (scale-bench.js)
  * Prints a markdown table and notes, writes every raw figure to
  * bench-results/publish-<date>.json, exits 0 even when a budget is missed
- * (the table says MISSED), 1 only if the bench itself fails. About 5–6 min
- * on 2 cores with the defaults.
- *
- * Options: --only publish|journal|scale (repeatable)   --reps N (3)
- *          --baseline-reps N (1: npm sequential and the per-task no-op)
- *          --scale-reps N (1)   --no-diagnostics   --keep   --out DIR
+ * (the table says MISSED), 1 only if the bench itself fails. About 2–4 min
+ * on 2 cores with the defaults (tools/bench/README.md).
  */
-const { execFileSync } = require('child_process');
+const USAGE = `Usage: node tools/bench/publish-run.js [options]   (build first: npm run build)
+  --only publish|journal|scale   run only these parts (repeatable; default all three)
+  --reps N               publish rounds (3)
+  --baseline-reps N      rounds that also run npm sequential and the per-task no-op (1)
+  --scale-reps N         scale child processes (1)
+  --keep                 keep the temp workspaces
+  --out DIR              where the raw figures go (bench-results/)`;
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -28,11 +31,12 @@ const { runJournalBench } = require('./journal-bench');
 const { runScaleBench } = require('./scale-bench');
 const { buildPublishRows, publishNotes, missedPublish, borderlinePublish, PUBLISH_BUDGETS } = require('./publish-report');
 const { repoRoot, environment, saveResults, markdownTable, busyWarning } = require('./common');
+const { staleBuilds } = require('../scripts/workspace');
 
 const coreDir = path.join(repoRoot, 'packages', 'core', 'dist');
 
 function parseArgs(argv) {
-  const args = { only: [], reps: 3, baselineReps: 1, scaleReps: 1, diagnostics: true, keep: false, out: path.join(repoRoot, 'bench-results') };
+  const args = { only: [], reps: 3, baselineReps: 1, scaleReps: 1, keep: false, out: path.join(repoRoot, 'bench-results') };
   const int = (v, name) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} wants a positive integer, got '${v}'`);
@@ -44,10 +48,12 @@ function parseArgs(argv) {
     else if (a === '--reps') args.reps = int(argv[++i], a);
     else if (a === '--baseline-reps') args.baselineReps = int(argv[++i], a);
     else if (a === '--scale-reps') args.scaleReps = int(argv[++i], a);
-    else if (a === '--no-diagnostics') args.diagnostics = false;
     else if (a === '--keep') args.keep = true;
     else if (a === '--out') args.out = path.resolve(argv[++i]);
-    else throw new Error(`unknown option ${a}`);
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    } else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
   for (const o of args.only) if (!['publish', 'journal', 'scale'].includes(o)) throw new Error(`--only wants publish, journal or scale, got '${o}'`);
   if (args.reps < 3) process.stderr.write(`warning: --reps ${args.reps} is below the 3 medians the bench definition asks for\n`);
@@ -57,17 +63,11 @@ function parseArgs(argv) {
 /** Fails early if a package's dist is missing; warns if tsc would rebuild something. */
 function checkBuild() {
   for (const rel of ['packages/core/dist/index.js', 'packages/nx/dist/executors/publish/batch.js', 'packages/nx/dist/executors/publish/executor.js']) {
-    if (!fs.existsSync(path.join(repoRoot, rel))) throw new Error(`${rel} is missing: run \`npx tsc -b packages/core packages/nx packages/cli\` first`);
+    if (!fs.existsSync(path.join(repoRoot, rel))) throw new Error(`${rel} is missing: run \`npm run build\` first`);
   }
-  try {
-    const tsc = require.resolve('typescript/bin/tsc', { paths: [repoRoot] });
-    const out = execFileSync(process.execPath, [tsc, '-b', 'packages/core', 'packages/nx', '--dry'], { cwd: repoRoot, encoding: 'utf8' });
-    const stale = [...out.matchAll(/A non-dry build would build project '([^']+)'/g)].map((m) => path.relative(repoRoot, path.dirname(m[1])));
-    if (stale.length) process.stderr.write(`warning: the build of ${stale.join(', ')} is stale: the bench measures the old code\n`);
-    return stale;
-  } catch {
-    return [];
-  }
+  const stale = staleBuilds(['packages/core', 'packages/nx']);
+  if (stale.length) process.stderr.write(`warning: the build of ${stale.join(', ')} is stale: the bench measures the old code\n`);
+  return stale;
 }
 
 async function main() {
@@ -98,7 +98,7 @@ async function main() {
   }
   if (want('scale')) {
     log('scale benchmark …');
-    results.scale = await runScaleBench({ reps: args.scaleReps, diagnostics: args.diagnostics, keep: args.keep, log });
+    results.scale = await runScaleBench({ reps: args.scaleReps, keep: args.keep, log });
   }
   results.wallMs = performance.now() - t0;
   results.environment.loadavgAtEnd = os.loadavg();

@@ -1,5 +1,5 @@
 'use strict';
-/** Budgets (PRODUCT.md, "Budgets": generate) and the markdown table of a bench run. */
+/** The generate and lock budgets (the README's Benchmarks table) and the markdown table of run.js. */
 
 const BUDGETS = {
   changedOverPlain: 1.25,

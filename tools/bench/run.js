@@ -1,16 +1,21 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * `npm run bench` (after `npm run build`): the generate and lock benchmarks of
- * PRODUCT.md's budgets. Prints a markdown table, writes every raw figure to
- * bench-results/bench-<date>.json, and exits 0 even when a budget is missed
- * (it says MISSED); it exits 1 only if the bench itself fails.
- *
- * Options: --only generate|lock   --reps N (generate rounds, default 7)
- *          --handoffs N (default 60)   --lock-iterations N (default 300)
- *          --files N (default 2000)   --no-sync   --out DIR
- *          --dir DIR (where the generate trees go; default os.tmpdir())
+ * First step of `npm run bench` (after `npm run build`): the generate and lock
+ * budgets (report.js; the README's Benchmarks table). Prints a markdown table,
+ * writes every raw figure to bench-results/bench-<date>.json, and exits 0 even
+ * when a budget is missed (it says MISSED); it exits 1 only if the bench
+ * itself fails.
  */
+const USAGE = `Usage: node tools/bench/run.js [options]   (build first: npm run build)
+  --only generate|lock   run one of the two benches (default both)
+  --reps N               generate rounds (7; the definition asks for at least 5)
+  --files N              generate files (2000)
+  --dir DIR              where the generate trees go (os.tmpdir())
+  --no-sync              no sync before each timed generate operation
+  --handoffs N           lock handoffs between two processes (60; at least 30)
+  --lock-iterations N    uncontended acquire + release (300; at least 200)
+  --out DIR              where the raw figures go (bench-results/)`;
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -19,6 +24,7 @@ const { runGenerateBench } = require('./generate-bench');
 const { runLockBench } = require('./lock-bench');
 const { buildRows, notes, missed, BUDGETS } = require('./report');
 const { repoRoot, environment, saveResults, markdownTable, busyWarning } = require('./common');
+const { staleBuilds } = require('../scripts/workspace');
 
 const coreDir = path.join(repoRoot, 'packages', 'core', 'dist');
 
@@ -39,7 +45,10 @@ function parseArgs(argv) {
     else if (a === '--no-sync') args.sync = false;
     else if (a === '--out') args.out = path.resolve(argv[++i]);
     else if (a === '--dir') args.dir = path.resolve(argv[++i]);
-    else throw new Error(`unknown option ${a}`);
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    } else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
   if (args.only && !['generate', 'lock'].includes(args.only)) throw new Error(`--only wants generate or lock, got '${args.only}'`);
   if (args.reps < 5) process.stderr.write(`warning: --reps ${args.reps} is below the 5 rounds the bench definition asks for\n`);
@@ -48,17 +57,11 @@ function parseArgs(argv) {
   return args;
 }
 
-/** Warns if a core source file is newer than its compiled output: the bench would measure old code. */
+/** Fails if core is not built; warns if its build is stale (the bench would measure old code). */
 function checkDistFresh() {
-  const files = ['atomic/commit-tree', 'atomic/write-fast', 'atomic/confine', 'lock/lock', 'lock/mutex', 'lock/ticket-queue', 'util/map-limit'];
-  const stale = [];
-  for (const file of files) {
-    const src = path.join(repoRoot, 'packages', 'core', 'src', `${file}.ts`);
-    const out = path.join(coreDir, `${file}.js`);
-    if (!fs.existsSync(out)) throw new Error(`${out} is missing: run \`npm run build\` (or \`npx tsc -b packages/core\`) first`);
-    if (fs.statSync(src).mtimeMs > fs.statSync(out).mtimeMs) stale.push(file);
-  }
-  if (stale.length) process.stderr.write(`warning: packages/core/dist is older than src for ${stale.join(', ')}: rebuild to bench the current code\n`);
+  if (!fs.existsSync(path.join(coreDir, 'index.js'))) throw new Error(`${coreDir} is missing: run \`npm run build\` first`);
+  const stale = staleBuilds(['packages/core']);
+  if (stale.length) process.stderr.write(`warning: the build of ${stale.join(', ')} is stale: rebuild to bench the current code\n`);
   return stale;
 }
 

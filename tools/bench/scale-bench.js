@@ -1,8 +1,8 @@
 'use strict';
 /**
- * Publish at scale (PRODUCT.md: "2,000 packages planned (graph, levels,
+ * Publish at scale (budgets: 2,000 packages planned (graph, levels,
  * registry pre-check with bounded parallel reads) in under 10 s against a
- * local registry; peak RSS under 300 MB").
+ * local registry; peak RSS under 300 MiB; publish-report.js).
  *
  * Set-up (not timed): 2,000 package folders (10 levels of 200, each package
  * depending on 2–3 of the level below) and a Verdaccio with nothing of them
@@ -13,9 +13,6 @@
  *   dry run  = runPublish without a registry (plans and packs every package);
  * and its peak RSS (process.resourceUsage().maxRSS) after each step. The
  * child is run `reps` times (each a fresh process) and the median is kept.
- * With `diagnostics`, each rep also runs a second fresh child that plans
- * with the pre-check of scale-precheck-options.js (a prototype: npm's option
- * set trimmed to what a fetch needs), for its time, CPU per read and RSS.
  */
 const { fork } = require('child_process');
 const fs = require('fs');
@@ -27,7 +24,7 @@ const { layeredGraph, writePackages, npmrcText, REPO_ROOT } = require('./publish
 const { summarize } = require('./stats');
 
 const CHILD = path.join(__dirname, 'scale-child.js');
-const DEFAULTS = { levels: 10, perLevel: 200, precheckParallel: 16, concurrency: 4, reps: 1, seed: 11, diagnostics: true };
+const DEFAULTS = { levels: 10, perLevel: 200, precheckParallel: 16, concurrency: 4, reps: 1, seed: 11 };
 
 function runChild(args, env) {
   return new Promise((resolve, reject) => {
@@ -73,23 +70,14 @@ async function runScaleBench(options = {}) {
     delete env.NODE_OPTIONS;
     const coreDir = path.join(REPO_ROOT, 'packages', 'core', 'dist');
     const nxPublishDir = path.join(REPO_ROOT, 'packages', 'nx', 'dist', 'executors', 'publish');
-    const childArgs = (mode) => [coreDir, nxPublishDir, ws, graphFile, String(opts.precheckParallel), String(opts.concurrency), mode];
-    results.lean = [];
+    const childArgs = [coreDir, nxPublishDir, ws, graphFile, String(opts.precheckParallel), String(opts.concurrency)];
     for (let rep = 0; rep < opts.reps; rep++) {
-      const modes = opts.diagnostics ? (rep % 2 ? ['lean', 'client'] : ['client', 'lean']) : ['client'];
-      for (const mode of modes) {
-        const r = await runChild(childArgs(mode), env);
-        if (mode === 'lean') {
-          results.lean.push(r);
-          log(`scale: prototype lean pre-check: planning ${(r.phases.planning / 1000).toFixed(2)} s, ${r.precheckCpuPerRequestMs.toFixed(2)} ms CPU per read, RSS ${(r.rss.afterPlanning / 1024).toFixed(0)} MiB`);
-          continue;
-        }
-        results.runs.push(r);
-        log(
-          `scale: planning ${(r.phases.planning / 1000).toFixed(2)} s (pre-check ${(r.phases.precheck / 1000).toFixed(2)} s, ${r.precheckCpuPerRequestMs.toFixed(2)} ms CPU per read), ` +
-            `dry run ${(r.phases.dryRun / 1000).toFixed(1)} s, peak RSS ${(r.rss.afterDryRun / 1024).toFixed(0)} MiB`,
-        );
-      }
+      const r = await runChild(childArgs, env);
+      results.runs.push(r);
+      log(
+        `scale: planning ${(r.phases.planning / 1000).toFixed(2)} s (pre-check ${(r.phases.precheck / 1000).toFixed(2)} s, ${r.precheckCpuPerRequestMs.toFixed(2)} ms CPU per read), ` +
+          `dry run ${(r.phases.dryRun / 1000).toFixed(1)} s, peak RSS ${(r.rss.afterDryRun / 1024).toFixed(0)} MiB`,
+      );
     }
     const pick = (fn) => summarize(results.runs.map(fn));
     results.summary = {
@@ -107,16 +95,6 @@ async function runScaleBench(options = {}) {
     };
     results.summary.precheckCpuPerRequestMs = pick((r) => r.precheckCpuPerRequestMs);
     results.summary.heapAfterPlanningMiB = pick((r) => r.heapAfterPlanningMiB);
-    if (results.lean.length) {
-      const lean = (fn) => summarize(results.lean.map(fn));
-      results.leanSummary = {
-        planningMs: lean((r) => r.phases.planning),
-        precheckMs: lean((r) => r.phases.precheck),
-        precheckCpuPerRequestMs: lean((r) => r.precheckCpuPerRequestMs),
-        rssAfterPlanningMiB: lean((r) => r.rss.afterPlanning / 1024),
-        ok: results.lean.every((r) => r.counts.precheckFound === 0),
-      };
-    }
     return results;
   } finally {
     if (registry && !opts.registry) await registry.stop();

@@ -4,10 +4,9 @@
  * own): 2,000 packages planned, pre-checked against a local Verdaccio, and
  * dry-run. Not meant to be started by hand.
  *
- * argv: <coreDir> <nxPublishDir> <workspace> <graph.json> <precheckParallel> <concurrency> <mode>
- * mode 'client': the registry client's getPublished for the pre-check, then
- * the dry run (the measured product path); 'lean': the pre-check through
- * scale-precheck-options.js (a prototype), no dry run.
+ * argv: <coreDir> <nxPublishDir> <workspace> <graph.json> <precheckParallel> <concurrency>
+ * The pre-check is the registry client's getPublished, then the dry run: the
+ * product's path.
  * Answers one IPC message: { phases: {…ms}, rss: {…KiB}, counts } or { error }.
  */
 const { performance } = require('perf_hooks');
@@ -17,7 +16,7 @@ const path = require('path');
 const maxRssKiB = () => process.resourceUsage().maxRSS;
 
 async function main() {
-  const [coreDir, nxPublishDir, ws, graphFile, precheckArg, concurrencyArg, mode = 'client'] = process.argv.slice(2);
+  const [coreDir, nxPublishDir, ws, graphFile, precheckArg, concurrencyArg] = process.argv.slice(2);
   const precheckParallel = Number(precheckArg);
   const concurrency = Number(concurrencyArg);
   const phases = {};
@@ -42,12 +41,11 @@ async function main() {
   );
   const plan = await time('planLevels', () => core.planLevels(packages.map((p) => ({ name: p.name, deps: p.internalDeps }))));
   const client = await time('registryClient', () => core.createRegistryClient({ cwd: ws, env: { ...process.env } }));
-  const getPublished = mode === 'lean' ? require('./scale-precheck-options').leanGetPublished(core, client) : (n, v) => client.getPublished(n, v);
   let found = 0;
   const cpu = process.cpuUsage();
   await time('precheck', () =>
     core.mapLimit(packages, precheckParallel, async (p) => {
-      if (await getPublished(p.name, p.version)) found++;
+      if (await client.getPublished(p.name, p.version)) found++;
     }),
   );
   const used = process.cpuUsage(cpu);
@@ -57,10 +55,6 @@ async function main() {
   // What is still referenced after planning (the child runs with --expose-gc; maxRSS is read before this).
   if (typeof global.gc === 'function') global.gc();
   const heapAfterPlanningMiB = process.memoryUsage().heapUsed / 1048576;
-  if (mode === 'lean') {
-    process.send({ mode, phases, rss, precheckCpuPerRequestMs, heapAfterPlanningMiB, counts: { packages: packages.length, precheckFound: found } });
-    return;
-  }
 
   // For the record: the real discovery of the Nx adapter over the same folders (reads 2,000 package.json files).
   const { readWorkspacePackages } = require(path.join(nxPublishDir, 'workspace-packages.js'));
@@ -94,7 +88,6 @@ async function main() {
   );
   rss.afterDryRun = maxRssKiB();
   process.send({
-    mode,
     phases,
     rss,
     precheckCpuPerRequestMs,

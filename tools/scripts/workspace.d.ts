@@ -22,8 +22,10 @@ export function run(command: string, args: string[], options?: RunOptions): Prom
 export function track<T extends import('child_process').ChildProcess>(child: T): T;
 export function terminateChildren(graceMs?: number): Promise<void>;
 export function runChecked(command: string, args: string[], options?: RunOptions): Promise<RunResult>;
-/** Throws unless `packages` (repository-relative, default packages/core and packages/nx) are built and up to date (`tsc -b --dry`). */
+/** Throws unless `packages` (repository-relative, default the plugin's packages) are built and up to date (`tsc -b --dry`). */
 export function assertFreshBuild(packages?: string[]): void;
+/** The packages among `packages` whose build is missing or stale (`tsc -b --dry`). */
+export function staleBuilds(packages?: string[]): string[];
 export function packPlugin(destDir: string): Promise<Record<string, string>>;
 export function createTemplateWorkspace(dir: string, tarballs: Record<string, string>, options?: Pick<RunOptions, 'onLine'>): Promise<string>;
 export function nxBin(templateDir: string): string;

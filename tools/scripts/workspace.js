@@ -100,18 +100,25 @@ function npm(args, options) {
 }
 
 /**
- * Throws unless `packages` (default PLUGIN_PACKAGES; paths relative to the
- * repository) are built and up to date, so a stale build is never packed and
- * tested by mistake. TypeScript itself judges (`tsc -b --dry`, read-only):
- * file times alone mislead, since tsc does not re-emit a file whose content
- * did not change. Used by e2e's global setup, the demo, and core's
- * test-utils/fresh-dist.ts (specs whose fixture processes load dist).
+ * The packages among `packages` (default PLUGIN_PACKAGES; paths relative to
+ * the repository) whose build is missing or older than their sources.
+ * TypeScript itself judges (`tsc -b --dry`, read-only): file times alone
+ * mislead, since tsc does not re-emit a file whose content did not change.
+ * The one freshness check of the repository: assertFreshBuild (e2e's global
+ * setup, the demo, core's test-utils/fresh-dist.ts for specs whose fixture
+ * processes load dist) and the benchmarks (which warn) use it.
  */
-function assertFreshBuild(packages = PLUGIN_PACKAGES) {
+function staleBuilds(packages = PLUGIN_PACKAGES) {
   const tsc = require.resolve('typescript/bin/tsc', { paths: [REPO_ROOT] });
   const result = spawnSync(process.execPath, [tsc, '-b', ...packages, '--dry'], { cwd: REPO_ROOT, encoding: 'utf8' });
   const stale = [...`${result.stdout}`.matchAll(/A non-dry build would build project '([^']+)'/g)].map((m) => path.relative(REPO_ROOT, path.dirname(m[1])));
   if (result.status !== 0 && stale.length === 0) throw new Error(`'tsc -b ${packages.join(' ')} --dry' failed:\n${result.stdout}${result.stderr}`);
+  return stale;
+}
+
+/** Throws unless `packages` (default PLUGIN_PACKAGES) are built and up to date (see staleBuilds), so a stale build is never packed or tested by mistake. */
+function assertFreshBuild(packages = PLUGIN_PACKAGES) {
+  const stale = staleBuilds(packages);
   if (stale.length > 0) throw new Error(`The build of ${stale.join(', ')} is missing or stale: run 'npm run build' first.`);
 }
 
@@ -281,6 +288,7 @@ module.exports = {
   terminateChildren,
   packPlugin,
   assertFreshBuild,
+  staleBuilds,
   createTemplateWorkspace,
   nxBin,
   nxEnv,
