@@ -151,11 +151,13 @@ async function createTemplateWorkspace(dir, tarballs, options = {}) {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'lockstep-template', version: '0.0.0', private: true }, null, 2) + '\n');
   // @nx/devkit is the plugin's peer dependency; pinned so npm does not pick a newer patch than nx.
-  await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', `nx@${NX_VERSION}`, `@nx/devkit@${NX_VERSION}`, ...Object.values(tarballs)], {
+  // @nx/js: `nx release` needs it (its default versionActions), and with it installed Nx infers its own
+  // nx-release-publish on every public package, which lockstep's setup must override (release.spec.ts).
+  await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', `nx@${NX_VERSION}`, `@nx/devkit@${NX_VERSION}`, `@nx/js@${NX_VERSION}`, ...Object.values(tarballs)], {
     cwd: dir,
     onLine: options.onLine,
   });
-  for (const name of ['nx', ...Object.keys(tarballs)]) {
+  for (const name of ['nx', '@nx/js', ...Object.keys(tarballs)]) {
     if (!fs.existsSync(path.join(dir, 'node_modules', name, 'package.json'))) throw new Error(`${name} is missing from ${dir}/node_modules after npm install.`);
   }
   return dir;

@@ -5,6 +5,7 @@ import { initGenerator, PLUGIN_ENTRY } from './generator';
 const PLUGIN = { plugin: PLUGIN_ENTRY, options: { publishTargetName: 'publish', releasePublishTargetName: 'nx-release-publish', generateTargetName: 'generate' } };
 const PUBLISH_DEFAULTS = { executor: '@lockstep/nx:publish', dependsOn: ['^publish'], cache: false };
 const GENERATE_DEFAULTS = { executor: '@lockstep/nx:generate', cache: true, outputs: ['{options.outDir}'] };
+const RELEASE_PUBLISH_DEFAULTS = { executor: '@lockstep/nx:publish', dependsOn: ['^nx-release-publish'], cache: false };
 
 const nxJsonText = (tree: Tree) => tree.read('nx.json', 'utf-8');
 
@@ -37,7 +38,7 @@ describe('init generator', () => {
     await initGenerator(tree, {});
     const after = readNxJson(tree)!;
     expect(after.plugins).toEqual([...(before.plugins ?? []), PLUGIN]);
-    expect(after.targetDefaults).toEqual({ ...(before.targetDefaults ?? {}), publish: PUBLISH_DEFAULTS, generate: GENERATE_DEFAULTS });
+    expect(after.targetDefaults).toEqual({ ...(before.targetDefaults ?? {}), publish: PUBLISH_DEFAULTS, 'nx-release-publish': RELEASE_PUBLISH_DEFAULTS, generate: GENERATE_DEFAULTS });
     const { plugins: _p, targetDefaults: _t, ...restAfter } = after;
     const { plugins: _bp, targetDefaults: _bt, ...restBefore } = before;
     expect(restAfter).toEqual(restBefore);
@@ -82,15 +83,15 @@ describe('init generator', () => {
       json.targetDefaults = { publish: { dependsOn: ['build'] }, generate: [{ filter: { projects: ['app'] }, cache: false }] };
     });
     await initGenerator(tree, { skipFormat: true });
-    expect(readNxJson(tree)!.targetDefaults).toEqual({ publish: { dependsOn: ['build'] }, generate: [{ filter: { projects: ['app'] }, cache: false }] });
+    expect(readNxJson(tree)!.targetDefaults).toEqual({ publish: { dependsOn: ['build'] }, 'nx-release-publish': RELEASE_PUBLISH_DEFAULTS, generate: [{ filter: { projects: ['app'] }, cache: false }] });
     expect(warned()).toMatch(/targetDefaults\.publish is not lockstep's \(executor "none"\)/);
     expect(warned()).toMatch(/targetDefaults\.generate is not lockstep's \(filtered entries\)/);
   });
 
-  it('an executor-keyed default (which Nx prefers over a name-keyed one) is not shadowed by a new name-keyed entry', async () => {
+  it('an executor-keyed default (which Nx prefers over a name-keyed one) is not shadowed by a new name-keyed entry; nx-release-publish is added all the same (Nx reads it by name for @nx/js\'s target)', async () => {
     setNxJson(tree, (json) => (json.targetDefaults = { '@lockstep/nx:publish': { dependsOn: ['^publish'] } }));
     await initGenerator(tree, { skipFormat: true });
-    expect(readNxJson(tree)!.targetDefaults).toEqual({ '@lockstep/nx:publish': { dependsOn: ['^publish'] }, generate: GENERATE_DEFAULTS });
+    expect(readNxJson(tree)!.targetDefaults).toEqual({ '@lockstep/nx:publish': { dependsOn: ['^publish'] }, 'nx-release-publish': RELEASE_PUBLISH_DEFAULTS, generate: GENERATE_DEFAULTS });
     expect(warned()).toMatch(/targetDefaults\["@lockstep\/nx:publish"\] is set/);
   });
 
@@ -119,7 +120,7 @@ describe('init generator', () => {
     await initGenerator(tree, { skipFormat: true });
     const nxJson = readJson(tree, 'nx.json');
     expect(nxJson.plugins).toEqual([PLUGIN]);
-    expect(nxJson.targetDefaults).toEqual({ publish: PUBLISH_DEFAULTS, generate: GENERATE_DEFAULTS });
+    expect(nxJson.targetDefaults).toEqual({ publish: PUBLISH_DEFAULTS, 'nx-release-publish': RELEASE_PUBLISH_DEFAULTS, generate: GENERATE_DEFAULTS });
   });
 
   it('touches no file but nx.json', async () => {

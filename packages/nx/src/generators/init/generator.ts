@@ -1,7 +1,7 @@
 /**
  * `nx g @lockstep/nx:init`, which `nx add @lockstep/nx` runs after installing
  * the package: registers the inference plugin and adds targetDefaults for
- * publish and generate to nx.json.
+ * publish, nx-release-publish and generate to nx.json.
  *
  * What nx.json already has is the user's and wins: the plugin is never
  * registered twice (under either of its names), an existing targetDefaults
@@ -32,8 +32,12 @@ export const DEFAULT_PLUGIN_OPTIONS = {
  * another tool's `generate` script never becomes cached with lockstep's
  * outputs, and a bare `"publish": {}` in project.json becomes lockstep's.
  */
-export const TARGET_DEFAULTS: Record<'publish' | 'generate', Record<string, unknown>> = {
+export const TARGET_DEFAULTS: Record<'publish' | 'nx-release-publish' | 'generate', Record<string, unknown>> = {
   publish: { executor: '@lockstep/nx:publish', dependsOn: ['^publish'], cache: false },
+  // With @nx/js installed, Nx's package.json inference adds its own nx-release-publish
+  // (@nx/js:release-publish) to every public package, merged after plugins, so it would
+  // replace the inferred one; Nx builds that target from this default, so it becomes lockstep's.
+  'nx-release-publish': { executor: '@lockstep/nx:publish', dependsOn: ['^nx-release-publish'], cache: false },
   generate: { executor: '@lockstep/nx:generate', cache: true, outputs: ['{options.outDir}'] },
 };
 
@@ -60,7 +64,8 @@ function addTargetDefaults(nxJson: NxJsonConfiguration): { changed: boolean; not
   let changed = false;
   for (const [key, wanted] of Object.entries(TARGET_DEFAULTS)) {
     const executor = wanted.executor as string;
-    if (targetDefaults[executor] !== undefined) {
+    // Nx reads nx-release-publish's default by name for @nx/js's target whatever the executor-keyed ones say.
+    if (key !== 'nx-release-publish' && targetDefaults[executor] !== undefined) {
       // Nx prefers an executor-keyed default over a name-keyed one: a "publish" entry would never apply.
       notes.push(`targetDefaults["${executor}"] is set; it applies to lockstep's ${key} targets, so targetDefaults.${key} was not added.`);
       continue;
