@@ -158,6 +158,7 @@ describe('nx g @lockstep/nx:init in a workspace as create-nx-workspace made it',
         targetDefaults: {
           ...CREATED_NX_JSON.targetDefaults,
           publish: { executor: '@lockstep/nx:publish', dependsOn: ['^publish'], cache: false },
+          'nx-release-publish': { executor: '@lockstep/nx:publish', dependsOn: ['^nx-release-publish'], cache: false },
           generate: { executor: '@lockstep/nx:generate', cache: true, outputs: ['{options.outDir}'] },
         },
         plugins: [{ plugin: '@lockstep/nx/plugin', options: { publishTargetName: 'publish', releasePublishTargetName: 'nx-release-publish', generateTargetName: 'generate' } }],
