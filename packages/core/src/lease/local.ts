@@ -1,5 +1,5 @@
 import * as os from 'os';
-import { resolveLockDir, verifyLockDir } from '../lock/lock-dir';
+import { explainUnderLockDir, resolveLockDir, verifyLockDir } from '../lock/lock-dir';
 import { LockOwner, makeOwner } from '../lock/owner';
 import { ProcessProbe, systemProcessProbe } from '../lock/process-probe';
 import { sleep } from '../util/sleep';
@@ -112,7 +112,12 @@ export class LocalLeaseBackend implements LeaseBackend {
       attempt: async () => {
         // The lock directory must still be the one checked first (not swapped since): one lstat.
         verifyLockDir(this.lockDir);
-        const attempt = await this.tryAcquire(resource, owner, ttlMs);
+        let attempt: Attempt;
+        try {
+          attempt = await this.tryAcquire(resource, owner, ttlMs);
+        } catch (error) {
+          throw explainUnderLockDir(this.lockDir, error);
+        }
         return 'result' in attempt ? { taken: attempt.result, renewed: attempt.result.renewed } : attempt;
       },
       abandon: async () => {

@@ -120,6 +120,14 @@ export function lockDirReplacedError(real: string, was: { dev: bigint; ino: bigi
   );
 }
 
+/** ELOCKDIRUNSAFE: the directory disappeared (removed or moved away) while an operation was working in it. */
+export function lockDirVanishedError(real: string): LockstepError {
+  return lockDirUnsafeError(
+    `The lock directory ${real} disappeared while this process was using it (removed or moved away): what this operation had written there is gone.`,
+    `Find out what removes or moves ${real} (a temp-file cleaner, another user) and stop it, then run again; if others can write where it lives, ${SET_DIR}.`,
+  );
+}
+
 /** ELOCKDIRUNSAFE: the directory was swapped between its lstat and its open. */
 export function lockDirChangedWhileCheckingError(real: string): LockstepError {
   return lockDirUnsafeError(`The lock directory ${real} changed while lockstep was checking it (another process replaced it).`, `Find out what is replacing ${real}; ${SET_DIR}.`);

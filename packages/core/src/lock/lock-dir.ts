@@ -1,7 +1,7 @@
 import { BigIntStats, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { type LockstepError, errnoCode } from '../errors';
+import { LockstepError, errnoCode } from '../errors';
 import {
   lockDirChangedWhileCheckingError,
   lockDirForeignOwnerError,
@@ -15,6 +15,7 @@ import {
   lockDirReplacedError,
   lockDirSymlinkError,
   lockDirSymlinkLoopError,
+  lockDirVanishedError,
 } from './errors';
 
 /**
@@ -60,6 +61,35 @@ export function verifyLockDir(dir: string): void {
     const found = checkLockDir(known.real);
     checked.set(known.real, found);
   }
+}
+
+/**
+ * For an operation that failed with a file-system error under `dir` (a
+ * directory resolveLockDir returned): the ELOCKDIRUNSAFE that explains it if
+ * `dir` was replaced since it was checked (a symlink or another directory
+ * now) or is gone, else undefined. Unlike verifyLockDir it never creates
+ * anything: whoever moved it away may be about to put something there.
+ */
+export function lockDirReplacedSince(dir: string): LockstepError | undefined {
+  const known = checked.get(dir);
+  if (!known) return undefined;
+  try {
+    return reverify(known) ? undefined : lockDirVanishedError(known.real);
+  } catch (error) {
+    return error as LockstepError;
+  }
+}
+
+/**
+ * What to throw for `error`, which arose while working under `dir`: the
+ * ELOCKDIRUNSAFE of lockDirReplacedSince when a file-system error (ENOENT
+ * from a directory that was there a moment ago) comes from the lock
+ * directory being swapped or removed meanwhile, else `error` as it is. So a
+ * swap mid-operation is never a bare errno error (EINTERNAL).
+ */
+export function explainUnderLockDir(dir: string, error: unknown): unknown {
+  if (error instanceof LockstepError || errnoCode(error) === undefined) return error;
+  return lockDirReplacedSince(dir) ?? error;
 }
 
 interface CheckedDir {

@@ -1,9 +1,11 @@
-import { mkdirSync } from 'fs';
+import { mkdirSync, renameSync, symlinkSync } from 'fs';
 import * as path from 'path';
 import { expectLockstepError } from '../test-utils/lockstep-error';
 import { useTempDir } from '../test-utils/temp-dir';
 import { sleep } from '../util/sleep';
 import { acquireLock, withLock } from './lock';
+import { resolveLockDir } from './lock-dir';
+import * as mutex from './mutex';
 import { readLockStatus } from './status';
 
 describe('acquireLock (in one process)', () => {
@@ -108,5 +110,39 @@ describe('shared holds (one run, many task processes)', () => {
     expect(forced).toEqual(['nx release publish']);
     expect(await holder.release()).toBe(false);
     expect(await breaker.release()).toBe(true);
+  });
+});
+
+describe('a lock directory swapped in the middle of an acquire', () => {
+  const tmp = useTempDir();
+
+  // The swap lands between two steps of taking the lock: the step after it fails with a bare ENOENT.
+  const swapDuringTake = (dir: string, replacement?: string) =>
+    jest.spyOn(mutex, 'tryTakeHeld').mockImplementationOnce(() => {
+      renameSync(dir, `${dir}.moved`);
+      if (replacement) symlinkSync(replacement, dir);
+      throw Object.assign(new Error(`ENOENT: no such file or directory, open '${dir}/…/owner.json'`), { code: 'ENOENT' });
+    });
+
+  it('is ELOCKDIRUNSAFE naming the swap, not the ENOENT it caused (EINTERNAL)', async () => {
+    const dir = resolveLockDir({ LOCKSTEP_LOCK_DIR: path.join(tmp(), 'locks') });
+    const theirs = path.join(tmp(), 'theirs');
+    mkdirSync(theirs, { mode: 0o700 });
+    const spy = swapDuringTake(dir, theirs);
+    try {
+      await expectLockstepError(acquireLock('path:/swapped', { lockDir: dir }), 'ELOCKDIRUNSAFE', /was replaced while this process was using it: .*now it is a symlink/);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('is ELOCKDIRUNSAFE when the directory was only moved away', async () => {
+    const dir = resolveLockDir({ LOCKSTEP_LOCK_DIR: path.join(tmp(), 'locks') });
+    const spy = swapDuringTake(dir);
+    try {
+      await expectLockstepError(acquireLock('path:/gone', { lockDir: dir }), 'ELOCKDIRUNSAFE', 'disappeared while this process was using it');
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

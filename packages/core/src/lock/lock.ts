@@ -8,7 +8,7 @@ import {
   lockWaitAbortedError,
   lockWaitInterruptedError,
 } from './errors';
-import { resolveLockDir, verifyLockDir } from './lock-dir';
+import { explainUnderLockDir, resolveLockDir, verifyLockDir } from './lock-dir';
 import {
   HolderView,
   MutexPaths,
@@ -128,15 +128,25 @@ export interface LockHandle {
  * a stale one after the stale window.
  */
 export async function acquireLock(key: string, options: AcquireOptions = {}): Promise<LockHandle> {
+  // An explicit lockDir that resolveLockDir returned earlier is re-verified (not swapped since).
+  if (options.lockDir !== undefined) verifyLockDir(options.lockDir);
+  const lockDir = options.lockDir ?? resolveLockDir();
+  try {
+    return await acquireIn(lockDir, key, options);
+  } catch (error) {
+    // A swap of the lock directory mid-acquire is ELOCKDIRUNSAFE, never a bare ENOENT.
+    throw explainUnderLockDir(lockDir, error);
+  }
+}
+
+async function acquireIn(lockDir: string, key: string, options: AcquireOptions): Promise<LockHandle> {
   const probe = options.probe ?? systemProcessProbe;
   const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
   const timeoutMs = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const heartbeatMs = options.heartbeatMs ?? Math.max(20, Math.floor(staleMs / 6));
   const pollMs = options.pollMs ?? 5;
   const waitReportMs = options.waitReportMs ?? 10_000;
-  // An explicit lockDir that resolveLockDir returned earlier is re-verified (not swapped since).
-  if (options.lockDir !== undefined) verifyLockDir(options.lockDir);
-  const paths = mutexPaths(options.lockDir ?? resolveLockDir(), key);
+  const paths = mutexPaths(lockDir, key);
   const max = options.max ?? 1;
   if (!Number.isInteger(max) || max < 1) throw lockMaxError(max);
   const what = options.what ?? `the lock on ${key}`;
