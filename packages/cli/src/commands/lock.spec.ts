@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, utimesSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { waitFor } from '../../../core/src/test-utils/wait-for';
+import { sleep } from '../../../core/src/util/sleep';
 import { COMMANDS, main } from '../main';
 
 /** `lockstep lock …` in-process, against a private lock dir (never the user's). */
@@ -110,7 +111,7 @@ describe('lockstep lock (local backend)', () => {
       // The holder releases once b says it waits (not after a fixed delay, which a busy machine can
       // outrun before b's first try), and 200 ms later, so that b has waited at least that long.
       const releasing = waitFor(() => err.some((line) => line.startsWith('Waiting for')), { timeoutMs: 30_000, what: 'b to say that it waits' })
-        .then(() => new Promise((resolve) => setTimeout(resolve, 200)))
+        .then(() => sleep(200))
         .then(() => main(['lock', 'release', '--resource', 'package:x', '--owner', 'a'], elsewhere));
       releasing.catch(() => undefined); // awaited below, after b has given up if it never said so
       const [code, json] = await runJson('lock', 'acquire', '--resource', 'package:x', '--owner', 'b', '--wait', '40s');
