@@ -1,5 +1,4 @@
 import { parseDuration } from '@lockstep/core';
-import { usageError } from './errors';
 
 /** Where a command writes, and where it runs. */
 export interface Io {
