@@ -158,7 +158,7 @@ describe('nx g @lockstep/nx:init in a workspace as create-nx-workspace made it',
         targetDefaults: {
           ...CREATED_NX_JSON.targetDefaults,
           publish: { executor: '@lockstep/nx:publish', dependsOn: ['^publish'], cache: false },
-          'nx-release-publish': { executor: '@lockstep/nx:publish', dependsOn: ['^nx-release-publish'], cache: false },
+          'nx-release-publish': { executor: '@lockstep/nx:publish', cache: false },
           generate: { executor: '@lockstep/nx:generate', cache: true, outputs: ['{options.outDir}'] },
         },
         plugins: [{ plugin: '@lockstep/nx/plugin', options: { publishTargetName: 'publish', releasePublishTargetName: 'nx-release-publish', generateTargetName: 'generate' } }],
@@ -265,7 +265,8 @@ describe('nx run-many -t publish with preferBatch', () => {
       a.pws.writeNpmrc();
       a.pws.commit('adopted');
 
-      const batch = await a.pws.publish([], { env: { NX_WORKSPACE_DATA_DIRECTORY: a.dataDir } });
+      // Truly without a --batch flag (pws.publish([]) now means --batch=false).
+      const batch = await a.ws.nx(['run-many', '-t', 'publish', '--output-style=static'], { env: a.pws.env({ NX_WORKSPACE_DATA_DIRECTORY: a.dataDir }) });
       show('run-many -t publish', batch);
       expectSuccess(batch, 'nx run-many -t publish (no --batch)');
       // Nx announces a batch once, and runs no task on its own.

@@ -159,7 +159,7 @@ describe('nx release publish runs lockstep', () => {
       const { pws } = r;
       const target = await targetOf(r, 'core', 'nx-release-publish');
       expect(target).toMatchObject({ executor: '@lockstep/nx:publish', cache: false });
-      expect(target.dependsOn).toContain('^nx-release-publish');
+      expect(target.dependsOn).toEqual(['^nx-release-publish']);
       r.nxJson((json) => (json.targetDefaults['nx-release-publish'].options = { summaryFile: 'dist/release-summary.json' }));
       r.commit('summary file');
 

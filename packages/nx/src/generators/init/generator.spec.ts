@@ -5,7 +5,7 @@ import { initGenerator, PLUGIN_ENTRY } from './generator';
 const PLUGIN = { plugin: PLUGIN_ENTRY, options: { publishTargetName: 'publish', releasePublishTargetName: 'nx-release-publish', generateTargetName: 'generate' } };
 const PUBLISH_DEFAULTS = { executor: '@lockstep/nx:publish', dependsOn: ['^publish'], cache: false };
 const GENERATE_DEFAULTS = { executor: '@lockstep/nx:generate', cache: true, outputs: ['{options.outDir}'] };
-const RELEASE_PUBLISH_DEFAULTS = { executor: '@lockstep/nx:publish', dependsOn: ['^nx-release-publish'], cache: false };
+const RELEASE_PUBLISH_DEFAULTS = { executor: '@lockstep/nx:publish', cache: false };
 
 const nxJsonText = (tree: Tree) => tree.read('nx.json', 'utf-8');
 

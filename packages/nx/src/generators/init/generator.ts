@@ -37,7 +37,8 @@ export const TARGET_DEFAULTS: Record<'publish' | 'nx-release-publish' | 'generat
   // With @nx/js installed, Nx's package.json inference adds its own nx-release-publish
   // (@nx/js:release-publish) to every public package, merged after plugins, so it would
   // replace the inferred one; Nx builds that target from this default, so it becomes lockstep's.
-  'nx-release-publish': { executor: '@lockstep/nx:publish', dependsOn: ['^nx-release-publish'], cache: false },
+  // No dependsOn: Nx puts "^nx-release-publish" before the default's own (it would be there twice).
+  'nx-release-publish': { executor: '@lockstep/nx:publish', cache: false },
   generate: { executor: '@lockstep/nx:generate', cache: true, outputs: ['{options.outDir}'] },
 };
 
