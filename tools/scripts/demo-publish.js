@@ -47,22 +47,24 @@ function sampleFiles(version = '1.0.0') {
       ...(Object.keys(dependencies).length ? { dependencies } : {}),
     };
     files[`${root}/index.js`] = `module.exports = ${JSON.stringify(`${SCOPE}/${name}`)};\n`;
-    files[`${root}/project.json`] = { name, root, targets: { publish: {} } };
   };
   for (const [name, deps] of Object.entries(PACKAGES)) add(name, deps, false);
   for (const [name, deps] of Object.entries(PRIVATE)) add(name, deps, true);
   return files;
 }
 
-const NX_JSON = {
-  targetDefaults: {
-    publish: {
-      executor: '@lockstep/nx:publish',
-      dependsOn: ['^publish'],
-      options: { summaryFile: 'dist/publish-summary.json' },
-    },
-  },
-};
+/** The workspace's package.json gains npm workspaces, as create-nx-workspace writes them: Nx makes a project of each package. */
+function withWorkspaces(workspace) {
+  const manifest = JSON.parse(fs.readFileSync(path.join(workspace, 'package.json'), 'utf8'));
+  return { ...manifest, workspaces: ['packages/*'] };
+}
+
+/** nx.json with publish's targetDefaults options set (after `init` wrote the rest). */
+function withPublishOptions(workspace, options) {
+  const nxJson = JSON.parse(fs.readFileSync(path.join(workspace, 'nx.json'), 'utf8'));
+  const publish = nxJson.targetDefaults?.publish ?? {};
+  return { ...nxJson, targetDefaults: { ...nxJson.targetDefaults, publish: { ...publish, options: { ...publish.options, ...options } } } };
+}
 
 /**
  * Runs the publish demo in `workspace` (which has nx and the plugin
@@ -79,9 +81,23 @@ async function runPublishDemo({ workspace, tmp, nx, nxIn, writeFiles, step, ok, 
   });
   try {
     await step(`Writing ${Object.keys(PACKAGES).length} public packages in 4 levels and 1 private one under packages/`, async () => {
-      writeFiles(workspace, { ...sampleFiles(), 'nx.json': NX_JSON });
+      writeFiles(workspace, { ...sampleFiles(), 'package.json': withWorkspaces(workspace) });
       writeNpmrc(workspace, { url: registry.proxy.url, token: registry.reg.token });
+      console.log('  package.json files only (npm workspaces "packages/*"), no lockstep targets written by hand;');
       console.log('  dependencies use workspace:*, workspace:^ and workspace:~; .npmrc points at the proxy');
+    });
+
+    await step('nx g @lockstep/nx:init (what `nx add @lockstep/nx` runs once it has installed the plugin)', async () => {
+      const init = await nx(['g', '@lockstep/nx:init', '--no-interactive'], {});
+      if (init.code !== 0) throw new Error(`init failed (exit ${init.code}):\n${init.output}`);
+      const nxJson = JSON.parse(fs.readFileSync(path.join(workspace, 'nx.json'), 'utf8'));
+      console.log(`  nx.json plugins: ${JSON.stringify(nxJson.plugins)}`);
+      console.log(`  nx.json targetDefaults: ${Object.keys(nxJson.targetDefaults ?? {}).join(', ')}`);
+      const shown = await nx(['show', 'projects', '--with-target', 'publish'], {});
+      const projects = shown.output.split('\n').map((l) => l.trim()).filter((l) => /^@acme\//.test(l) || PACKAGES[l] !== undefined);
+      console.log(`  inferred publish targets: ${projects.length} projects (the private dev-tools has none)`);
+      if (projects.length !== Object.keys(PACKAGES).length) problems.push(`expected ${Object.keys(PACKAGES).length} projects with an inferred publish target, got ${projects.length}:\n${shown.output}`);
+      writeFiles(workspace, { 'nx.json': withPublishOptions(workspace, { summaryFile: 'dist/publish-summary.json' }) });
     });
 
     let inTable = false;
@@ -137,9 +153,7 @@ async function twoMachines({ workspace, tmp, nxIn, writeFiles, step, ok, problem
     }).trim();
   const clone = path.join(tmp, 'sample-machine-b');
   await step('Two CI machines release 1.1.0 at once: two clones sharing only a git remote, lockBackend "git"', async () => {
-    const nxJson = JSON.parse(JSON.stringify(NX_JSON));
-    nxJson.targetDefaults.publish.options.lockBackend = { type: 'git', remote: 'origin', ttl: '1m' };
-    writeFiles(workspace, { ...sampleFiles('1.1.0'), 'nx.json': nxJson });
+    writeFiles(workspace, { ...sampleFiles('1.1.0'), 'nx.json': withPublishOptions(workspace, { lockBackend: { type: 'git', remote: 'origin', ttl: '1m' } }) });
     fs.appendFileSync(path.join(workspace, '.gitignore'), '.npmrc\n');
     const remote = path.join(tmp, 'remote.git');
     git(tmp, 'init', '-q', '--bare', remote);
