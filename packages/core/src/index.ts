@@ -21,6 +21,7 @@ export { resolveLockDir } from './lock/lock-dir';
 export { systemProcessProbe, type ProcessProbe } from './lock/process-probe';
 export { describeOwner, type LockOwner } from './lock/owner';
 export { mapLimit } from './util/map-limit';
+export { abortReason, throwIfAborted, unlessAborted } from './util/abort';
 export {
   runGenerate,
   type GenerateContext,

@@ -382,3 +382,45 @@ describe('escapeName', () => {
     expect(escapeName('plain')).toBe('plain');
   });
 });
+
+describe('createRegistryClient with a signal (a publish run being stopped)', () => {
+  const stopped = () => new LockstepError(ErrorCodes.EABORTED, 'Stopped by SIGTERM: the grace ran out.');
+  /** A transport whose requests never answer (a registry that hangs), except through the signal they were given. */
+  const hangingTransport = (calls: Array<{ op: string; signal: unknown }>) => ({
+    fetch: (_uri: string, options: Record<string, unknown>) => {
+      calls.push({ op: 'fetch', signal: options.signal });
+      return new Promise<never>(() => undefined);
+    },
+    publish: (_m: Record<string, unknown>, _t: Buffer, options: Record<string, unknown>) => {
+      calls.push({ op: 'publish', signal: options.signal });
+      return new Promise<never>(() => undefined);
+    },
+  });
+
+  it('hands the signal to every request (npm-registry-fetch cancels the socket), and a hanging read or upload rejects at once when it aborts', async () => {
+    const abort = new AbortController();
+    const calls: Array<{ op: string; signal: unknown }> = [];
+    const { client } = await setup({ signal: abort.signal, transport: hangingTransport(calls) });
+    const read = client.getPublished(NAME, '1.0.0');
+    const upload = client.publish(manifest, tarball, { precheck: false, integrity: integrityOf(tarball) });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const reason = stopped();
+    abort.abort(reason);
+    await expect(read).rejects.toBe(reason);
+    await expect(upload).rejects.toBe(reason);
+    expect(calls.map((c) => c.op).sort()).toEqual(['fetch', 'publish']);
+    for (const call of calls) expect(call.signal).toBe(abort.signal);
+  });
+
+  it('waitUntilVisible stops polling at once; a request after the abort is never sent', async () => {
+    const abort = new AbortController();
+    const { client, fake } = await setup({ signal: abort.signal, sleep: () => new Promise<void>(() => undefined) });
+    const waiting = client.waitUntilVisible(NAME, '1.0.0', integrityOf(tarball), { timeoutMs: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    abort.abort(stopped());
+    await expect(waiting).rejects.toMatchObject({ code: 'EABORTED', message: expect.stringContaining('grace ran out') });
+    const before = fake.calls.length;
+    await expect(client.getPublished(NAME, '1.0.0')).rejects.toMatchObject({ code: 'EABORTED' });
+    expect(fake.calls.length).toBe(before);
+  });
+});

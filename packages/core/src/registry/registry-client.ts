@@ -1,4 +1,5 @@
 import { ErrorCodes, LockstepError, isLockstepError } from '../errors';
+import { abortReason, throwIfAborted, unlessAborted } from '../util/abort';
 import { sleep as realSleep } from '../util/sleep';
 import { classifyRegistryError } from './classify';
 import { integrityOf, sameIntegrity } from './integrity';
@@ -65,6 +66,13 @@ export interface RegistryClientOptions extends Omit<LoadNpmConfigOptions, 'cwd'>
   /** An already loaded npm config (otherwise loaded from cwd/env/registry). */
   config?: NpmConfig;
   transport?: RegistryTransport;
+  /**
+   * Stops every request of this client at once when it aborts: the request in
+   * flight (an upload too) is cancelled, retries and waits end, and the call
+   * rejects with the signal's reason (abortReason). An upload cut off this way
+   * may or may not have landed: the next publish asks the registry first.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RegistryClient {
@@ -123,6 +131,9 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
   const sleep = options.sleep ?? realSleep;
   const now = options.now ?? Date.now;
   const retries = options.retries ?? DEFAULT_RETRIES;
+  const { signal } = options;
+  /** A pause that ends at once (rejecting) when the client's signal aborts. */
+  const pause = (ms: number) => unlessAborted(sleep(ms), signal);
   // Secrets known to the client; a per-publish OTP joins them when it is used.
   const secrets = new Set<string | undefined>([...config.secrets, options.otp]);
   let redactWith = createRedactor(secrets);
@@ -140,6 +151,8 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
     retry: { retries: 0 },
     ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
     ...(options.otp === undefined ? {} : { otp: options.otp }),
+    // npm-registry-fetch hands it to the request: an abort cancels the socket, uploads included.
+    ...(signal === undefined ? {} : { signal }),
   };
 
   const retryOptions = (operation: RegistryOperation, name: string) => ({
@@ -151,6 +164,7 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
     name,
     operation,
     onRetry: options.onRetry,
+    signal,
   });
 
   const errorContext = (operation: RegistryOperation, name: string, attempts: number, extra: { version?: string; tag?: string; registry?: string } = {}): RegistryErrorContext => {
@@ -175,6 +189,7 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
         return fn(attempt);
       }, retryOptions(operation, name));
     } catch (error) {
+      if (signal?.aborted) throw abortReason(signal);
       throw toRegistryError(error, errorContext(operation, name, attempts, extra));
     }
   }
@@ -259,7 +274,7 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
         for (let look = 0; look <= retries; look++) {
           const seen = await fetchVersion(name, version);
           if (seen) return settle(seen, mayBeOurs);
-          if (look < retries) await sleep(Math.min(5000, 250 * 2 ** look));
+          if (look < retries) await pause(Math.min(5000, 250 * 2 ** look));
         }
         const said = redact(classifyRegistryError(conflict).detail);
         throw new LockstepError(ErrorCodes.EVERSIONEXISTS, redact(`${registry} refuses ${name}@${version} as published before, but does not serve it: ${said}`), {
@@ -369,6 +384,7 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
       let interval = waitOptions.intervalMs ?? 250;
       let last = 'not served yet';
       for (;;) {
+        throwIfAborted(signal);
         try {
           // Transient read failures get the usual short jittered retries;
           // the growing interval below is for "not served yet".
@@ -379,6 +395,7 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
           }
           last = 'not served yet';
         } catch (error) {
+          if (signal?.aborted) throw abortReason(signal);
           if (isLockstepError(error)) throw error;
           const failure = classifyRegistryError(error);
           if (failure.kind !== 'transient') throw toRegistryError(error, errorContext('read', name, 1, { version }));
@@ -392,7 +409,7 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
             { hint: 'The registry may be slow to propagate: raise `verifyTimeoutMs`, or re-run (published packages are skipped).' },
           );
         }
-        await sleep(Math.min(interval, left));
+        await pause(Math.min(interval, left));
         interval = Math.min(maxInterval, Math.ceil(interval * 1.5));
       }
     },

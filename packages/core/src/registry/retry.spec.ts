@@ -1,3 +1,4 @@
+import { ErrorCodes, LockstepError } from '../errors';
 import { backoffDelay, withRetries, RetryInfo } from './retry';
 import { httpError, networkError } from './__fixtures__/errors';
 
@@ -138,5 +139,54 @@ describe('withRetries', () => {
     const { fn, calls } = failing(new Error('flaky'), new Error('flaky'));
     await withRetries(fn, { ...h.options, decide: (e) => ({ retry: (e as Error).message === 'flaky', reason: 'flaky' }) });
     expect(calls).toEqual([0, 1, 2]);
+  });
+});
+
+describe('withRetries with an AbortSignal (a publish run being stopped)', () => {
+  const stopped = () => new LockstepError(ErrorCodes.EABORTED, 'Stopped by SIGTERM: test.');
+
+  it('an abort during the attempt rejects at once with the signal\'s reason, and nothing is tried again', async () => {
+    const abort = new AbortController();
+    const calls: number[] = [];
+    const pending = withRetries(
+      (attempt) => {
+        calls.push(attempt);
+        return new Promise<never>(() => undefined); // a request that never answers
+      },
+      { signal: abort.signal, sleep: async () => {} },
+    );
+    const reason = stopped();
+    abort.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    expect(calls).toEqual([0]);
+  });
+
+  it('an abort during the wait between attempts ends the wait at once; a failure after an abort is not retried', async () => {
+    const abort = new AbortController();
+    const calls: number[] = [];
+    const pending = withRetries(
+      async (attempt) => {
+        calls.push(attempt);
+        throw httpError(503);
+      },
+      { signal: abort.signal, retries: 5, sleep: () => new Promise<void>(() => undefined), random: () => 0.5 },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    abort.abort(stopped());
+    await expect(pending).rejects.toMatchObject({ code: 'EABORTED', message: 'Stopped by SIGTERM: test.' });
+    expect(calls).toEqual([0]);
+  });
+
+  it('an abort without a LockstepError reason is EABORTED; an aborted signal starts nothing', async () => {
+    const abort = new AbortController();
+    abort.abort();
+    const calls: number[] = [];
+    await expect(
+      withRetries(async (attempt) => {
+        calls.push(attempt);
+        return 'ok';
+      }, { signal: abort.signal }),
+    ).rejects.toMatchObject({ code: 'EABORTED' });
+    expect(calls).toEqual([]);
   });
 });

@@ -1,3 +1,4 @@
+import { abortReason, throwIfAborted, unlessAborted } from '../util/abort';
 import { sleep as realSleep } from '../util/sleep';
 import { classifyRegistryError } from './classify';
 
@@ -42,6 +43,11 @@ export interface RetryOptions {
   operation?: string;
   /** Whether an error is worth another attempt; by default the registry classification ('transient'). */
   decide?: (error: unknown) => RetryDecision;
+  /**
+   * Stops at once: the attempt in flight and any wait between attempts reject
+   * with the signal's reason (abortReason), and nothing is tried again.
+   */
+  signal?: AbortSignal;
 }
 
 /** Full jitter (AWS architecture blog): a uniform wait in [0, min(cap, base · 2^n)). */
@@ -69,11 +75,14 @@ export async function withRetries<T>(fn: (attempt: number) => Promise<T>, option
   const sleep = options.sleep ?? realSleep;
   const random = options.random ?? Math.random;
   const decide = options.decide ?? defaultRetryDecision;
+  const { signal } = options;
 
   for (let attempt = 0; ; attempt++) {
     try {
-      return await fn(attempt);
+      throwIfAborted(signal);
+      return await unlessAborted(fn(attempt), signal);
     } catch (error) {
+      if (signal?.aborted) throw abortReason(signal);
       if (attempt >= retries) throw error;
       const decision = decide(error);
       if (!decision.retry) throw error;
@@ -92,7 +101,7 @@ export async function withRetries<T>(fn: (attempt: number) => Promise<T>, option
       } catch {
         // A failing observer must not change what we do.
       }
-      if (delayMs > 0) await sleep(delayMs);
+      if (delayMs > 0) await unlessAborted(sleep(delayMs), signal);
     }
   }
 }

@@ -7,3 +7,12 @@ import { safeText } from './display';
 export function durationError(what: string, text: string, problem: string, hint: string): LockstepError {
   return new LockstepError(ErrorCodes.EBADDURATION, `The ${what} '${safeText(text, 40)}' ${problem}.`, { hint });
 }
+
+/** EABORTED: work was stopped through an AbortSignal whose reason is not a LockstepError (the caller gave none, or a plain Error). */
+export function abortedError(reason?: unknown): LockstepError {
+  const why = reason instanceof Error && reason.name !== 'AbortError' ? `: ${reason.message}` : '';
+  return new LockstepError(ErrorCodes.EABORTED, `Stopped before it finished${why}.`, {
+    hint: 'It was asked to stop (a signal or a deadline). Run it again to finish.',
+    ...(reason instanceof Error ? { cause: reason } : {}),
+  });
+}
