@@ -194,11 +194,12 @@ describe('runPublish', () => {
     expect(again.packages[0].status).toBe('published');
   });
 
-  it('starts no new package after being asked to stop; the rest stay pending', async () => {
+  it('starts no new package after being asked to stop, and a package not yet uploading does not begin its upload; the rest stay pending, none blocked', async () => {
     let stop = false;
     const registry = new FakeRegistry();
+    const journal = new FakeJournal();
     const summary = await runPublish(
-      options(graph(), registry, new FakeJournal(), {
+      options(graph(), registry, journal, {
         maxConcurrency: 1,
         shouldStop: () => stop,
         pack: async (p) => {
@@ -207,9 +208,41 @@ describe('runPublish', () => {
         },
       }),
     );
-    expect(summary.packages.find((p) => p.name === 'utils')?.status).toBe('published');
-    expect(summary.counts.pending).toBe(3);
+    expect(registry.events.filter((e) => e.startsWith('upload'))).toEqual([]);
+    expect(summary.packages.find((p) => p.name === 'utils')).toMatchObject({ status: 'pending', note: 'stopped: not uploaded' });
+    expect(summary.counts).toMatchObject({ pending: 4, blocked: 0, failed: 0 });
+    expect([...journal.records.values()].filter((r) => r.status === 'blocked' || r.status === 'failed')).toEqual([]);
+    expect(journal.records.get('utils')?.status).toBe('pending');
     expect(summary.ok).toBe(false);
+  });
+
+  it('a stop while an upload is in flight lets it finish; then nothing else starts', async () => {
+    let stop = false;
+    const registry = new FakeRegistry();
+    const publish = registry.publish.bind(registry);
+    registry.publish = async (...args: Parameters<FakeRegistry['publish']>) => {
+      stop = true;
+      return publish(...args);
+    };
+    const summary = await runPublish(options(graph(), registry, new FakeJournal(), { maxConcurrency: 1, shouldStop: () => stop }));
+    expect(summary.packages.find((p) => p.name === 'utils')?.status).toBe('published');
+    expect(summary.counts).toMatchObject({ published: 1, pending: 3, blocked: 0, failed: 0 });
+  });
+
+  it('the stop\'s abort cuts off an upload in flight at once: pending (the journal keeps it publishing for the next run), never failed, dependents not blocked', async () => {
+    const registry = new FakeRegistry();
+    const journal = new FakeJournal();
+    const abort = new AbortController();
+    // An upload that never answers, cut off the way the registry client does it: rejected when the signal aborts.
+    registry.publish = () =>
+      new Promise<never>((_resolve, reject) => {
+        abort.signal.addEventListener('abort', () => reject(abort.signal.reason));
+        setTimeout(() => abort.abort(new Error('cut off')), 5);
+      });
+    const summary = await runPublish(options(graph(), registry, journal, { maxConcurrency: 1, shouldStop: () => abort.signal.aborted, signal: abort.signal }));
+    expect(summary.packages.find((p) => p.name === 'utils')).toMatchObject({ status: 'pending', note: expect.stringMatching(/^stopped: cut off in flight/) });
+    expect(summary.counts).toMatchObject({ pending: 4, blocked: 0, failed: 0 });
+    expect(journal.records.get('utils')?.status).toBe('publishing');
   });
 });
 

@@ -29,8 +29,16 @@ export interface RunPublishOptions {
   maxConcurrency: number;
   verifyTimeoutMs: number;
   log: (line: string) => void;
-  /** True stops starting packages (SIGTERM): the upload in flight finishes, the rest stay pending. */
+  /** True stops starting packages (SIGTERM): no package starts, none that has not begun its upload begins it; the rest stay pending. */
   shouldStop?: () => boolean;
+  /**
+   * Aborts what is in flight (a stop's deadline, a second signal): the
+   * registry requests reject at once, and a package cut off this way stays
+   * pending in the summary, never failed, and blocks nothing. Its journal
+   * record stays where it was (publishing, verifying): the next run asks the
+   * registry whether its upload landed.
+   */
+  signal?: AbortSignal;
   /** Removes secrets from text before it is shown or stored. */
   redact: (text: string) => string;
 }
@@ -85,7 +93,18 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
     return TERMINAL_OK.includes(status) || (dryRun && status === 'pending');
   };
 
+  /** Packages a stop cut off or kept from their upload: pending, and their dependents are not blocked but not started. */
+  const stopped = new Set<string>();
+  const stop = (pkg: ReleasePackage, t0: number, note: string): boolean => {
+    stopped.add(pkg.name);
+    say(pkg.name, `stopped: ${note}`);
+    finish(pkg, 'pending', t0, { note: `stopped: ${note}` });
+    return false;
+  };
+  const cutOff = 'cut off in flight; the next run checks the registry before it uploads';
+
   const fail = async (pkg: ReleasePackage, t0: number, error: unknown): Promise<boolean> => {
+    if (options.signal?.aborted) return stop(pkg, t0, cutOff);
     const e = toLockstepError(error);
     const message = options.redact(e.message);
     const hint = e.hint ? options.redact(e.hint) : undefined;
@@ -111,7 +130,8 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
     let entry = options.journal?.get(pkg.name);
     let told = false;
     while (entry && !TERMINAL_OK.includes(entry.status) && entry.status !== 'failed' && entry.status !== 'blocked') {
-      if (performance.now() - t0 > options.verifyTimeoutMs || options.shouldStop?.()) break;
+      if (options.shouldStop?.()) return stop(pkg, t0, `not confirmed (${entry.status})`);
+      if (performance.now() - t0 > options.verifyTimeoutMs) break;
       if (!told) {
         told = true;
         options.log(`Waiting for ${pkg.name}@${pkg.version} (${entry.status}), which Nx did not run before this task: declare the dependency with workspace: (or dependsOn) so Nx orders them.`);
@@ -127,6 +147,7 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
       try {
         await options.registry.waitUntilVisible(pkg.name, pkg.version, entry.integrity, { timeoutMs: options.verifyTimeoutMs });
       } catch (error) {
+        if (options.signal?.aborted) return stop(pkg, t0, 'confirmation cut off');
         return finish(pkg, 'blocked', t0, { note: options.redact(toLockstepError(error).message) });
       }
     }
@@ -219,6 +240,11 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
         await record(pkg.name, 'skipped', { integrity: packed.integrity, skippedReason: note });
         return finish(pkg, 'skipped', t0, { note });
       }
+      // A stop asked for since this package started: it does not begin an upload, and is pending again.
+      if (options.shouldStop?.()) {
+        await record(pkg.name, 'pending');
+        return stop(pkg, t0, 'not uploaded');
+      }
       say(pkg.name, 'publishing');
       await record(pkg.name, 'publishing', { integrity: packed.integrity });
       const { tag, access, otp } = settingsOf(pkg);
@@ -278,11 +304,20 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
     shouldStop: options.shouldStop,
     onBlocked: (name, cause) => {
       const pkg = byName.get(name)!;
+      if (stopped.has(cause)) return;
       if (!confirmOnly.has(name)) say(name, `blocked: ${confirmOnly.has(cause) ? `${cause} was not published by this run` : `${cause} failed`}`);
       results.set(name, { name, version: pkg.version, project: pkg.project, level: level(name), status: 'blocked', durationMs: 0, note: `blocked by ${cause}` });
     },
   });
   for (const [name, state] of outcome.outcomes) {
+    // A dependent of a package the stop cut off was not started, not blocked.
+    if (state === 'blocked' && stopped.has(outcome.blockedBy.get(name)!)) {
+      if (!confirmOnly.has(name)) {
+        const pkg = byName.get(name)!;
+        results.set(name, { name, version: pkg.version, project: pkg.project, level: level(name), status: 'pending', durationMs: 0, note: 'not started (stopped)' });
+      }
+      continue;
+    }
     if (state === 'blocked' && !confirmOnly.has(name) && !dryRun) {
       try {
         await options.journal?.transition(name, 'blocked', { level: level(name), error: { code: 'EBLOCKED', message: `blocked by ${outcome.blockedBy.get(name)}` } });
