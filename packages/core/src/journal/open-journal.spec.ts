@@ -223,6 +223,23 @@ describe('openJournal', () => {
       expect(record.attempts).toBe(['publishing', 'verifying'].includes(status) ? 1 : 0);
     });
 
+    it('a record kept from the interrupted run starts anew when this run moves it: its startedAt is this run\'s, not the interrupted run\'s', async () => {
+      await crashedRun({ '@ws/core': 'published', app: 'skipped' });
+      const before = readRecord('@ws/core');
+      const appStarted = readRecord('app').startedAt;
+      expect(before.startedAt).toBeDefined();
+      const { journal } = await openJournal(dir(), opts({ runId: 'run-2' }));
+      const runStart = Date.parse(journal.run.startedAt);
+      expect(Date.parse(before.startedAt!)).toBeLessThan(runStart);
+      // This run confirms it on the registry (skipped), and moves a second time: the start stays this run's first move.
+      const moved = await journal.transition('@ws/core', 'packing');
+      expect(Date.parse(moved.startedAt!)).toBeGreaterThanOrEqual(runStart);
+      const skipped = await journal.transition('@ws/core', 'skipped', { skippedReason: 'already on the registry' });
+      expect(skipped.startedAt).toBe(moved.startedAt);
+      // A record this run has not moved keeps what it had.
+      expect(readRecord('app').startedAt).toBe(appStarted);
+    });
+
     it('adds new packages, restarts a package whose version changed, and leaves records of dropped packages on disk but out of the run', async () => {
       await crashedRun({ '@ws/core': 'published', app: 'published' }, { packages: [...PACKAGES, { name: 'dropped', version: '1.0.0' }] });
       const opened = await openJournal(

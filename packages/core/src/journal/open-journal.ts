@@ -96,7 +96,8 @@ export interface Journal {
   /**
    * Moves a package to `status`, writing only that package's file (atomically,
    * durably). Sets updatedAt, counts an attempt on each entry into
-   * 'publishing', sets startedAt when the package first leaves 'pending',
+   * 'publishing', sets startedAt when the package first leaves 'pending' (or
+   * is first moved by this run, for a record a resume kept from an earlier run),
    * keeps error only with failed/blocked and skippedReason only with skipped
    * unless the patch gives them. Refuses (EINTERNAL) an unknown package or
    * status, and entering publishing, verifying or published from a state that
@@ -394,7 +395,10 @@ class JournalHandle implements Journal {
     const skippedReason = patch.skippedReason ?? (status === 'skipped' ? current.skippedReason : undefined);
     const level = patch.level ?? current.level;
     const integrity = patch.integrity ?? current.integrity;
-    const startedAt = status === 'pending' ? undefined : (current.startedAt ?? now);
+    // A record kept from an earlier run (a resume keeps published and skipped ones) starts anew
+    // when this run moves it, so its time is this run's, not counted from the interrupted run.
+    const carried = current.startedAt !== undefined && Date.parse(current.updatedAt) < Date.parse(this.run.startedAt);
+    const startedAt = status === 'pending' ? undefined : carried ? now : (current.startedAt ?? now);
     const next: PackageRecord = {
       schema: JOURNAL_SCHEMA,
       name,
