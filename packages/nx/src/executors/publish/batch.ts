@@ -5,6 +5,7 @@ import { checkRunWideOptions, normalizePublishOptions, type NormalizedPublishOpt
 import { publishRun } from './publish-run';
 import { projectInfos } from './run-projects';
 import type { PublishExecutorSchema } from './schema';
+import { RunStop } from './stop';
 
 type TaskResult = { success: boolean; terminalOutput: string; status?: 'success' | 'failure' | 'skipped' };
 
@@ -24,9 +25,11 @@ export default async function publishBatch(
   const taskIds = Object.keys(inputs);
   const projectOf = new Map(taskIds.map((id) => [id, taskGraph.tasks[id]?.target.project ?? id.split(':')[0]]));
   const lines: string[] = [];
+  // A signal stops the batch (stop.ts); answered() then exits 128 + its number instead of answering Nx, which marks the tasks stopped.
+  const stop = new RunStop({ env: process.env, log: (line) => log(line) });
   const log = (line: string) => {
     lines.push(line);
-    console.log(line.startsWith('\n') ? line : `[lockstep] ${line}`);
+    stop.print(line.startsWith('\n') ? line : `[lockstep] ${line}`);
   };
   const outputFor = (name: string | undefined) => lines.filter((l) => !name || l.includes(` ${name}@`)).join('\n');
   try {
@@ -45,21 +48,29 @@ export default async function publishBatch(
       runProjects: [...new Set(projectOf.values())].sort(),
       options: normalized,
       optionsByProject,
-      services: createPublishServices(normalized, { workspaceRoot: context.root, cacheDir, env: process.env, log }),
+      services: createPublishServices(normalized, { workspaceRoot: context.root, cacheDir, env: process.env, log, signal: stop.abort }),
       log,
       env: process.env,
+      stop,
     });
     const nameOf = new Map(summary.packages.map((p) => [p.project, p.name]));
-    return Object.fromEntries(
+    return await answered(stop, Object.fromEntries(
       taskIds.map((id) => {
         const project = projectOf.get(id)!;
         const success = byProject.get(project) ?? summary.ok;
         return [id, { success, status: success ? 'success' : 'failure', terminalOutput: outputFor(nameOf.get(project)) }];
       }),
-    );
+    ));
   } catch (error) {
     const message = `[lockstep] ${toLockstepError(error).format()}`;
-    console.error(message);
-    return Object.fromEntries(taskIds.map((id) => [id, { success: false, status: 'failure', terminalOutput: message }]));
+    stop.printError(message);
+    return answered(stop, Object.fromEntries(taskIds.map((id) => [id, { success: false, status: 'failure', terminalOutput: message }])));
   }
+}
+
+/** The batch's answer to Nx; a stopped batch exits 128 + the signal's number instead (stop.exit). */
+async function answered(stop: RunStop, results: Record<string, TaskResult>): Promise<Record<string, TaskResult>> {
+  if (stop.stopping) await stop.exit();
+  stop.dispose();
+  return results;
 }

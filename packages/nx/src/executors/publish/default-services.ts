@@ -16,7 +16,14 @@ import { JournalHandle, OpenJournalInput, PublishServices } from './services';
 /** The real world: npm's libraries against the configured registry, the journal on disk. */
 export function createPublishServices(
   options: NormalizedPublishOptions,
-  ctx: { workspaceRoot: string; cacheDir: string; env: NodeJS.ProcessEnv; log: (line: string) => void },
+  ctx: {
+    workspaceRoot: string;
+    cacheDir: string;
+    env: NodeJS.ProcessEnv;
+    log: (line: string) => void;
+    /** Cuts off every registry request at once (a stop's deadline, a second signal). */
+    signal?: AbortSignal;
+  },
 ): PublishServices {
   const stagingRoot = packStagingRoot(ctx.cacheDir);
   // Every secret seen so far: each registry client (one per registry, retries and OTP of the run) adds its own.
@@ -44,6 +51,7 @@ export function createPublishServices(
         registry: settings.registry,
         retries,
         otp: settings.otp,
+        signal: ctx.signal,
         onRetry: (info) =>
           ctx.log(
             `${info.name ? `${info.name}: ` : ''}${info.operation ?? 'request'} failed (${info.reason}); retry ${info.attempt} of ${retries} in ${(info.delayMs / 1000).toFixed(1)} s` +
@@ -81,6 +89,7 @@ export function createPublishServices(
       const { journal } = opened;
       return {
         resumedFrom: journal.run.resumedFrom,
+        startedAt: journal.run.startedAt,
         get: (name) => journal.get(name),
         all: () => journal.all(),
         transition: (name, status, patch) => journal.transition(name, status, patch),

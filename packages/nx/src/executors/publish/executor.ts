@@ -3,8 +3,9 @@ import { toLockstepError } from '@lockstep/core';
 import { createPublishServices } from './default-services';
 import { normalizePublishOptions } from './normalize-options';
 import { publishRun } from './publish-run';
-import { projectInfos, runProjectsOf } from './run-projects';
+import { projectInfos, runDependenciesOf, runProjectsOf } from './run-projects';
 import type { PublishExecutorSchema } from './schema';
+import { RunStop } from './stop';
 
 /**
  * Per-task mode: Nx schedules one task per project (dependsOn: ["^publish"]);
@@ -12,7 +13,16 @@ import type { PublishExecutorSchema } from './schema';
  * and journal with the other tasks of the same invocation.
  */
 export default async function publishExecutor(options: PublishExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {
-  const log = (line: string) => console.log(line.startsWith('\n') ? line : `[lockstep] ${line}`);
+  // A signal stops the task (stop.ts): it reports, then exits 128 + the signal's number.
+  const stop = new RunStop({ env: process.env, log: (line) => log(line) });
+  const log = (line: string) => stop.print(line.startsWith('\n') ? line : `[lockstep] ${line}`);
+  const result = await publishTask(options, context, stop, log);
+  if (stop.stopping) await stop.exit();
+  stop.dispose();
+  return result;
+}
+
+async function publishTask(options: PublishExecutorSchema, context: ExecutorContext, stop: RunStop, log: (line: string) => void): Promise<{ success: boolean }> {
   try {
     const targetName = context.targetName ?? 'publish';
     const normalized = normalizePublishOptions(options, { root: context.root, env: process.env });
@@ -23,15 +33,17 @@ export default async function publishExecutor(options: PublishExecutorSchema, co
       targetName,
       projects: projectInfos(context, targetName, new Map([[project, options.packageRoot]])),
       runProjects: runProjectsOf(context.taskGraph, targetName, project),
+      runDependencies: runDependenciesOf(context.taskGraph, targetName),
       onlyProject: project,
       options: normalized,
-      services: createPublishServices(normalized, { workspaceRoot: context.root, cacheDir, env: process.env, log }),
+      services: createPublishServices(normalized, { workspaceRoot: context.root, cacheDir, env: process.env, log, signal: stop.abort }),
       log,
       env: process.env,
+      stop,
     });
     return { success: byProject.get(project) ?? summary.ok };
   } catch (error) {
-    console.error(`[lockstep] ${toLockstepError(error).format()}`);
+    stop.printError(`[lockstep] ${toLockstepError(error).format()}`);
     return { success: false };
   }
 }

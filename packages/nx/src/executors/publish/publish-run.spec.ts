@@ -1,11 +1,14 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import { EventEmitter } from 'events';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { RegistryPort } from '@lockstep/core';
+import { acquireReleaseLock, repositoryIdentity, type RegistryPort } from '@lockstep/core';
+import { waitFor } from '../../../../core/src/test-utils/wait-for';
 import { createPublishServices } from './default-services';
 import { normalizePublishOptions } from './normalize-options';
 import { PublishRunInput, publishRun } from './publish-run';
 import { PublishServices } from './services';
+import { RunStop } from './stop';
 
 /**
  * publishRun in per-task and batch mode against a fake registry port and the
@@ -189,5 +192,152 @@ describe('publishRun: the whole run is validated once, before the first upload (
     expect(counter.checks).toBe(6);
     expect(fake.credentialChecks).toBe(0);
     expect(existsSync(journalDir())).toBe(false);
+  });
+});
+
+describe('publishRun per task: the run ends with a report when a package fails or the run is stopped', () => {
+  let root: string;
+  const write = (rel: string, value: unknown) => {
+    mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    writeFileSync(path.join(root, rel), typeof value === 'string' ? value : `${JSON.stringify(value, null, 2)}\n`);
+  };
+  const cacheDir = () => path.join(root, '.nx', 'cache');
+  const journalDir = () => path.join(cacheDir(), 'lockstep', 'publish', 'publish');
+  const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
+  const PROJECTS = ['base', 'mid', 'top', 'side'];
+  // As Nx orders the tasks (dependsOn ^publish): base ← mid ← top; side alone.
+  const NX_DEPS = new Map([
+    ['base', []],
+    ['mid', ['base']],
+    ['top', ['mid']],
+    ['side', []],
+  ]);
+
+  beforeEach(() => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'lockstep-publish-end-'));
+    write('package.json', { name: 'root', private: true, workspaces: ['packages/*'] });
+    write('packages/base/package.json', { name: '@t/base', version: '1.0.0' });
+    write('packages/mid/package.json', { name: '@t/mid', version: '1.0.0', dependencies: { '@t/base': 'workspace:^' } });
+    write('packages/top/package.json', { name: '@t/top', version: '1.0.0', dependencies: { '@t/mid': 'workspace:*' } });
+    write('packages/side/package.json', { name: '@t/side', version: '1.0.0' });
+    for (const p of PROJECTS) write(`packages/${p}/index.js`, `module.exports = ${JSON.stringify(p)};\n`);
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  function perTask(port: RegistryPort, project: string, lines: string[], extra: Partial<PublishRunInput> = {}, options: Record<string, unknown> = {}) {
+    const log = (line: string) => void lines.push(line);
+    const normalized = normalizePublishOptions({ lockPolicy: 'off', summaryFile: 'dist/summary.json', ...options } as never, { root, env: {} });
+    const real = createPublishServices(normalized, { workspaceRoot: root, cacheDir: cacheDir(), env: {}, log });
+    return publishRun({
+      workspaceRoot: root,
+      cacheDir: cacheDir(),
+      targetName: 'publish',
+      projects: PROJECTS.map((name) => ({ name, root: `packages/${name}` })),
+      runProjects: PROJECTS,
+      runDependencies: NX_DEPS,
+      onlyProject: project,
+      options: normalized,
+      services: { ...real, createRegistry: async () => port },
+      log,
+      env: { NX_INVOCATION_ROOT_PID: String(process.pid) },
+      ...extra,
+    });
+  }
+  /** The counts line of every table printed. */
+  const tables = (lines: string[]) => lines.flatMap((l) => l.split('\n')).filter((l) => /^\d+ published, \d+ skipped, \d+ failed, \d+ blocked/.test(l));
+
+  it.each([
+    ['base fails first, side ends the run', ['base', 'side']],
+    ['side first, base fails last and ends the run', ['side', 'base']],
+  ])('a failed package (%s): the dependents Nx will not run are blocked, the journal says failed, the table and summary file come once', async (_label, order) => {
+    const fake = fakeRegistry();
+    const publish = fake.port.publish;
+    fake.port.publish = async (manifest, tarball, o) => {
+      if (manifest.name === '@t/base') {
+        const { LockstepError } = await import('@lockstep/core');
+        throw new LockstepError('EVERSIONEXISTS', '@t/base@1.0.0 is already on http://registry.test/ with other content', { hint: 'Bump it.' });
+      }
+      return publish(manifest, tarball, o);
+    };
+    const lines: string[] = [];
+    // Nx runs base and side; it runs neither mid nor top, whose dependency failed.
+    const results = [];
+    for (const project of order) results.push(await perTask(fake.port, project, lines));
+    expect(Object.fromEntries(results.flatMap((r) => [...r.byProject]))).toMatchObject({ base: false, side: true });
+
+    const run = readJson(path.join(journalDir(), 'run.json'));
+    expect(run.status).toBe('failed');
+    const record = (name: string) => readJson(path.join(journalDir(), 'packages', `${name.replace('/', '+')}.json`));
+    expect(record('@t/base')).toMatchObject({ status: 'failed', error: { code: 'EVERSIONEXISTS' } });
+    expect(record('@t/side').status).toBe('published');
+    for (const name of ['@t/mid', '@t/top']) expect(record(name)).toMatchObject({ status: 'blocked', error: { code: 'EBLOCKED', message: expect.stringMatching(/^blocked by @t\/base/) } });
+
+    expect(tables(lines)).toEqual(['1 published, 0 skipped, 1 failed, 2 blocked in ' + tables(lines)[0].split(' in ')[1]]);
+    const summary = readJson(path.join(root, 'dist/summary.json'));
+    expect(summary).toMatchObject({ ok: false, counts: { published: 1, skipped: 0, failed: 1, blocked: 2, pending: 0 } });
+    expect(summary.stopped).toBeUndefined();
+  });
+
+  it('a stop: nothing starts an upload after it, the upload in flight finishes, and the last task to end prints the run\'s table once, with the signal and exit code; the journal stays resumable', async () => {
+    const fake = fakeRegistry();
+    const publish = fake.port.publish;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let inFlight = 0;
+    fake.port.publish = async (manifest, tarball, o) => {
+      inFlight++;
+      await released;
+      return publish(manifest, tarball, o);
+    };
+    const lines: string[] = [];
+    const emitters = [new EventEmitter(), new EventEmitter()];
+    const stops = emitters.map(
+      (signals) =>
+        new RunStop({ env: { LOCKSTEP_STOP_GRACE_MS: '60000' }, log: (line) => void lines.push(line), signals: signals as unknown as NodeJS.Process, openTerminal: () => undefined }),
+    );
+    try {
+      const tasks = [perTask(fake.port, 'base', lines, { stop: stops[0] }), perTask(fake.port, 'side', lines, { stop: stops[1] })];
+      await waitFor(() => inFlight === 2, { timeoutMs: 30_000, what: 'both uploads in flight' });
+      for (const signals of emitters) signals.emit('SIGTERM', 'SIGTERM');
+      release();
+      await Promise.all(tasks);
+      // Nx starts no other task after a stop; one it had started anyway starts nothing.
+      await perTask(fake.port, 'mid', lines, { stop: stops[0] });
+    } finally {
+      for (const stop of stops) stop.dispose();
+    }
+    expect(fake.uploads.sort()).toEqual(['@t/base@1.0.0', '@t/side@1.0.0']);
+    expect(lines.filter((l) => l.startsWith('SIGTERM: finishing the upload in flight within 60 s'))).toHaveLength(2);
+    expect(tables(lines)).toHaveLength(1);
+    expect(tables(lines)[0]).toMatch(/^2 published, 0 skipped, 0 failed, 0 blocked, 2 pending in /);
+    expect(lines).toContain('Stopped by SIGTERM: 2 published, 2 not finished (left in the journal: the next run at this commit resumes them). Exit code 143.');
+    expect(readJson(path.join(root, 'dist/summary.json'))).toMatchObject({ stopped: { signal: 'SIGTERM', exitCode: 143 }, counts: { published: 2, pending: 2 } });
+    expect(readJson(path.join(journalDir(), 'run.json')).status).toBe('running');
+  });
+
+  it('a run waiting for the release group prints its "Waiting for …" line once, not once per task', async () => {
+    const lockDir = mkdtempSync(path.join(os.tmpdir(), 'lockstep-locks-'));
+    chmodSync(lockDir, 0o700);
+    const saved = process.env.LOCKSTEP_LOCK_DIR;
+    process.env.LOCKSTEP_LOCK_DIR = lockDir;
+    // Another run (another root pid: this process's parent, which is alive) holds the group.
+    const holder = await acquireReleaseLock({ group: 'publish', repoId: repositoryIdentity(root), runPid: process.ppid, waitTimeoutMs: 0, command: 'another release', log: () => undefined });
+    try {
+      const fake = fakeRegistry();
+      const lines: string[] = [];
+      const tasks = ['base', 'side'].map((p) => perTask(fake.port, p, lines, {}, { lockPolicy: 'require' }));
+      // Both tasks are queued behind the holder (the core lock reports a waiter at once).
+      await waitFor(() => readdirSync(path.join(journalDir(), 'runs')).length > 0 && lines.some((l) => l.startsWith('Waiting for ')), { timeoutMs: 30_000, what: 'a Waiting for line' });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await holder.release();
+      await Promise.all(tasks);
+      expect(lines.filter((l) => l.startsWith('Waiting for publish'))).toHaveLength(1);
+      expect(fake.uploads.sort()).toEqual(['@t/base@1.0.0', '@t/side@1.0.0']);
+    } finally {
+      await holder.release();
+      if (saved === undefined) delete process.env.LOCKSTEP_LOCK_DIR;
+      else process.env.LOCKSTEP_LOCK_DIR = saved;
+      rmSync(lockDir, { recursive: true, force: true });
+    }
   });
 });

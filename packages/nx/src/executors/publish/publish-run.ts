@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'fs';
+import { mkdirSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
@@ -12,7 +12,9 @@ import {
   currentSha,
   formatSummary,
   preflightError,
+  planLevels,
   preflightRun,
+  readJournal,
   repositoryIdentity,
   resolveGroupName,
   runPublish,
@@ -23,7 +25,10 @@ import type { NormalizedPublishOptions } from './normalize-options';
 import { applyVersionData, describeCycles, packageSettings, routedRegistry } from './package-options';
 import { preflightOnce } from './preflight-record';
 import { ReleaseHold, takeReleaseHold } from './release-hold';
+import { RunMarkers } from './run-markers';
+import { runSummaryFromRecords, unreachablePackages } from './run-report';
 import { JournalHandle, PublishServices } from './services';
+import { RunStop } from './stop';
 import { ProjectInfo, scanWorkspacePackages } from './workspace-packages';
 
 export interface PublishRunInput {
@@ -42,6 +47,14 @@ export interface PublishRunInput {
   services: PublishServices;
   log: (line: string) => void;
   env: NodeJS.ProcessEnv;
+  /** The process's stop (signals, grace, abort); absent: publishRun listens itself for as long as it runs. */
+  stop?: RunStop;
+  /**
+   * Per task: each run project's dependencies as Nx orders their tasks
+   * (runDependenciesOf); Nx runs no task whose dependency failed. Absent:
+   * the packages' own in-run dependencies.
+   */
+  runDependencies?: ReadonlyMap<string, readonly string[]>;
 }
 
 /**
@@ -81,21 +94,12 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
   const onlyPackage = input.onlyProject ? workspace.byProject.get(input.onlyProject) : undefined;
   const only = onlyPackage ? new Set([onlyPackage.name]) : undefined;
 
-  let stopping = false;
-  let superseded: string | undefined;
   let lock: ReleaseHold | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    superseded = lock?.supersededBy();
-    log(
-      superseded
-        ? `${signal}: this run was ${superseded} (cancelInProgress). Finishing the upload in flight; packages not started stay pending for the newer run.`
-        : `${signal}: finishing the upload in flight; packages not started stay pending for the next run.`,
-    );
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  // SIGINT/SIGTERM: start nothing more, cut off what is in flight after the grace (stop.ts).
+  const stop = input.stop ?? new RunStop({ env: input.env, log });
+  stop.describe = () => lock?.supersededBy();
+  let markers: RunMarkers | undefined;
+  let reported = false;
 
   const pack = (pkg: ReleasePackage, releaseVersions: Map<string, string>) => services.pack(pkg, releaseVersions, workspaceVersions);
 
@@ -149,18 +153,25 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
         maxConcurrency: options.maxConcurrency,
         verifyTimeoutMs: options.verifyTimeoutMs,
         log,
+        shouldStop: () => stop.stopping,
         redact: services.redact,
       });
-      return finishRun(input, summary, true);
+      return finishRun(input, summary, true, stop);
     }
 
     const runPid = Number(input.env.NX_INVOCATION_ROOT_PID) || process.pid;
     const runId = `${os.hostname()}:${runPid}:${systemProcessProbe.startTime(runPid) ?? '0'}`;
-    lock = await takeReleaseLock(input, runPid, runId);
-    const registry = await routedRegistry(services, options, runPackages, optionsOf);
-    const sha = currentSha(input.workspaceRoot) ?? 'no-git';
     const journalDir = path.join(input.cacheDir, 'lockstep', 'publish', input.targetName);
     mkdirSync(journalDir, { recursive: true });
+    if (only) {
+      // The tasks of a per-task run tell each other what only one of them should do (run-markers.ts).
+      markers = new RunMarkers(journalDir, runId);
+      markers.sweep();
+      markers.enter();
+    }
+    lock = await takeReleaseLock(input, runPid, runId, onePerRun(markers, log));
+    const registry = await routedRegistry(services, options, runPackages, optionsOf);
+    const sha = currentSha(input.workspaceRoot) ?? 'no-git';
     const journal = await services.openJournal(journalDir, {
       runId,
       sha,
@@ -190,81 +201,123 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
       maxConcurrency: options.maxConcurrency,
       verifyTimeoutMs: options.verifyTimeoutMs,
       log,
-      shouldStop: () => stopping || lock?.lost() !== undefined,
+      shouldStop: () => stop.stopping || lock?.lost() !== undefined,
+      signal: stop.abort,
       redact: services.redact,
     });
 
+    // Per task, Nx runs no dependent of a failed task: once nothing else can run, the
+    // packages that never will are blocked, so the run completes (failed) and reports.
+    if (only && !stop.stopping && !journal.isComplete()) await blockUnreachable(journal, summary, runPackages, input.runDependencies);
     // Several tasks can see the run complete at once; exactly one claims it, finishes
     // the journal, releases the lock and reports, so the next run never races a finish.
-    const complete = journal.isComplete() && (!only || claimCompletion(journalDir, runId));
+    const complete = journal.isComplete() && (!markers || markers.claim('completed'));
     if (complete) {
       // The handle holds exactly the run's packages.
       await journal.finish(journal.all().every((r) => r.status === 'published' || r.status === 'skipped') ? 'done' : 'failed');
       await lock?.release();
       lock = undefined;
     }
-    // The task that completes a per-task run reports the whole run, from the journal.
-    const report = only && complete ? runSummaryFromJournal(summary, journal, runPackages) : summary;
-    const result = await finishRun(input, report, complete || !only, journal.describeRun?.());
+    // The task that completes a per-task run reports the whole run, from the journal, timed from this run's start.
+    const report = only && complete ? runSummaryFromRecords(summary, journal.all(), runPackages, journal.startedAt) : summary;
+    reported = complete || !only;
+    if (reported) markers?.claim('reported');
+    const result = await finishRun(input, report, reported, stop, journal.describeRun?.());
     // A hold lost before the run was complete: what was not started stays pending, and the run fails loudly.
     const lost = complete ? undefined : lock?.lost();
     if (lost) throw lost;
-    if (superseded && !complete) {
-      throw new LockstepError(ErrorCodes.ESUPERSEDED, `This run was ${superseded}; it stopped between packages, and what it had not started stays pending.`, {
+    if (stop.reason && !complete) {
+      throw new LockstepError(ErrorCodes.ESUPERSEDED, `This run was ${stop.reason}; it stopped between packages, and what it had not started stays pending.`, {
         hint: 'Nothing is lost: the newer run (or the next run at this commit) resumes from the journal.',
       });
     }
     return result;
   } finally {
-    process.removeListener('SIGTERM', onSignal);
-    process.removeListener('SIGINT', onSignal);
+    if (!input.stop) stop.dispose();
     lock?.detach();
+    if (markers) {
+      markers.leave();
+      // A stopped per-task run: the last of its tasks to end reports it, once.
+      if (stop.stopping && !reported && !markers.othersActive() && markers.claim('reported')) {
+        await reportStoppedRun(input, markers, runPackages, stop).catch((error) => log(`Could not report the stopped run: ${services.redact(String((error as Error)?.message ?? error))}`));
+      }
+    }
   }
 }
 
-function runSummaryFromJournal(own: PublishSummary, journal: JournalHandle, packages: ReleasePackage[]): PublishSummary {
-  const projectOf = new Map(packages.map((p) => [p.name, p.project]));
-  const records = journal.all().filter((r) => projectOf.has(r.name));
-  const counts = { published: 0, skipped: 0, failed: 0, blocked: 0, pending: 0 };
-  const results = records.map((r) => {
-    const status = r.status;
-    if (status in counts) counts[status as keyof typeof counts]++;
-    else counts.pending++;
-    const started = r.startedAt ? Date.parse(r.startedAt) : NaN;
-    const updated = r.updatedAt ? Date.parse(r.updatedAt) : NaN;
-    return {
-      name: r.name,
-      version: r.version,
-      project: projectOf.get(r.name),
-      level: r.level ?? 0,
-      status,
-      durationMs: Number.isFinite(started) && Number.isFinite(updated) ? updated - started : 0,
-      integrity: r.integrity,
-      note: r.skippedReason,
-      error: r.error,
-    };
-  });
-  const firstStart = Math.min(...records.map((r) => (r.startedAt ? Date.parse(r.startedAt) : Infinity)));
-  return {
-    ...own,
-    ok: counts.failed === 0 && counts.blocked === 0 && counts.pending === 0,
-    durationMs: Number.isFinite(firstStart) ? Date.now() - firstStart : own.durationMs,
-    counts,
-    packages: results.sort((a, b) => a.level - b.level || a.name.localeCompare(b.name)),
+/** The run's levels (names by level), as runPublish plans them; [] if they cannot be planned. */
+function planOf(packages: ReleasePackage[]): string[][] {
+  try {
+    return planLevels(packages.map((p) => ({ name: p.name, deps: p.internalDeps, edges: p.depReasons })), { cycles: 'allow' }).byLevel;
+  } catch {
+    return [];
+  }
+}
+
+/** Per task: only the task that claimed the run's `waiting` marker prints its "Waiting for …" lines. */
+function onePerRun(markers: RunMarkers | undefined, log: (line: string) => void): (line: string) => void {
+  if (!markers) return log;
+  return (line) => {
+    if (!line.startsWith('Waiting for ') || markers.claim('waiting')) log(line);
   };
 }
 
-function claimCompletion(journalDir: string, runId: string): boolean {
-  try {
-    writeFileSync(path.join(journalDir, `completed-${runId.replace(/[^\w.-]/g, '_')}`), new Date().toISOString(), { flag: 'wx' });
-    return true;
-  } catch {
-    return false;
+/**
+ * Per task: when no package of the run can still be published by a task Nx
+ * will run (the rest depend on a failed or blocked package), records those
+ * as blocked, which completes the run.
+ */
+async function blockUnreachable(
+  journal: Pick<JournalHandle, 'all' | 'transition'>,
+  summary: PublishSummary,
+  packages: ReleasePackage[],
+  runDependencies: ReadonlyMap<string, readonly string[]> | undefined,
+): Promise<void> {
+  const nameOf = new Map(packages.map((p) => [p.project, p.name]));
+  const depsOf = new Map<string, readonly string[]>(
+    packages.map((p) => {
+      const nx = p.project !== undefined ? runDependencies?.get(p.project) : undefined;
+      return [p.name, nx ? nx.map((project) => nameOf.get(project)).filter((n): n is string => n !== undefined) : p.internalDeps];
+    }),
+  );
+  const unreachable = unreachablePackages(journal.all(), depsOf);
+  if (!unreachable) return;
+  const levelOf = new Map<string, number>();
+  summary.levels.forEach((names, i) => names.forEach((name) => levelOf.set(name, i)));
+  for (const { name, cause } of unreachable) {
+    await journal.transition(name, 'blocked', {
+      ...(levelOf.has(name) ? { level: levelOf.get(name) } : {}),
+      error: { code: ErrorCodes.EBLOCKED, message: `blocked by ${cause}: Nx does not run a task whose dependency failed` },
+    });
   }
 }
 
-async function takeReleaseLock(input: PublishRunInput, runPid: number, runId: string): Promise<ReleaseHold | undefined> {
-  const { options, log } = input;
+/**
+ * Per task, the report of a stopped run: its table (from the journal, if the
+ * run got that far), the summary file and the stop line.
+ */
+async function reportStoppedRun(input: PublishRunInput, markers: RunMarkers, packages: ReleasePackage[], stop: RunStop): Promise<void> {
+  const snapshot = await readJournal(markers.journalDir);
+  if (!snapshot || snapshot.run.runId !== markers.runId) {
+    input.log(`Stopped by ${stop.signal} before the run had started: nothing was published. Exit code ${stop.exitCode}.`);
+    return;
+  }
+  const base: PublishSummary = {
+    ok: false,
+    dryRun: false,
+    registry: snapshot.run.registry,
+    tag: input.options.tag,
+    durationMs: 0,
+    levels: planOf(packages),
+    counts: { published: 0, skipped: 0, failed: 0, blocked: 0, pending: 0 },
+    packages: [],
+  };
+  const summary = runSummaryFromRecords(base, snapshot.packages, packages, snapshot.run.startedAt, Date.now(), 'not started (stopped)');
+  await finishRun(input, summary, true, stop, { runId: snapshot.run.runId, sha: snapshot.run.sha, journal: snapshot.dir });
+}
+
+async function takeReleaseLock(input: PublishRunInput, runPid: number, runId: string, log = input.log): Promise<ReleaseHold | undefined> {
+  const { options } = input;
   if (options.lockPolicy === 'off') return undefined;
   const group = resolveGroupName(options.group.template, {
     branch: currentBranch(input.workspaceRoot, input.env),
@@ -285,14 +338,17 @@ async function takeReleaseLock(input: PublishRunInput, runPid: number, runId: st
   return takeReleaseHold({ ...common, waitTimeoutMs: options.group.waitTimeoutMs });
 }
 
-async function finishRun(input: PublishRunInput, summary: PublishSummary, printTable: boolean, run?: unknown): Promise<PublishRunResult> {
+async function finishRun(input: PublishRunInput, summary: PublishSummary, printTable: boolean, stop: RunStop, run?: unknown): Promise<PublishRunResult> {
   const byProject = new Map<string, boolean>();
   for (const p of summary.packages) if (p.project) byProject.set(p.project, p.status === 'published' || p.status === 'skipped' || (summary.dryRun && p.status === 'pending'));
   if (printTable) input.log(`\n${formatSummary(summary)}`);
-  // In per-task mode only the task that completes the run writes the file: it reports the whole run.
+  // A stopped run says so, and with which exit code (Nx itself reports any stop as 130).
+  const stopped = stop.signal ? { signal: stop.signal, exitCode: stop.exitCode } : undefined;
+  if (printTable && stopped) input.log(stop.summaryLine(summary.counts));
+  // In per-task mode only the task that completes (or reports) the run writes the file: it reports the whole run.
   if (input.options.summaryFile && printTable) {
     mkdirSync(path.dirname(input.options.summaryFile), { recursive: true });
-    await writeFileDurable(input.options.summaryFile, `${JSON.stringify({ schema_version: 1, ...summary, ...(run ? { run } : {}) }, null, 2)}\n`);
+    await writeFileDurable(input.options.summaryFile, `${JSON.stringify({ schema_version: 1, ...summary, ...(stopped ? { stopped } : {}), ...(run ? { run } : {}) }, null, 2)}\n`);
   }
   return { summary, byProject };
 }

@@ -3,6 +3,8 @@ import type { JournalPort, LockstepError, PackageStatus, PackedPackage, Registry
 export interface JournalHandle extends JournalPort {
   /** The run id of the unfinished run this one resumes, if any. */
   resumedFrom?: string;
+  /** When this run started (ISO; a resumed run's own start): per-task summaries count from it. */
+  startedAt?: string;
   /** Every package of the run is published, skipped, failed or blocked. */
   isComplete(): boolean;
   finish(status: 'done' | 'failed'): Promise<void>;

@@ -1,0 +1,80 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { ProcessProbe } from '@lockstep/core';
+import type { TaskGraph } from '@nx/devkit';
+import { RunMarkers } from './run-markers';
+import { runDependenciesOf } from './run-projects';
+
+describe('RunMarkers: what the tasks of one per-task run tell each other', () => {
+  let dir: string;
+  const alive = new Set<number>();
+  const probe: ProcessProbe = { hostname: () => 'host-a', isAlive: (pid) => alive.has(pid), startTime: (pid) => (alive.has(pid) ? `t${pid}` : undefined) };
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'lockstep-markers-'));
+    alive.clear();
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('claim: exactly one task of the run wins a name (and keeps winning it); another run claims its own', () => {
+    const a = new RunMarkers(dir, 'host-a:100:t100', 201, probe);
+    const b = new RunMarkers(dir, 'host-a:100:t100', 202, probe);
+    expect(a.claim('waiting')).toBe(true);
+    expect(b.claim('waiting')).toBe(false);
+    expect(a.claim('waiting')).toBe(true);
+    expect(b.claim('reported')).toBe(true);
+    expect(new RunMarkers(dir, 'host-a:300:t300', 301, probe).claim('waiting')).toBe(true);
+  });
+
+  it('othersActive: of tasks ending together, the last to leave sees none; a task that died does not count', () => {
+    alive.add(201).add(202);
+    const a = new RunMarkers(dir, 'host-a:100:t100', 201, probe);
+    const b = new RunMarkers(dir, 'host-a:100:t100', 202, probe);
+    a.enter();
+    b.enter();
+    a.leave();
+    expect(a.othersActive()).toBe(true);
+    b.leave();
+    expect(b.othersActive()).toBe(false);
+    const c = new RunMarkers(dir, 'host-a:100:t100', 203, probe);
+    c.enter();
+    expect(a.othersActive()).toBe(false); // 203 is not alive
+  });
+
+  it('sweep removes the folders of this host\'s runs whose root process is gone, never a live run\'s or another host\'s', () => {
+    alive.add(100);
+    for (const id of ['host-a:100:t100', 'host-a:555:t555', 'host-a:100:old', 'host-b:777:t777']) new RunMarkers(dir, id, 1, probe).claim('completed');
+    new RunMarkers(dir, 'host-a:100:t100', 1, probe).sweep();
+    const runs = path.join(dir, 'runs');
+    expect(existsSync(path.join(runs, 'host-a_100_t100'))).toBe(true);
+    expect(existsSync(path.join(runs, 'host-a_555_t555'))).toBe(false);
+    expect(existsSync(path.join(runs, 'host-a_100_old'))).toBe(false);
+    expect(existsSync(path.join(runs, 'host-b_777_t777'))).toBe(true);
+  });
+
+  it('sweep without a runs folder does nothing', () => {
+    mkdirSync(dir, { recursive: true });
+    expect(() => new RunMarkers(dir, 'host-a:1:t1', 1, probe).sweep()).not.toThrow();
+  });
+});
+
+describe('runDependenciesOf: the run\'s dependencies as Nx orders the tasks', () => {
+  const task = (project: string, target = 'publish') => ({ id: `${project}:${target}`, target: { project, target }, overrides: {}, outputs: [], parallelism: true });
+
+  it('direct publish dependencies, and those reached through tasks of other targets', () => {
+    const graph = {
+      roots: [],
+      tasks: Object.fromEntries([task('a'), task('b'), task('c'), task('b', 'build')].map((t) => [t.id, t])),
+      dependencies: { 'a:publish': [], 'b:publish': ['b:build'], 'b:build': ['a:publish'], 'c:publish': ['b:publish', 'a:publish'] },
+      continuousDependencies: {},
+    } as unknown as TaskGraph;
+    expect(runDependenciesOf(graph, 'publish')).toEqual(
+      new Map([
+        ['a', []],
+        ['b', ['a']],
+        ['c', ['a', 'b']],
+      ]),
+    );
+    expect(runDependenciesOf(undefined, 'publish')).toBeUndefined();
+  });
+});

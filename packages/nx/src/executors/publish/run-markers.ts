@@ -1,0 +1,98 @@
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import * as path from 'path';
+import { ProcessProbe, systemProcessProbe } from '@lockstep/core';
+
+/**
+ * What the task processes of one per-task run (one Nx invocation) tell each
+ * other, beside the journal: `<journalDir>/runs/<runId>/`
+ *
+ *   tasks/<pid>   a task of the run is between its start and its end
+ *   <name>        a once-per-run claim (claim()): `completed` (the task that
+ *                 finishes the journal and reports), `reported` (the stop
+ *                 report was printed), `waiting` (the task that prints the
+ *                 run's "Waiting for …" lines)
+ *
+ * Every file is created exclusively (O_EXCL), so of several tasks exactly
+ * one wins a claim. The folders of runs whose root process is gone are
+ * removed by the next run (sweep()).
+ */
+export class RunMarkers {
+  readonly dir: string;
+  private readonly owned = new Set<string>();
+
+  constructor(
+    readonly journalDir: string,
+    readonly runId: string,
+    private readonly pid = process.pid,
+    private readonly probe: ProcessProbe = systemProcessProbe,
+  ) {
+    this.dir = path.join(journalDir, 'runs', safeName(runId));
+  }
+
+  /** True for exactly one caller per run and name (true again for that caller). */
+  claim(name: string): boolean {
+    if (this.owned.has(name)) return true;
+    mkdirSync(this.dir, { recursive: true });
+    try {
+      writeFileSync(path.join(this.dir, name), `${this.pid} ${new Date().toISOString()}\n`, { flag: 'wx' });
+    } catch {
+      return false;
+    }
+    this.owned.add(name);
+    return true;
+  }
+
+  /** This task has started: other tasks of the run count it as active until leave(). */
+  enter(): void {
+    mkdirSync(path.join(this.dir, 'tasks'), { recursive: true });
+    writeFileSync(path.join(this.dir, 'tasks', String(this.pid)), '');
+  }
+
+  leave(): void {
+    rmSync(path.join(this.dir, 'tasks', String(this.pid)), { force: true });
+  }
+
+  /**
+   * Whether another task of the run is still between enter() and leave()
+   * (and alive). A task calls this after its own leave(): of tasks ending
+   * together, the last to leave sees none.
+   */
+  othersActive(): boolean {
+    let names: string[] = [];
+    try {
+      names = readdirSync(path.join(this.dir, 'tasks'));
+    } catch {
+      return false;
+    }
+    return names.some((name) => Number(name) !== this.pid && this.probe.isAlive(Number(name)));
+  }
+
+  /**
+   * Removes the folders of other runs on this host whose root process is
+   * gone (dead, or its pid now another process); runs of other hosts (a
+   * shared cache) are left alone.
+   */
+  sweep(): void {
+    const base = path.join(this.journalDir, 'runs');
+    let names: string[] = [];
+    try {
+      names = readdirSync(base);
+    } catch {
+      return;
+    }
+    const host = safeName(this.probe.hostname());
+    for (const name of names) {
+      if (name === path.basename(this.dir)) continue;
+      const match = /^(.*)_(\d+)_([^_]+)$/.exec(name);
+      if (!match || match[1] !== host) continue;
+      const pid = Number(match[2]);
+      const alive = this.probe.isAlive(pid) && safeName(this.probe.startTime(pid) ?? '0') === match[3];
+      if (!alive) rmSync(path.join(base, name), { recursive: true, force: true });
+    }
+  }
+}
+
+/** A run id (`host:pid:start`) as one path segment. */
+function safeName(text: string): string {
+  return text.replace(/[^\w.-]/g, '_');
+}
