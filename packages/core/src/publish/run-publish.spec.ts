@@ -26,7 +26,7 @@ class FakeRegistry implements RegistryPort {
     this.tags.set(String(manifest.name), String(manifest.version));
     return 'published' as const;
   }
-  async ensureDistTag(name: string, version: string) {
+  async ensureDistTag(name: string, version: string, _tag?: string) {
     const moved = this.tags.get(name) !== version;
     this.tags.set(name, version);
     return moved;
