@@ -1,4 +1,5 @@
 import {
+  safeText,
   LockHandle,
   LockstepError,
   acquireReleaseLock,
@@ -94,7 +95,7 @@ async function takeGitHold(request: HoldRequest, backendOptions: { remote: strin
       onWait: (info) => {
         const holder = info.conflicts[0];
         log(
-          `Waiting for ${group} (held by ${holder ? `${holder.owner} on ${holder.hostname} since ${holder.acquiredAt}` : 'another run'}; lease on git remote '${backendOptions.remote}')`,
+          `Waiting for ${group} (held by ${holder ? `${safeText(holder.owner)} on ${safeText(holder.hostname)} since ${safeText(holder.acquiredAt)}` : 'another run'}; lease on git remote '${backendOptions.remote}')`,
         );
       },
     });
@@ -102,7 +103,7 @@ async function takeGitHold(request: HoldRequest, backendOptions: { remote: strin
     process.removeListener('SIGTERM', onSignal);
     process.removeListener('SIGINT', onSignal);
   }
-  if (acquired.tookOver) log(`Took over the lease on ${group} from ${acquired.tookOver.owner} (expired, or its run is gone).`);
+  if (acquired.tookOver) log(`Took over the lease on ${group} from ${safeText(acquired.tookOver.owner)} (expired, or its run is gone).`);
   if (!acquired.renewed) {
     log(`Holding ${group} as a lease on git remote '${backendOptions.remote}' (ttl ${formatDuration(ttlMs)}, renewed every ${formatDuration(ttlMs / 3)}).`);
     if (request.perTask) startDetachedRenewer({ cwd: request.workspaceRoot, remote: backendOptions.remote, resource, owner, ttlMs, runPid: request.runPid });
