@@ -1,5 +1,5 @@
 /** Types for fault-proxy.js (plain CommonJS, shared by tests, the demo and benchmarks). */
-/** '429' | '500' | '502' | '503' | any 3-digit status | 'reset', optionally with '-after' (forwarded, then the answer is lost/replaced). */
+/** '429' | '500' | '502' | '503' | any 3-digit status | 'reset', optionally with '-after' (forwarded, then the answer is lost/replaced); or 'hang' (never answered, never forwarded). */
 export type Fault = string;
 export interface ProxyRequestInfo {
   method: string;

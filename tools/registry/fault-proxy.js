@@ -15,6 +15,9 @@
  *   '429'            answered by the proxy with a Retry-After header
  *   '500' '502' '503' (any status)  answered by the proxy, nothing forwarded
  *   'reset'          the client's socket is destroyed, nothing forwarded
+ *   'hang'           never answered and never forwarded: the request stays
+ *                    open until the client gives up (a registry that hangs);
+ *                    its status is 'hang' once the client has closed it
  *   '<fault>-after'  e.g. 'reset-after', '503-after': the request IS forwarded
  *                    and applied by the registry, then the response is lost
  *                    (socket destroyed) or replaced by that status: the
@@ -69,6 +72,7 @@ function parseUpload(method, path, body) {
 function parseFault(fault) {
   if (!fault || fault === 'none') return undefined;
   const text = String(fault);
+  if (text === 'hang') return { name: text, kind: 'hang', after: false };
   const after = text.endsWith('-after');
   const kind = after ? text.slice(0, -'-after'.length) : text;
   if (kind !== 'reset' && !/^\d{3}$/.test(kind)) throw new Error(`fault-proxy: unknown fault '${fault}'`);
@@ -177,6 +181,11 @@ async function startFaultProxy(initial = {}) {
           stats.faultsByKind[fault.name] = (stats.faultsByKind[fault.name] || 0) + 1;
           entry.fault = fault.name;
           if (record) record.fault = fault.name;
+        }
+        if (fault && fault.kind === 'hang') {
+          // Nothing is sent and nothing forwarded: the client waits until it gives up (or the proxy stops).
+          res.on('close', () => finish('hang'));
+          return undefined;
         }
         if (fault && !fault.after) {
           finish(fault.kind === 'reset' ? 'reset' : Number(fault.kind));

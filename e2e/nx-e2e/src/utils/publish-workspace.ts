@@ -324,20 +324,27 @@ export class PublishWorkspace {
     return this.ws.nx(['run-many', '-t', 'publish', '--output-style=static', ...withMode(args)], { env: this.env(options.env), onLine: options.onLine });
   }
 
-  /** Like publish() (per task unless `--batch`), but nx leads its own process group so killGroup() SIGKILLs it and every task process at once. */
-  spawnPublish(args: string[] = [], options: { env?: Record<string, string | undefined>; onLine?: (line: string) => void } = {}): NxRun {
+  /**
+   * Like publish() (per task unless `--batch`), but nx leads its own process group so killGroup() SIGKILLs it and every task process at once.
+   * `appendTo`: nx writes stdout and stderr to this file, opened for appending (as `nx … >> file` does), instead of pipes to this process
+   * (which Node makes sockets); output() and the result read it.
+   */
+  spawnPublish(args: string[] = [], options: { env?: Record<string, string | undefined>; onLine?: (line: string) => void; appendTo?: string } = {}): NxRun {
     const template = process.env.LOCKSTEP_E2E_TEMPLATE!;
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(nxEnv(this.env(options.env)))) if (v !== undefined) env[k] = v;
     const started = Date.now();
+    const logFd = options.appendTo === undefined ? undefined : fs.openSync(options.appendTo, 'a');
     const child = track(
       spawn(process.execPath, [nxBin(template), 'run-many', '-t', 'publish', '--output-style=static', ...withMode(args)], {
         cwd: this.root,
         env,
         detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: logFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFd, logFd],
       }),
     );
+    if (logFd !== undefined) fs.closeSync(logFd);
+    const logged = () => (options.appendTo === undefined ? '' : fs.readFileSync(options.appendTo, 'utf8'));
     let out = '';
     let stdout = '';
     let stderr = '';
@@ -353,16 +360,19 @@ export class PublishWorkspace {
       pending = lines.pop()!;
       for (const line of lines) options.onLine(line);
     };
-    child.stdout!.on('data', (c: Buffer) => feed('stdout', c));
-    child.stderr!.on('data', (c: Buffer) => feed('stderr', c));
+    child.stdout?.on('data', (c: Buffer) => feed('stdout', c));
+    child.stderr?.on('data', (c: Buffer) => feed('stderr', c));
     const done = new Promise<RunResult>((resolve, reject) => {
       child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, output: out, durationMs: Date.now() - started, pid: child.pid }));
+      child.on('close', (code, signal) => {
+        if (options.appendTo !== undefined) out = stdout = logged();
+        resolve({ code, signal, stdout, stderr, output: out, durationMs: Date.now() - started, pid: child.pid });
+      });
     });
     const run: NxRun = {
       child,
       pid: child.pid!,
-      output: () => out,
+      output: () => (options.appendTo === undefined ? out : logged()),
       done,
       killGroup: () => {
         try {
