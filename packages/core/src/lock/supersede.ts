@@ -175,7 +175,7 @@ export class Superseder {
     if (this.asked.has(owner.token) || owner.token === this.me.token || sameRun(owner, this.me)) return;
     this.asked.set(owner.token, { owner, at: performance.now(), killed: false });
     // Asked already (by another task of our run, or another newer run): a second
-    // SIGTERM would make some programs (nx among them) stop at once, not gracefully.
+    // SIGTERM would make some programs (a lockstep run among them) stop at once, not gracefully.
     if (!writeSupersedeRequest(this.paths, owner, this.me)) return;
     this.options.onSupersede?.(owner, 'SIGTERM', role);
     signalOwner(owner, 'SIGTERM', this.probe);
