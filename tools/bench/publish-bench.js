@@ -5,7 +5,8 @@
  * depending on 2–3 of the level below) published through the fault proxy
  * (100 ms per request) to a real Verdaccio, at concurrency 4:
  *
- *   per-task      nx run-many -t publish --parallel=4
+ *   default       nx run-many -t publish (no flag: one batch, by preferBatch)
+ *   per-task      nx run-many -t publish --batch=false --parallel=4
  *   batch         nx run-many -t publish --batch            (maxConcurrency 4)
  *   batch-faults  the same with 5 % of requests answered 429/503 (Retry-After: 1)
  *   npm           `npm publish` package by package in dependency order (the
@@ -400,7 +401,8 @@ async function runPublishBench(core, options = {}) {
     let runCounter = 0;
     const nxVariant = async (variant, round) => {
       const spec = {
-        'per-task': { args: ['run-many', '-t', 'publish', `--parallel=${opts.concurrency}`], publishes: true },
+        default: { args: ['run-many', '-t', 'publish'], publishes: true, summary: true },
+        'per-task': { args: ['run-many', '-t', 'publish', '--batch=false', `--parallel=${opts.concurrency}`], publishes: true },
         batch: { args: ['run-many', '-t', 'publish', '--batch'], publishes: true, summary: true },
         'batch-faults': { args: ['run-many', '-t', 'publish', '--batch'], publishes: true, summary: true, faults: true },
         'nx-noop': { args: ['run-many', '-t', 'noop'] },
@@ -537,7 +539,7 @@ async function runPublishBench(core, options = {}) {
     await unitSample(false);
     let previousUnit = await unitSample(false);
 
-    const variants = ['per-task', 'batch', 'core', 'batch-faults', 'nx-noop', 'noop-batch'];
+    const variants = ['per-task', 'batch', 'default', 'core', 'batch-faults', 'nx-noop', 'noop-batch'];
     const slow = ['npm', 'noop-per-task'];
     for (let round = 0; round < opts.reps; round++) {
       const order = variants.map((_, i) => variants[(i + round) % variants.length]);
@@ -579,7 +581,7 @@ function analyse(results, graph) {
   const criticalPath = graph.levels;
   const bound = Math.max(criticalPath * unit.median, (graph.count * unit.median) / concurrency);
   const walls = {};
-  for (const v of ['per-task', 'batch', 'batch-faults', 'core', 'nx-noop', 'noop-batch', 'noop-per-task', 'npm']) walls[v] = wall(v);
+  for (const v of ['per-task', 'batch', 'default', 'batch-faults', 'core', 'nx-noop', 'noop-batch', 'noop-per-task', 'npm']) walls[v] = wall(v);
   const phaseKeys = ['pack', 'precheck', 'upload', 'verify', 'journal', 'other'];
   const unitPhases = Object.fromEntries(phaseKeys.map((k) => [k, round1(med(results.unit.phases.map((p) => p[k] || 0)))]));
   const trafficKeys = ['precheck', 'upload', 'verify', 'gapPrecheckToUpload', 'gapUploadToVerify', 'verifyReads'];
@@ -646,11 +648,13 @@ function analyse(results, graph) {
       coreOverBound: walls.core.median / bound,
       corePublishOverBound: inProcess.corePublishMs / bound,
       batchOverCore: walls.batch.median / walls.core.median,
+      defaultOverBatch: walls.default.median / walls.batch.median,
       faultsOverBatch: walls['batch-faults'].median / walls.batch.median,
     },
     paired: {
       perTaskOverBound: paired('per-task'),
       batchOverBound: paired('batch'),
+      defaultOverBound: paired('default'),
       batchRunPublishOverBound: paired('batch', (r) => r.summary && r.summary.durationMs),
       coreOverBound: paired('core'),
       npmOverBound: paired('npm'),
