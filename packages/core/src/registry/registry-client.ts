@@ -108,6 +108,16 @@ export function escapeName(name: string): string {
   return name.startsWith('@') ? `@${encodeURIComponent(name.slice(1))}` : encodeURIComponent(name);
 }
 
+/** A read that must see the registry as it is now: no HTTP cache, no offline copy. */
+const FRESH_JSON_GET = {
+  method: 'GET',
+  preferOnline: true,
+  preferOffline: false,
+  offline: false,
+  cache: undefined,
+  headers: { accept: 'application/json', 'cache-control': 'no-cache' },
+} as const;
+
 const defaultTransport: RegistryTransport = {
   fetch: (uri, options) => npmFetch()(uri, options),
   publish: (manifest, tarball, options) => libnpmpublish().publish(manifest, tarball, options),
@@ -198,16 +208,7 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
   async function fetchPackument(name: string): Promise<Record<string, unknown> | undefined> {
     const registry = config.registryFor(name);
     try {
-      const res = await transport.fetch(`${registry}${escapeName(name)}`, {
-        ...baseFetchOptions,
-        registry,
-        method: 'GET',
-        preferOnline: true,
-        preferOffline: false,
-        offline: false,
-        cache: undefined,
-        headers: { accept: 'application/json', 'cache-control': 'no-cache' },
-      });
+      const res = await transport.fetch(`${registry}${escapeName(name)}`, { ...baseFetchOptions, ...FRESH_JSON_GET, registry });
       const doc = await res.json();
       if (!doc || typeof doc !== 'object') {
         throw new LockstepError(ErrorCodes.EREGISTRY, redact(`${registry} answered a packument for ${name} that is not JSON`), {
@@ -342,16 +343,7 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
       const registry = registryUrl === undefined ? config.registry : normalizeRegistry(registryUrl);
       const answer = await retried('whoami', '/-/whoami', { registry }, async () => {
         try {
-          const res = await transport.fetch(`${registry}-/whoami`, {
-            ...baseFetchOptions,
-            registry,
-            method: 'GET',
-            preferOnline: true,
-            preferOffline: false,
-            offline: false,
-            cache: undefined,
-            headers: { accept: 'application/json', 'cache-control': 'no-cache' },
-          });
+          const res = await transport.fetch(`${registry}-/whoami`, { ...baseFetchOptions, ...FRESH_JSON_GET, registry });
           return { doc: (await res.json()) as unknown };
         } catch (error) {
           const failure = classifyRegistryError(error);

@@ -1,4 +1,5 @@
-import type { JournalPort, LockstepError, PackageStatus, PackedPackage, RegistryPort, ReleasePackage } from '@lockstep/core';
+import type { JournalPort, LockstepError, PackedPackage, RegistryPort, ReleasePackage } from '@lockstep/core';
+import type { RecordView } from './run-report';
 
 export interface JournalHandle extends JournalPort {
   /** The run id of the unfinished run this one resumes, if any. */
@@ -8,17 +9,7 @@ export interface JournalHandle extends JournalPort {
   /** Every package of the run is published, skipped, failed or blocked. */
   isComplete(): boolean;
   finish(status: 'done' | 'failed'): Promise<void>;
-  all(): Array<{
-    name: string;
-    version: string;
-    status: PackageStatus;
-    level?: number;
-    integrity?: string;
-    error?: { code: string; message: string };
-    skippedReason?: string;
-    startedAt?: string;
-    updatedAt?: string;
-  }>;
+  all(): RecordView[];
   describeRun?(): unknown;
 }
 
