@@ -151,6 +151,8 @@ export interface PackageSpec {
   extraFiles?: Record<string, string>;
   /** More options of its publish target. */
   targetOptions?: Record<string, unknown>;
+  /** More targets of its project.json (beside publish). */
+  targets?: Record<string, unknown>;
 }
 
 /**
@@ -269,7 +271,7 @@ export class PublishWorkspace {
       files[`${dir}/project.json`] = {
         name: spec.short,
         root: dir,
-        targets: { publish: { executor: '@lockstep/nx:publish', options: { ...(spec.targetOptions ?? {}) } } },
+        targets: { ...spec.targets, publish: { executor: '@lockstep/nx:publish', options: { ...(spec.targetOptions ?? {}) } } },
       };
     }
     this.ws.write(files);

@@ -3,7 +3,7 @@ import { toLockstepError } from '@lockstep/core';
 import { createPublishServices } from './default-services';
 import { checkRunWideOptions, normalizePublishOptions, type NormalizedPublishOptions } from './normalize-options';
 import { publishRun } from './publish-run';
-import { projectInfos } from './run-projects';
+import { projectInfos, runDependenciesOf, runProjectsOf } from './run-projects';
 import type { PublishExecutorSchema } from './schema';
 import { RunStop } from './stop';
 
@@ -40,12 +40,20 @@ export default async function publishBatch(
     checkRunWideOptions(optionsByProject);
     const normalized = optionsByProject.get(projectOf.get(taskIds[0])!)!;
     const packageRoots = new Map(taskIds.map((id) => [projectOf.get(id)!, inputs[id]?.packageRoot]));
+    // When publish also depends on other targets (build), Nx hands the run over in several batches as
+    // those finish: each batch is then a part of the invocation's one run (one hold, one journal, one
+    // report by whichever part ends it), as the tasks of a per-task run are.
+    const batchProjects = [...new Set(projectOf.values())].sort();
+    const invocationProjects = runProjectsOf(context.taskGraph, targetName, undefined);
+    const partOfRun = invocationProjects.length > batchProjects.length && batchProjects.every((p) => invocationProjects.includes(p));
     const { byProject, summary } = await publishRun({
       workspaceRoot: context.root,
       cacheDir,
       targetName,
       projects: projectInfos(context, targetName, packageRoots),
-      runProjects: [...new Set(projectOf.values())].sort(),
+      runProjects: partOfRun ? invocationProjects : batchProjects,
+      // Every batch is a process of its own, forked by the Nx process that runs the invocation.
+      ...(partOfRun ? { onlyProjects: batchProjects, runDependencies: runDependenciesOf(context.taskGraph, targetName), runPid: process.ppid } : {}),
       options: normalized,
       optionsByProject,
       services: createPublishServices(normalized, { workspaceRoot: context.root, cacheDir, env: process.env, log, signal: stop.abort }),

@@ -34,7 +34,7 @@ async function publishTask(options: PublishExecutorSchema, context: ExecutorCont
       projects: projectInfos(context, targetName, new Map([[project, options.packageRoot]])),
       runProjects: runProjectsOf(context.taskGraph, targetName, project),
       runDependencies: runDependenciesOf(context.taskGraph, targetName),
-      onlyProject: project,
+      onlyProjects: [project],
       options: normalized,
       services: createPublishServices(normalized, { workspaceRoot: context.root, cacheDir, env: process.env, log, signal: stop.abort }),
       log,

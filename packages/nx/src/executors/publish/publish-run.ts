@@ -39,8 +39,14 @@ export interface PublishRunInput {
   projects: ProjectInfo[];
   /** Projects whose publish tasks make up this run (one Nx invocation). */
   runProjects: string[];
-  /** Per-task mode: the project this process publishes. Absent: all of the run, scheduled here. */
-  onlyProject?: string;
+  /**
+   * The projects this process publishes when it is a part of the run: one per
+   * task in per-task mode, a batch's projects when Nx splits the run into
+   * several batches. Absent: all of the run, scheduled here.
+   */
+  onlyProjects?: readonly string[];
+  /** The run's root process when the environment does not name it (Nx gives batch workers no NX_INVOCATION_ROOT_PID). */
+  runPid?: number;
   options: NormalizedPublishOptions;
   /** Batch mode: each project's own task options (per-package ones apply to its package); absent: `options` for every package. */
   optionsByProject?: ReadonlyMap<string, NormalizedPublishOptions>;
@@ -91,8 +97,9 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
   const settings = packageSettings(runPackages, optionsOf);
   const releaseNames = new Set(runPackages.map((p) => p.name));
   const workspaceVersions = new Map([...workspace.versions].filter(([name]) => !releaseNames.has(name)));
-  const onlyPackage = input.onlyProject ? workspace.byProject.get(input.onlyProject) : undefined;
-  const only = onlyPackage ? new Set([onlyPackage.name]) : undefined;
+  const onlyPackages = input.onlyProjects?.map((project) => workspace.byProject.get(project));
+  const missingOwn = input.onlyProjects?.filter((_, i) => onlyPackages![i] === undefined) ?? [];
+  const only = onlyPackages ? new Set(onlyPackages.filter((p): p is ReleasePackage => p !== undefined).map((p) => p.name)) : undefined;
 
   let lock: ReleaseHold | undefined;
   // SIGINT/SIGTERM: start nothing more, cut off what is in flight after the grace (stop.ts).
@@ -133,14 +140,14 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
   };
   // A task whose own project has no readable package never gets here (its problem fails the preflight); never publish "everything" for it.
   const ownPackageMissing = () =>
-    new LockstepError(ErrorCodes.EINTERNAL, `Project ${input.onlyProject} has no package to publish, yet the run's checks passed.`, {
+    new LockstepError(ErrorCodes.EINTERNAL, `Project ${missingOwn.join(', ')} has no package to publish, yet the run's checks passed.`, {
       hint: 'This is a bug in lockstep. Please report it with the command you ran and this output.',
     });
 
   try {
     if (options.dryRun) {
       await preflight(undefined, only);
-      if (input.onlyProject && !onlyPackage) throw ownPackageMissing();
+      if (missingOwn.length > 0) throw ownPackageMissing();
       const summary = await runPublish({
         packages: runPackages,
         only,
@@ -159,7 +166,7 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
       return finishRun(input, summary, true, stop);
     }
 
-    const runPid = Number(input.env.NX_INVOCATION_ROOT_PID) || process.pid;
+    const runPid = Number(input.env.NX_INVOCATION_ROOT_PID) || input.runPid || process.pid;
     const runId = `${os.hostname()}:${runPid}:${systemProcessProbe.startTime(runPid) ?? '0'}`;
     const journalDir = path.join(input.cacheDir, 'lockstep', 'publish', input.targetName);
     mkdirSync(journalDir, { recursive: true });
@@ -183,7 +190,7 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
       // Once per run, before the run exists for the other tasks to join (G6).
       beforeSetUp: () => preflightOnce(journalDir, runId, () => preflight(registry)),
     });
-    if (input.onlyProject && !onlyPackage) throw ownPackageMissing();
+    if (missingOwn.length > 0) throw ownPackageMissing();
     if (journal.resumedFrom) log(`Resuming the unfinished run ${journal.resumedFrom} of commit ${sha.slice(0, 12)}: published packages are confirmed against the registry and skipped.`);
 
     const summary = await runPublish({
@@ -322,10 +329,10 @@ async function takeReleaseLock(input: PublishRunInput, runPid: number, runId: st
   const group = resolveGroupName(options.group.template, {
     branch: currentBranch(input.workspaceRoot, input.env),
     target: input.targetName,
-    project: input.onlyProject ?? input.runProjects.join(','),
+    project: input.onlyProjects?.join(',') ?? input.runProjects.join(','),
   }, input.env);
   const repoId = repositoryIdentity(input.workspaceRoot);
-  const common = { group, repoId, runPid, runId, perTask: input.onlyProject !== undefined, workspaceRoot: input.workspaceRoot, options, command: `nx ${input.targetName} (${input.runProjects.length} projects)`, log };
+  const common = { group, repoId, runPid, runId, perTask: input.onlyProjects !== undefined, workspaceRoot: input.workspaceRoot, options, command: `nx ${input.targetName} (${input.runProjects.length} projects)`, log };
   if (options.lockPolicy === 'warn') {
     try {
       return await takeReleaseHold({ ...common, waitTimeoutMs: 0 });
