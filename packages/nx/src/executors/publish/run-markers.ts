@@ -19,6 +19,8 @@ import { ProcessProbe, systemProcessProbe } from '@lockstep/core';
 export class RunMarkers {
   readonly dir: string;
   private readonly owned = new Set<string>();
+  /** This task's entry under tasks/: its pid, and a nonce, since two tasks of one process (tests, batches in one worker) must not share one. */
+  private readonly entry: string;
 
   constructor(
     readonly journalDir: string,
@@ -27,6 +29,7 @@ export class RunMarkers {
     private readonly probe: ProcessProbe = systemProcessProbe,
   ) {
     this.dir = path.join(journalDir, 'runs', safeName(runId));
+    this.entry = `${pid}-${Math.random().toString(36).slice(2, 10)}`;
   }
 
   /** True for exactly one caller per run and name (true again for that caller). */
@@ -45,11 +48,11 @@ export class RunMarkers {
   /** This task has started: other tasks of the run count it as active until leave(). */
   enter(): void {
     mkdirSync(path.join(this.dir, 'tasks'), { recursive: true });
-    writeFileSync(path.join(this.dir, 'tasks', String(this.pid)), '');
+    writeFileSync(path.join(this.dir, 'tasks', this.entry), '');
   }
 
   leave(): void {
-    rmSync(path.join(this.dir, 'tasks', String(this.pid)), { force: true });
+    rmSync(path.join(this.dir, 'tasks', this.entry), { force: true });
   }
 
   /**
@@ -64,7 +67,7 @@ export class RunMarkers {
     } catch {
       return false;
     }
-    return names.some((name) => Number(name) !== this.pid && this.probe.isAlive(Number(name)));
+    return names.some((name) => name !== this.entry && this.probe.isAlive(Number(name.split('-')[0])));
   }
 
   /**
