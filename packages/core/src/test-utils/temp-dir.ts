@@ -9,7 +9,8 @@ export function useTempDir(prefix = 'lockstep-test-'): () => string {
     dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   });
   afterEach(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    // A child process a test just SIGKILLed may still be writing here as it dies: retry ENOTEMPTY/EBUSY.
+    if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     dir = undefined;
   });
   return () => {
