@@ -6,6 +6,7 @@ import { mapLimit } from '../util/map-limit';
 import { assertNoSymlinkEscape, normalizeEmittedPath } from './confine';
 import { isTempFileName } from './temp-name';
 import { writeFileAtomicFast } from './write-fast';
+import { lstatOrUndefined } from '../util/fs';
 
 /** Where a file's new bytes come from: memory, or a staged file on outDir's filesystem. */
 export type FileSource = { data: string | Uint8Array } | { stagedPath: string };
@@ -265,15 +266,6 @@ async function removeIfEmpty(dir: string): Promise<boolean> {
     return true;
   } catch (error) {
     if (errnoCode(error) === 'ENOTEMPTY' || errnoCode(error) === 'EEXIST' || errnoCode(error) === 'ENOENT') return false;
-    throw error;
-  }
-}
-
-async function lstatOrUndefined(target: string) {
-  try {
-    return await fsp.lstat(target);
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return undefined;
     throw error;
   }
 }

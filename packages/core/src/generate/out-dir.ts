@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { errnoCode } from '../errors';
 import { outDirBlockedByFileError, outDirLinkLoopError, outDirRefusedError } from './errors';
+import { lstatOrUndefined } from '../util/fs';
 
 /** Where an outDir may not be, beyond the workspace root itself. */
 export interface OutDirRules {
@@ -112,14 +113,5 @@ async function readlinkOrUndefined(p: string): Promise<string | undefined> {
     return await fsp.readlink(p);
   } catch {
     return undefined;
-  }
-}
-
-async function lstatOrUndefined(p: string) {
-  try {
-    return await fsp.lstat(p);
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return undefined;
-    throw error;
   }
 }

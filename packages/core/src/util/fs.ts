@@ -29,3 +29,13 @@ export async function readdirOrEmptyAsync(dir: string, options: ReaddirOrEmptyOp
     throw error;
   }
 }
+
+/** lstat of `target`, or undefined when nothing is there (ENOENT, or a file where a directory was expected: ENOTDIR). */
+export async function lstatOrUndefined(target: string) {
+  try {
+    return await fsp.lstat(target);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return undefined;
+    throw error;
+  }
+}
