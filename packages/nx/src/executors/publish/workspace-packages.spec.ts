@@ -3,16 +3,18 @@ import * as os from 'os';
 import * as path from 'path';
 import { isInternalSpec, readWorkspacePackages, resolvePackageRoot, scanWorkspacePackages } from './workspace-packages';
 
+// One temp workspace per test, for both describe blocks below.
+let root: string;
+const write = (rel: string, json: unknown) => {
+  mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+  writeFileSync(path.join(root, rel), typeof json === 'string' ? json : JSON.stringify(json));
+};
+beforeEach(() => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'lockstep-wsp-'));
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
 describe('readWorkspacePackages', () => {
-  let root: string;
-  const write = (rel: string, json: unknown) => {
-    mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    writeFileSync(path.join(root, rel), typeof json === 'string' ? json : JSON.stringify(json));
-  };
-  beforeEach(() => {
-    root = mkdtempSync(path.join(os.tmpdir(), 'lockstep-wsp-'));
-  });
-  afterEach(() => rmSync(root, { recursive: true, force: true }));
 
   it('reads names, versions and the internal runtime dependencies (not devDependencies)', () => {
     write('libs/utils/package.json', { name: '@d/utils', version: '1.0.0' });
@@ -56,15 +58,6 @@ describe('readWorkspacePackages', () => {
 });
 
 describe('scanWorkspacePackages (what the G6 preflight starts from)', () => {
-  let root: string;
-  const write = (rel: string, json: unknown) => {
-    mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    writeFileSync(path.join(root, rel), typeof json === 'string' ? json : JSON.stringify(json));
-  };
-  beforeEach(() => {
-    root = mkdtempSync(path.join(os.tmpdir(), 'lockstep-wsp-'));
-  });
-  afterEach(() => rmSync(root, { recursive: true, force: true }));
 
   it('collects every unreadable package of the run instead of throwing the first, and leaves those projects out', () => {
     write('ok/package.json', { name: '@d/ok', version: '1.0.0' });
