@@ -21,6 +21,8 @@ export interface FaultProxyOptions {
   seed?: number;
   /** A fault to inject, `false`/'none' to force none, undefined for the random draw. */
   rules?: (req: ProxyRequestInfo) => Fault | false | null | undefined;
+  /** While set, arriving uploads wait for this promise before anything else happens to them. */
+  uploadGate?: Promise<unknown>;
 }
 export interface UploadRecord {
   name: string;

@@ -24,6 +24,10 @@
  *                    "response lost after the upload landed" case.
  * With `seed` the choice of faulted requests is deterministic (mulberry32).
  *
+ * `uploadGate` (a promise, set through setOptions): uploads that arrive while
+ * it is set wait for it before anything else happens to them, so a test can
+ * hold a run's uploads in flight until something it waits for has happened.
+ *
  * stats: { requests, faults, faultsByKind, forwarded, uploads: [{ name,
  * version, start, end, status, fault, forwarded }], log: [{ method, path,
  * status, fault, start, end }] }. An upload is a PUT /<package> with a body
@@ -166,6 +170,7 @@ async function startFaultProxy(initial = {}) {
         }
       };
       try {
+        if (record && options.uploadGate) await options.uploadGate;
         if (options.latencyMs > 0) await delay(options.latencyMs);
         const fault = chooseFault({
           method: req.method,

@@ -34,20 +34,25 @@ describe('cancelInProgress (local backend)', () => {
     const pws = await workspace('supersede', {
       nxJson: { targetDefaults: { publish: { dependsOn: ['^publish'], options: { concurrency: { cancelInProgress: true } } } } },
     });
-    // Slow enough that the newer run arrives while level 0 is still uploading.
-    reg.proxy.setOptions({ latencyMs: 1000 });
+    // The old run's uploads are held at the proxy until the newer run has asked it to stop, so the
+    // newer run always arrives while an upload is in flight, however slow nx starts on a loaded machine.
+    let openGate = () => {};
+    reg.proxy.setOptions({ uploadGate: new Promise<void>((resolve) => (openGate = resolve)) });
     const old = pws.spawnPublish();
     let stopped;
     let newer;
     try {
-      await waitFor(() => pws.uploads().length >= 1 || old.child.exitCode !== null, 120_000, 'the old run\'s first upload');
+      await waitFor(() => pws.uploads().length >= 1 || old.child.exitCode !== null, 120_000, 'the old run\'s first upload (held at the proxy)');
       expect(old.child.exitCode).toBeNull();
       const newerRun = pws.publish([], { env: { LOCKSTEP_KILL_GRACE_MS: '60000' } });
+      await waitFor(() => supersedeRequests(pws.lockDir).length > 0, 120_000, 'the newer run\'s supersede request in the lock dir');
+      reg.proxy.setOptions({ uploadGate: undefined });
+      openGate();
       stopped = await old.done;
-      reg.proxy.setOptions({ latencyMs: 0 });
       newer = await newerRun;
     } finally {
-      reg.proxy.setOptions({ latencyMs: 0 });
+      reg.proxy.setOptions({ uploadGate: undefined });
+      openGate();
     }
     show('the superseded run', stopped);
     show('the newer run', newer);
@@ -70,6 +75,26 @@ describe('cancelInProgress (local backend)', () => {
     expect(summaryCounts(newer.output).at(-1)!.failed).toBe(0);
   });
 });
+
+/** Supersede requests (files in a `superseded` directory) anywhere under the lock dir. */
+function supersedeRequests(lockDir: string): string[] {
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // removed while we looked
+    }
+    for (const e of entries) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (path.basename(dir) === 'superseded' && !e.name.startsWith('.tmp-')) found.push(full);
+    }
+  };
+  walk(lockDir);
+  return found;
+}
 
 /** A second clone of `pws`'s repository, set up as another CI machine: own lock dir, own Nx cache, same packages. */
 async function cloneWorkspace(pws: PublishWorkspace, bare: string): Promise<PublishWorkspace> {
