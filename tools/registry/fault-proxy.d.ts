@@ -23,6 +23,12 @@ export interface FaultProxyOptions {
   rules?: (req: ProxyRequestInfo) => Fault | false | null | undefined;
   /** While set, arriving uploads wait for this promise before anything else happens to them. */
   uploadGate?: Promise<unknown>;
+  /** Endpoints answered in front of the registry (trusted-publishing.js). */
+  front?: ProxyFront;
+}
+export interface ProxyFront {
+  answer(req: import('http').IncomingMessage, res: import('http').ServerResponse, body: Buffer, upload: { name: string; version: string } | undefined): number | undefined | Promise<number | undefined>;
+  upstreamHeaders(req: import('http').IncomingMessage, headers: Record<string, unknown>): Record<string, unknown>;
 }
 export interface UploadRecord {
   name: string;

@@ -22,6 +22,8 @@
  *                    and applied by the registry, then the response is lost
  *                    (socket destroyed) or replaced by that status: the
  *                    "response lost after the upload landed" case.
+ * `front`: answers some requests itself and rewrites the headers of what it
+ * forwards (trusted-publishing.js: npm's OIDC exchange).
  * With `seed` the choice of faulted requests is deterministic (mulberry32).
  *
  * `uploadGate` (a promise, set through setOptions): uploads that arrive while
@@ -126,7 +128,7 @@ async function startFaultProxy(initial = {}) {
 
   function forward(req, body) {
     return new Promise((resolve, reject) => {
-      const headers = { ...req.headers };
+      const headers = options.front ? options.front.upstreamHeaders(req, { ...req.headers }) : { ...req.headers };
       // Keep the client's Host (tarball URLs must point at the proxy); the
       // body is re-sent whole, so its length is known.
       delete headers['transfer-encoding'];
@@ -172,6 +174,9 @@ async function startFaultProxy(initial = {}) {
       try {
         if (record && options.uploadGate) await options.uploadGate;
         if (options.latencyMs > 0) await delay(options.latencyMs);
+        // Endpoints the registry lacks (trusted publishing: trusted-publishing.js) are answered in front of it.
+        const answered = options.front ? await options.front.answer(req, res, body, upload) : undefined;
+        if (answered !== undefined) return finish(answered);
         const fault = chooseFault({
           method: req.method,
           url: req.url,

@@ -35,6 +35,10 @@ export const ErrorCodes = {
   ECONFIG: 'ECONFIG',
   /** The registry refused our credentials (401, or 403 for auth): never retried. */
   EAUTH: 'EAUTH',
+  /** Trusted publishing failed: no CI identity token, or the registry would not exchange it for a token of the package (no trusted publisher). */
+  EOIDC: 'EOIDC',
+  /** A provenance attestation could not be made or attached (sigstore unreachable, a provenanceFile that does not fit the tarball). */
+  EPROVENANCE: 'EPROVENANCE',
   /** The registry refused the manifest (400): never retried. */
   EBADMANIFEST: 'EBADMANIFEST',
   /** The version is on the registry with other content (another integrity). */

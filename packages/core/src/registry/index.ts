@@ -27,3 +27,5 @@ export { classifyRegistryError, isTransient, errorCodeFor, PUBLISHED_OVER, type 
 export { redact, createRedactor, REDACTED } from './redact';
 export { integrityOf, sameIntegrity } from './integrity';
 export { toRegistryError, type RegistryErrorContext, type RegistryOperation } from './registry-error';
+export { AUTH_MODES, createTrustedPublishing, detectOidcProvider, identityClaims, usesTrustedPublishing, type AuthMode, type CiProvider, type IdentityClaims, type TrustedPublishing } from './oidc';
+export { attachProvenance, type ProvenanceOptions } from './provenance';

@@ -33,6 +33,8 @@ export interface NpmConfig {
   options: FetchOptions;
   /** Every credential value found (tokens, `_auth`, passwords, OTP), for redact(). */
   secrets: string[];
+  /** npm's `provenance` setting (.npmrc, NPM_CONFIG_PROVENANCE): true when set to true there. */
+  provenance: boolean;
   /** The config files that were read (project, user, global, builtin). */
   files: string[];
   /** The registry a package name publishes to (its scope's registry, or the default). */
@@ -222,6 +224,8 @@ export async function loadNpmConfig(options: LoadNpmConfigOptions): Promise<NpmC
   delete flat.tufCache;
   if (flat.access === null) delete flat.access;
   if (flat.provenanceFile === null) delete flat.provenanceFile;
+  // npm's own `provenance` (.npmrc, NPM_CONFIG_PROVENANCE) is read here; the client decides per upload (provenance.ts).
+  const provenance = flat.provenance === true;
   flat.provenance = false;
   flat.preferOnline = true;
   flat.preferOffline = false;
@@ -264,6 +268,7 @@ export async function loadNpmConfig(options: LoadNpmConfigOptions): Promise<NpmC
     scopes,
     options: flat,
     secrets: secretList,
+    provenance,
     files,
     registryFor,
     hasCredentials,

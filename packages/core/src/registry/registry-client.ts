@@ -5,6 +5,8 @@ import { classifyRegistryError } from './classify';
 import { integrityOf, sameIntegrity } from './integrity';
 import { LoadNpmConfigOptions, NpmConfig, loadNpmConfig, normalizeRegistry } from './npm-config';
 import { FetchOptions, FetchResponse, libnpmpublish, npmFetch } from './npm-libs';
+import { AuthMode, TrustedPublishing, createTrustedPublishing, usesTrustedPublishing } from './oidc';
+import { attachProvenance, provenanceFailure } from './provenance';
 import { createRedactor } from './redact';
 import { RegistryErrorContext, RegistryOperation, toRegistryError } from './registry-error';
 import { DEFAULT_RETRIES, RetryInfo, withRetries } from './retry';
@@ -73,6 +75,20 @@ export interface RegistryClientOptions extends Omit<LoadNpmConfigOptions, 'cwd'>
    * may or may not have landed: the next publish asks the registry first.
    */
   signal?: AbortSignal;
+  /**
+   * How uploads authenticate (oidc.ts): `auto` (default) uses trusted
+   * publishing in GitHub Actions, GitLab CI and CircleCI when no token is
+   * configured for the package's registry; `oidc` always; `token` never.
+   */
+  auth?: AuthMode;
+  /** Publish with a provenance attestation (npm's `provenance`); default: npm's config, else on with trusted publishing as npm decides. */
+  provenance?: boolean;
+  /** A prepared sigstore bundle attached as the provenance (npm's `provenanceFile`). */
+  provenanceFile?: string;
+  /** Every secret the client learns on the way (identity and exchanged tokens), for the caller's redactor. */
+  onSecret?: (secret: string) => void;
+  /** The trusted publishing of this environment (default: from `env`). */
+  trustedPublishing?: TrustedPublishing;
 }
 
 export interface RegistryClient {
@@ -101,6 +117,14 @@ export interface RegistryClient {
   whoami(registry?: string): Promise<string | undefined>;
   /** Every version of `name` the registry serves right now ([] when it has none). */
   listVersions(name: string): Promise<string[]>;
+  /** Whether uploads to `registry` use trusted publishing (a token exchanged per package) rather than configured credentials. */
+  usesTrustedPublishing(registry: string): boolean;
+  /**
+   * Before the first upload (G6), instead of whoami: the CI job gives an
+   * identity token for `registry` (EOIDC otherwise). Returns the provider.
+   * Nothing is exchanged: each package's token is fetched just before its upload.
+   */
+  checkTrustedPublishing(registry: string): Promise<string>;
 }
 
 /** `@scope/name` → `@scope%2fname`, as registries expect in paths. */
@@ -152,8 +176,23 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
     if (secret && !secrets.has(secret)) {
       secrets.add(secret);
       redactWith = createRedactor(secrets);
+      options.onSecret?.(secret);
     }
   };
+  const env = options.env ?? process.env;
+  const authMode = options.auth ?? 'auto';
+  const oidcFor = (registry: string) => usesTrustedPublishing(authMode, env, config.hasCredentials(registry));
+  let trusted = options.trustedPublishing;
+  const trustedPublishing = (): TrustedPublishing =>
+    (trusted ??= createTrustedPublishing({
+      env,
+      signal,
+      onSecret: addSecret,
+      postExchange: async (url, idToken) => {
+        const res = await transport.fetch(url, { ...baseFetchOptions, method: 'POST', forceAuth: { token: idToken }, headers: { accept: 'application/json' } });
+        return res.json();
+      },
+    }));
 
   const baseFetchOptions: FetchOptions = {
     ...config.options,
@@ -294,16 +333,30 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
           if (seen) return settle(seen, mayHaveLanded);
           lookFirst = false;
         }
+        // Trusted publishing: a token for this package, exchanged just before this upload, held nowhere else.
+        const exchanged = oidcFor(registry) ? await trustedPublishing().exchange(name, registry) : undefined;
+        const provenance = await attachProvenance({
+          option: options.provenance,
+          file: options.provenanceFile,
+          config,
+          env,
+          exchanged,
+          visibility: (path) => transport.fetch(`${registry}${path.slice(1)}`, { ...baseFetchOptions, ...FRESH_JSON_GET, registry }).then((res) => res.json()),
+          name,
+        });
         try {
           await transport.publish(manifest, tarball, {
             ...baseFetchOptions,
             defaultTag: publishOptions.tag ?? 'latest',
             ...(publishOptions.access === undefined ? {} : { access: publishOptions.access }),
             ...(publishOptions.otp === undefined ? {} : { otp: publishOptions.otp }),
-            provenance: false,
+            ...(exchanged ? { forceAuth: { token: exchanged.token } } : {}),
+            ...provenance,
           });
           return 'published';
         } catch (error) {
+          const refused = provenanceFailure(error, provenance, name, version, redact);
+          if (refused) throw refused;
           const failure = classifyRegistryError(error);
           if (failure.kind === 'conflict') return settleConflict(mayHaveLanded, error);
           if (failure.kind === 'transient' && failure.ambiguous) {
@@ -363,6 +416,14 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
         });
       }
       return username;
+    },
+
+    usesTrustedPublishing: (registry) => oidcFor(normalizeRegistry(registry)),
+
+    async checkTrustedPublishing(registryUrl) {
+      const tp = trustedPublishing();
+      await tp.identity(normalizeRegistry(registryUrl));
+      return tp.provider;
     },
 
     listVersions(name) {

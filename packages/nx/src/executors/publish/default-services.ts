@@ -51,6 +51,13 @@ export function createPublishServices(
         registry: settings.registry,
         retries,
         otp: settings.otp,
+        auth: settings.auth,
+        provenance: settings.provenance,
+        provenanceFile: settings.provenanceFile,
+        onSecret: (secret) => {
+          secrets.push(secret);
+          redact = createRedactor(secrets);
+        },
         signal: ctx.signal,
         onRetry: (info) =>
           ctx.log(
@@ -73,9 +80,12 @@ export function createPublishServices(
           const registry = client.registryFor(name);
           let check = whoami.get(registry);
           if (!check) {
-            check = client.whoami(registry).then((user) => {
-              if (user === undefined) ctx.log(`${registry} has no /-/whoami: the credentials are checked by the first upload.`);
-            });
+            // Trusted publishing has no credentials to ask about: the CI job's identity is checked instead (tokens come per package).
+            check = client.usesTrustedPublishing(registry)
+              ? client.checkTrustedPublishing(registry).then((provider) => ctx.log(`${registry}: trusted publishing from ${provider} (a token exchanged per package, just before its upload).`))
+              : client.whoami(registry).then((user) => {
+                  if (user === undefined) ctx.log(`${registry} has no /-/whoami: the credentials are checked by the first upload.`);
+                });
             whoami.set(registry, check);
           }
           return check;

@@ -10,6 +10,9 @@ describe('normalizePublishOptions', () => {
       tag: 'latest',
       access: undefined,
       otp: undefined,
+      auth: 'auto',
+      provenance: undefined,
+      provenanceFile: undefined,
       dryRun: false,
       maxConcurrency: 4,
       retries: 3,
@@ -37,6 +40,14 @@ describe('normalizePublishOptions', () => {
     expect(schema.properties.concurrency.properties.group.default).toBe(normalized.group.template);
     expect(schema.properties.concurrency.properties.waitTimeoutMs.default).toBe(normalized.group.waitTimeoutMs);
     expect(schema.properties.lockPolicy.default).toBe(normalized.lockPolicy);
+    expect(schema.properties.auth.default).toBe(normalized.auth);
+    expect(schema.properties.auth.enum).toEqual(['auto', 'token', 'oidc']);
+  });
+
+  it('takes auth, provenance and provenanceFile (resolved against the workspace); refuses an unknown auth', () => {
+    expect(normalizePublishOptions({ auth: 'oidc', provenance: true, provenanceFile: 'dist/a.sigstore' }, ctx())).toMatchObject({ auth: 'oidc', provenance: true, provenanceFile: '/ws/dist/a.sigstore' });
+    expect(normalizePublishOptions({ provenance: false }, ctx()).provenance).toBe(false);
+    expect(() => normalizePublishOptions({ auth: 'sso' as never }, ctx())).toThrow(/auth must be one of "auto", "token", "oidc"/);
   });
 
   it('takes max, cancelInProgress and the git backend with its remote and TTL', () => {

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { ErrorCodes, LockstepError, isLockstepError, parseDuration } from '@lockstep/core';
+import { AUTH_MODES, ErrorCodes, LockstepError, isLockstepError, parseDuration, type AuthMode } from '@lockstep/core';
 import type { PublishExecutorSchema } from './schema';
 
 export interface NormalizedPublishOptions {
@@ -7,6 +7,12 @@ export interface NormalizedPublishOptions {
   tag: string;
   access?: 'public' | 'restricted';
   otp?: string;
+  /** How uploads authenticate (core's AuthMode). */
+  auth: AuthMode;
+  /** undefined: npm's config, else as trusted publishing decides. */
+  provenance?: boolean;
+  /** Absolute. */
+  provenanceFile?: string;
   dryRun: boolean;
   maxConcurrency: number;
   retries: number;
@@ -34,6 +40,9 @@ export const PUBLISH_OPTIONS = [
   'tag',
   'access',
   'otp',
+  'auth',
+  'provenance',
+  'provenanceFile',
   'dryRun',
   'maxConcurrency',
   'retries',
@@ -52,7 +61,7 @@ export const PUBLISH_OPTIONS = [
 /**
  * Options that hold for the whole run: in batch mode every task must agree on
  * them (EBADOPTIONS otherwise). The rest (packageRoot, registry, tag, access,
- * otp, retries, firstRelease, nxReleaseVersionData) are per package: each
+ * otp, auth, provenance, provenanceFile, retries, firstRelease, nxReleaseVersionData) are per package: each
  * package uses its own task's.
  */
 export const RUN_WIDE_OPTIONS = ['dryRun', 'maxConcurrency', 'verifyTimeoutMs', 'resume', 'concurrency', 'lockBackend', 'lockPolicy', 'forceLock', 'summaryFile', 'cycles'] as const;
@@ -107,6 +116,9 @@ export function normalizePublishOptions(options: PublishExecutorSchema, ctx: { r
     tag: typeof options.tag === 'string' && options.tag.trim() ? options.tag.trim() : 'latest',
     access: options.access === undefined ? undefined : oneOf(options.access, 'access', ['public', 'restricted'] as const, 'public'),
     otp: normalizeOtp(options.otp, ctx.env),
+    auth: oneOf(options.auth, 'auth', AUTH_MODES, 'auto'),
+    provenance: options.provenance === undefined ? undefined : options.provenance === true,
+    provenanceFile: options.provenanceFile ? path.resolve(ctx.root, options.provenanceFile) : undefined,
     dryRun: options.dryRun === true || ctx.env.NX_DRY_RUN === 'true',
     maxConcurrency: integer(options.maxConcurrency, 'maxConcurrency', 1, 4),
     retries: integer(options.retries, 'retries', 0, 3),

@@ -37,7 +37,8 @@ export function packageSettings(packages: readonly ReleasePackage[], optionsOf: 
   }));
 }
 
-const clientKey = (o: Pick<NormalizedPublishOptions, 'registry' | 'retries' | 'otp'>) => JSON.stringify([o.registry ?? null, o.retries, o.otp ?? null]);
+const clientKey = (o: Pick<NormalizedPublishOptions, 'registry' | 'retries' | 'otp' | 'auth' | 'provenance' | 'provenanceFile'>) =>
+  JSON.stringify([o.registry ?? null, o.retries, o.otp ?? null, o.auth, o.provenance ?? null, o.provenanceFile ?? null]);
 
 /**
  * One registry port for the run that sends each package's requests to its
@@ -54,7 +55,8 @@ export async function routedRegistry(services: PublishServices, base: Normalized
     const key = clientKey(options);
     let client = clients.get(key);
     if (!client) {
-      client = await services.createRegistry({ registry: options.registry, retries: options.retries, otp: options.otp });
+      const { registry, retries, otp, auth, provenance, provenanceFile } = options;
+      client = await services.createRegistry({ registry, retries, otp, auth, provenance, provenanceFile });
       clients.set(key, client);
     }
     byName.set(pkg.name, client);

@@ -5,6 +5,10 @@ export interface PublishExecutorSchema {
   access?: 'public' | 'restricted';
   /** A number (Nx's parser turns `--otp=012345` into 12345) is padded back to 6 digits. */
   otp?: string | number;
+  /** How uploads authenticate: `auto` (trusted publishing in CI when no token is configured), `token`, `oidc`. */
+  auth?: 'auto' | 'token' | 'oidc';
+  provenance?: boolean;
+  provenanceFile?: string;
   dryRun?: boolean;
   maxConcurrency?: number;
   retries?: number;

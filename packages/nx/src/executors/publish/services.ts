@@ -1,4 +1,4 @@
-import type { JournalPort, LockstepError, PackedPackage, RegistryPort, ReleasePackage } from '@lockstep/core';
+import type { AuthMode, JournalPort, LockstepError, PackedPackage, RegistryPort, ReleasePackage } from '@lockstep/core';
 import type { RecordView } from './run-report';
 
 export interface JournalHandle extends JournalPort {
@@ -31,6 +31,9 @@ export interface RegistrySettings {
   registry?: string;
   retries: number;
   otp?: string;
+  auth?: AuthMode;
+  provenance?: boolean;
+  provenanceFile?: string;
 }
 
 /** The outside world of a publish run, injectable so the executor can be tested without a registry. */
