@@ -4,7 +4,8 @@ import { isDurableTempFor } from '../atomic/write-durable';
 import { isTempFileName } from '../atomic/temp-name';
 import { errnoCode } from '../errors';
 import { withLock } from '../lock/lock';
-import { PackageRecord, RunRecord, corruptFile, parsePackageRecord, parseRunRecord } from './records';
+import { journalCorruptError } from './errors';
+import { PackageRecord, RunRecord, parsePackageRecord, parseRunRecord } from './records';
 
 /**
  * The journal's layout under the directory the caller chose
@@ -42,7 +43,7 @@ function readText(file: string): string | undefined {
     return readFileSync(file, 'utf8');
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return undefined;
-    if (errnoCode(error) === 'EISDIR') throw corruptFile(file, 'it is a directory');
+    if (errnoCode(error) === 'EISDIR') throw journalCorruptError(file, 'it is a directory');
     throw error;
   }
 }
@@ -75,7 +76,7 @@ export function readAllRecords(dir: string): Map<string, PackageRecord> {
     const text = readText(file);
     if (text === undefined) continue;
     const record = parsePackageRecord(text, file);
-    if (recordFileName(record.name) !== entry) throw corruptFile(file, `it holds the record of "${record.name}", whose file is ${recordFileName(record.name)}`);
+    if (recordFileName(record.name) !== entry) throw journalCorruptError(file, `it holds the record of "${record.name}", whose file is ${recordFileName(record.name)}`);
     records.set(record.name, record);
   }
   return records;

@@ -2,7 +2,7 @@ import { mapLimit } from '../util/map-limit';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { writeFileDurable } from '../atomic/write-durable';
-import { ErrorCodes, LockstepError } from '../errors';
+import { journalCorruptError, journalMisuseError, journalOptionsError, journalRunReplacedError, journalShaMismatchError, journalVersionConflictError } from './errors';
 import {
   fsyncDir,
   packagesPath,
@@ -24,7 +24,6 @@ import {
   RunPackage,
   RunRecord,
   RunStatus,
-  corruptFile,
   serializeRecord,
 } from './records';
 
@@ -172,8 +171,7 @@ interface Ctx {
 }
 
 function checkOptions(options: OpenJournalOptions): void {
-  const bad = (what: string) =>
-    new LockstepError(ErrorCodes.EBADOPTIONS, `openJournal: ${what}.`, { hint: 'This is a bug in the caller of openJournal; please report it.' });
+  const bad = journalOptionsError;
   for (const field of ['runId', 'sha', 'target'] as const) {
     if (typeof options[field] !== 'string' || options[field] === '') throw bad(`"${field}" must be a non-empty string`);
   }
@@ -202,7 +200,7 @@ function tryJoin(ctx: Ctx): RunRecord | undefined {
   for (const p of ctx.options.packages) {
     const record = records.get(p.name);
     if (!record) return undefined;
-    if (record.version !== p.version) throw versionConflict(ctx, record, p);
+    if (record.version !== p.version) throw journalVersionConflictError(ctx.options.runId, record, p);
   }
   return run;
 }
@@ -224,13 +222,13 @@ async function setUp(ctx: Ctx): Promise<OpenJournalResult> {
     for (const p of options.packages) {
       const record = records.get(p.name);
       if (!record) await writeRecord(ctx, pendingRecord(ctx, p));
-      else if (record.version !== p.version) throw versionConflict(ctx, record, p);
+      else if (record.version !== p.version) throw journalVersionConflictError(ctx.options.runId, record, p);
     }
     return { journal: new JournalHandle(ctx, current), mode: 'joined', resumed: false };
   }
 
   const resuming = current !== undefined && current.status === 'running' && options.resume === 'auto';
-  if (resuming && current!.sha !== options.sha) throw shaMismatch(ctx, current!);
+  if (resuming && current!.sha !== options.sha) throw journalShaMismatchError({ dir: ctx.root, run: current!, sha: options.sha });
   await options.beforeSetUp?.();
   await fsp.mkdir(packagesPath(root), { recursive: true });
 
@@ -307,28 +305,6 @@ function withoutCredentials(registry: string): string {
   }
 }
 
-function shaMismatch(ctx: Ctx, current: RunRecord): LockstepError {
-  return new LockstepError(
-    ErrorCodes.ESTATESHAMISMATCH,
-    `The journal in ${ctx.root} holds an unfinished run of commit ${current.sha} (run ${current.runId}, started ${current.startedAt}), but this run is at commit ${ctx.options.sha}.`,
-    {
-      hint: `To finish that run, check out ${current.sha} and run the same command again. To abandon it and start over at ${ctx.options.sha}, run with resume: "fresh" (or \`lockstep state clear\`); packages it already published are then found on the registry and skipped.`,
-    },
-  );
-}
-
-function versionConflict(ctx: Ctx, record: PackageRecord, p: RunPackage): LockstepError {
-  return new LockstepError(
-    ErrorCodes.EBADOPTIONS,
-    `Run ${ctx.options.runId} already journals ${record.name}@${record.version}, but this process opened it for ${p.name}@${p.version}.`,
-    { hint: 'Every task process of one run must agree on the package versions; run the versioning step before publishing, not during it.' },
-  );
-}
-
-function bug(message: string): LockstepError {
-  return new LockstepError(ErrorCodes.EINTERNAL, message, { hint: 'This is a bug in lockstep. Please report it with the command you ran and this output.' });
-}
-
 class JournalHandle implements Journal {
   readonly dir: string;
   readonly packages: readonly RunPackage[];
@@ -357,8 +333,8 @@ class JournalHandle implements Journal {
   }
 
   transition(name: string, status: RecordStatus, patch: TransitionPatch = {}): Promise<PackageRecord> {
-    if (!this.listed.has(name)) return Promise.reject(bug(`transition(${JSON.stringify(name)}): not a package of run ${this.run.runId}.`));
-    if (!RECORD_STATUSES.includes(status)) return Promise.reject(bug(`transition(${JSON.stringify(name)}, ${JSON.stringify(status)}): not a package status.`));
+    if (!this.listed.has(name)) return Promise.reject(journalMisuseError(`transition(${JSON.stringify(name)}): not a package of run ${this.run.runId}.`));
+    if (!RECORD_STATUSES.includes(status)) return Promise.reject(journalMisuseError(`transition(${JSON.stringify(name)}, ${JSON.stringify(status)}): not a package status.`));
     // One transition of a package at a time in this process, each reading what the last one wrote.
     const next = (this.chains.get(name) ?? Promise.resolve()).catch(() => undefined).then(() => this.apply(name, status, patch));
     this.chains.set(name, next);
@@ -366,14 +342,10 @@ class JournalHandle implements Journal {
   }
 
   async finish(status: 'done' | 'failed'): Promise<RunRecord> {
-    if (status !== 'done' && status !== 'failed') throw bug(`finish(${JSON.stringify(status)}): a run finishes 'done' or 'failed'.`);
+    if (status !== 'done' && status !== 'failed') throw journalMisuseError(`finish(${JSON.stringify(status)}): a run finishes 'done' or 'failed'.`);
     const current = readRunFile(this.dir);
     if (current?.runId !== this.run.runId) {
-      throw new LockstepError(
-        ErrorCodes.ELOCKCOMPROMISED,
-        `The journal in ${this.dir} no longer holds run ${this.run.runId} (${current ? `it holds run ${current.runId}` : 'it was cleared'}).`,
-        { hint: 'Another release ran without the release lock, or `lockstep state clear` ran during this run. Check the registry before publishing again.' },
-      );
+      throw journalRunReplacedError(this.dir, this.run.runId, current);
     }
     const run: RunRecord = { ...current, status, updatedAt: this.ctx.now() };
     await this.ctx.write(runPath(this.dir), serializeRecord(run));
@@ -382,14 +354,14 @@ class JournalHandle implements Journal {
 
   private mustRead(name: string): PackageRecord {
     const record = readRecordFile(this.dir, name);
-    if (!record) throw corruptFile(recordPath(this.dir, name), 'it is missing although the run lists the package');
+    if (!record) throw journalCorruptError(recordPath(this.dir, name), 'it is missing although the run lists the package');
     return record;
   }
 
   private async apply(name: string, status: RecordStatus, patch: TransitionPatch): Promise<PackageRecord> {
     const current = this.mustRead(name);
     const allowed = ENTERED_FROM[status];
-    if (allowed && !allowed.includes(current.status)) throw bug(`${name}: cannot go from '${current.status}' to '${status}'.`);
+    if (allowed && !allowed.includes(current.status)) throw journalMisuseError(`${name}: cannot go from '${current.status}' to '${status}'.`);
     const now = this.ctx.now();
     const error = patch.error ?? (status === 'failed' || status === 'blocked' ? current.error : undefined);
     const skippedReason = patch.skippedReason ?? (status === 'skipped' ? current.skippedReason : undefined);

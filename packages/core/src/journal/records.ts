@@ -1,4 +1,4 @@
-import { ErrorCodes, LockstepError } from '../errors';
+import { journalCorruptError } from './errors';
 
 export const JOURNAL_SCHEMA = 1;
 
@@ -57,23 +57,16 @@ export interface PackageRecord {
   updatedAt: string;
 }
 
-export function corruptFile(file: string, why: string, cause?: unknown): LockstepError {
-  return new LockstepError(ErrorCodes.EJOURNALCORRUPT, `The publish journal file ${file} is corrupt: ${why}.`, {
-    hint: `Inspect it (lockstep state show), then delete it, or start over with resume: "fresh" (lockstep state clear removes the whole journal). Check the registry before publishing again: the journal no longer says what was published.`,
-    cause,
-  });
-}
-
 function parseObject(text: string, file: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw corruptFile(file, text.trim() === '' ? 'it is empty' : `it is not valid JSON (${(error as Error).message})`, error);
+    throw journalCorruptError(file, text.trim() === '' ? 'it is empty' : `it is not valid JSON (${(error as Error).message})`, error);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw corruptFile(file, 'it does not hold a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw journalCorruptError(file, 'it does not hold a JSON object');
   const record = value as Record<string, unknown>;
-  if (record.schema !== JOURNAL_SCHEMA) throw corruptFile(file, `its schema is ${JSON.stringify(record.schema)}, not ${JOURNAL_SCHEMA}`);
+  if (record.schema !== JOURNAL_SCHEMA) throw journalCorruptError(file, `its schema is ${JSON.stringify(record.schema)}, not ${JOURNAL_SCHEMA}`);
   return record;
 }
 
@@ -82,7 +75,7 @@ const isNonEmpty = (v: unknown): v is string => typeof v === 'string' && v.lengt
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
 function check(file: string, ok: boolean, field: string, value: unknown): void {
-  if (!ok) throw corruptFile(file, `"${field}" is ${value === undefined ? 'missing' : `invalid (${JSON.stringify(value)})`}`);
+  if (!ok) throw journalCorruptError(file, `"${field}" is ${value === undefined ? 'missing' : `invalid (${JSON.stringify(value)})`}`);
 }
 
 export function parseRunRecord(text: string, file: string): RunRecord {
@@ -103,7 +96,7 @@ export function parseRunRecord(text: string, file: string): RunRecord {
 export function parsePackageRecord(text: string, file: string, expectedName?: string): PackageRecord {
   const v = parseObject(text, file);
   check(file, isNonEmpty(v.name), 'name', v.name);
-  if (expectedName !== undefined && v.name !== expectedName) throw corruptFile(file, `it holds the record of "${String(v.name)}", not of "${expectedName}"`);
+  if (expectedName !== undefined && v.name !== expectedName) throw journalCorruptError(file, `it holds the record of "${String(v.name)}", not of "${expectedName}"`);
   check(file, isNonEmpty(v.version), 'version', v.version);
   check(file, (RECORD_STATUSES as readonly unknown[]).includes(v.status), 'status', v.status);
   check(file, isCount(v.attempts), 'attempts', v.attempts);

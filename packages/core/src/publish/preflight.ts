@@ -2,6 +2,7 @@ import { performance } from 'perf_hooks';
 import { ErrorCodes, LockstepError, toLockstepError } from '../errors';
 import { planLevels } from '../schedule/plan-levels';
 import { mapLimit } from '../util/map-limit';
+import { expectedVersionMissingError, outOfRunDependencyMissingError, privateDependencyMissingError, registryRangeMissingError, restrictedUnscopedError } from './errors';
 import { RegistryPort, ReleasePackage } from './types';
 
 /** One reason the run would fail (or publish something no one can install), found before the first upload. */
@@ -117,9 +118,7 @@ export async function preflightRun(options: PreflightOptions): Promise<Preflight
     if (pkg.name.startsWith('@') || accessOf(pkg) !== 'restricted') continue;
     add(
       label(pkg),
-      new LockstepError(ErrorCodes.EBADMANIFEST, `${pkg.name} is not scoped, so it cannot be published with access "restricted".`, {
-        hint: 'Publish it under a scope (@org/name), or publish it with access "public".',
-      }),
+      restrictedUnscopedError(pkg.name),
     );
   }
   const listed = (p: ReleasePackage) => !options.packOnly || options.packOnly.has(p.name);
@@ -189,9 +188,7 @@ async function checkResolvable(
         pkg,
         async run() {
           if (await isPublished(pkg.name, pkg.version)) return;
-          throw new LockstepError(ErrorCodes.EWORKSPACEDEP, `${pkg.name}@${pkg.version} should already be on ${registry.registry} (${pkg.expectPublished}), and is not.`, {
-            hint: `Give ${pkg.name} a new version (nx release version), or pass --first-release if this is its first release: then it is published as it is.`,
-          });
+          throw expectedVersionMissingError(pkg, registry.registry);
         },
       });
     }
@@ -204,15 +201,7 @@ async function checkResolvable(
         pkg,
         async run() {
           if (await isPublished(dep, version)) return;
-          throw inRun
-            ? new LockstepError(
-                ErrorCodes.EWORKSPACEDEP,
-                `${pkg.name} depends on ${dep}@${version}, which is private (lockstep never publishes it) and not on ${registry.registry}.`,
-                { hint: `Remove "private": true from ${dep} so it is released too, move the dependency to devDependencies if it is only needed to build, or publish ${dep}@${version} first.` },
-              )
-            : new LockstepError(ErrorCodes.EWORKSPACEDEP, `${pkg.name} depends on ${dep}@${version} from the workspace, which is neither in this run nor on ${registry.registry}.`, {
-                hint: `Publish ${dep} in the same run (drop -p / --excludeTaskDependencies), or publish ${dep}@${version} first.`,
-              });
+          throw inRun ? privateDependencyMissingError(pkg, dep, version, registry.registry) : outOfRunDependencyMissingError(pkg, dep, version, registry.registry);
         },
       });
     }
@@ -224,11 +213,7 @@ async function checkResolvable(
         async run() {
           if (await hasVersionInRange(name, range)) return;
           const version = byName.get(name)?.version ?? options.workspaceVersions.get(name);
-          throw new LockstepError(
-            ErrorCodes.EWORKSPACEDEP,
-            `${pkg.name}: ${field}["${name}"] is "${range}", which the workspace's ${name}@${version} does not satisfy, and ${registry.registry} has no version of ${name} in that range.`,
-            { hint: `Use "workspace:^" (or a range ${version} satisfies) to depend on the version in the workspace, or publish a version of ${name} in "${range}" first.` },
-          );
+          throw registryRangeMissingError(pkg, { field, name, range, version }, registry.registry);
         },
       });
     }

@@ -1,4 +1,5 @@
 import { LockstepError } from '../errors';
+import { journalCorruptError } from '../journal/errors';
 import { runPublish, RunPublishOptions } from './run-publish';
 import { JournalPort, PackageStatus, RegistryPort, ReleasePackage } from './types';
 
@@ -167,6 +168,26 @@ describe('runPublish', () => {
       const registry = new FakeRegistry();
       const summary = await runPublish(options(graph(), registry, new FakeJournal(), { only: new Set(['ui']) }));
       expect(summary.packages).toEqual([expect.objectContaining({ name: 'ui', status: 'blocked', note: 'blocked by utils' })]);
+      expect(registry.events).toEqual([]);
+    });
+
+    it('a dependency whose journal record cannot be read blocks its dependent with the journal error, not as "not published by this run"', async () => {
+      const registry = new FakeRegistry();
+      const journal = new FakeJournal();
+      const corrupt = journalCorruptError('/journal/packages/utils.json', 'it is not valid JSON (Unexpected end of JSON input)');
+      journal.get = (name: string) => {
+        if (name === 'utils') throw corrupt;
+        return journal.records.get(name);
+      };
+      const lines: string[] = [];
+      const summary = await runPublish(options(graph(), registry, journal, { only: new Set(['ui']), log: (line) => lines.push(line) }));
+      expect(summary.ok).toBe(false);
+      expect(summary.packages).toEqual([
+        expect.objectContaining({ name: 'ui', status: 'blocked', error: { code: 'EJOURNALCORRUPT', message: corrupt.message, hint: corrupt.hint } }),
+      ]);
+      expect(lines.join('\n')).toContain(`ui@1.0.0 blocked: utils could not be confirmed: [EJOURNALCORRUPT] ${corrupt.message}`);
+      expect(lines.join('\n')).not.toContain('not published by this run');
+      expect(journal.records.get('ui')).toMatchObject({ status: 'blocked' });
       expect(registry.events).toEqual([]);
     });
   });

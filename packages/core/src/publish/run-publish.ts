@@ -1,7 +1,8 @@
 import { performance } from 'perf_hooks';
-import { ErrorCodes, LockstepError, toLockstepError } from '../errors';
+import { ErrorCodes, toLockstepError } from '../errors';
 import { Plan, planLevels } from '../schedule/plan-levels';
 import { RunResult, runScheduled } from '../schedule/run-scheduled';
+import { expectedVersionMissingError, outOfRunDependencyMissingError, versionExistsError } from './errors';
 import { JournalPort, PackageResult, PackageSettings, PackageStatus, PackedPackage, PublishSummary, RegistryPort, ReleasePackage } from './types';
 
 export interface RunPublishOptions {
@@ -125,6 +126,22 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
    */
   const confirmDependency = async (pkg: ReleasePackage): Promise<boolean> => {
     const t0 = performance.now();
+    try {
+      return await confirmFromJournal(pkg, t0);
+    } catch (error) {
+      // The journal could not be read (a corrupt record, say): that error, not "not published", is why its dependents wait in vain.
+      if (options.signal?.aborted) return stop(pkg, t0, 'confirmation cut off');
+      const e = toLockstepError(error);
+      const why = { code: e.code, message: options.redact(e.message), ...(e.hint ? { hint: options.redact(e.hint) } : {}) };
+      unconfirmed.set(pkg.name, why);
+      options.log(`Could not confirm ${pkg.name}@${pkg.version}: [${why.code}] ${why.message}${why.hint ? `\n    Hint: ${why.hint}` : ''}`);
+      return finish(pkg, 'failed', t0, { error: why });
+    }
+  };
+  /** Errors that kept an in-run dependency from being confirmed, by its name: its dependents are blocked with it. */
+  const unconfirmed = new Map<string, NonNullable<PackageResult['error']>>();
+
+  const confirmFromJournal = async (pkg: ReleasePackage, t0: number): Promise<boolean> => {
     if (pkg.private) return finish(pkg, 'skipped', t0, { note: 'private' });
     if (dryRun) return finish(pkg, 'pending', t0, { note: 'dry run: published by its own task' });
     let entry = options.journal?.get(pkg.name);
@@ -164,11 +181,7 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
       const version = byName.has(dep) ? undefined : options.workspaceVersions.get(dep);
       if (version === undefined) continue;
       if (!(await options.registry!.getPublished(dep, version))) {
-        throw new LockstepError(
-          ErrorCodes.EWORKSPACEDEP,
-          `${pkg.name} depends on ${dep}@${version} from the workspace, which is neither in this run nor on ${options.registry!.registry}.`,
-          { hint: `Publish ${dep} in the same run (drop -p / --excludeTaskDependencies), or publish ${dep}@${version} first.` },
-        );
+        throw outOfRunDependencyMissingError(pkg, dep, version, options.registry!.registry);
       }
     }
   };
@@ -232,7 +245,7 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
       await checkOutOfRunDeps(pkg);
       const existing = await lookUp(pkg);
       if (existing) {
-        if (existing.integrity !== packed.integrity) throw versionExists(pkg, registry.registry, existing.integrity, packed.integrity);
+        if (existing.integrity !== packed.integrity) throw versionExistsError(pkg, registry.registry, existing.integrity, packed.integrity);
         const { tag } = settingsOf(pkg);
         const repaired = await registry.ensureDistTag(pkg.name, pkg.version, tag);
         const note = `already on ${registry.registry}${repaired ? `, dist-tag ${tag} repaired` : ''}`;
@@ -269,9 +282,7 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
     const registry = options.registry!;
     const existing = await lookUp(pkg);
     if (!existing) {
-      throw new LockstepError(ErrorCodes.EWORKSPACEDEP, `${pkg.name}@${pkg.version} should already be on ${registry.registry} (${pkg.expectPublished}), and is not.`, {
-        hint: `Give ${pkg.name} a new version (nx release version), or pass --first-release if this is its first release: then it is published as it is.`,
-      });
+      throw expectedVersionMissingError(pkg, registry.registry);
     }
     integrities.set(pkg.name, existing.integrity);
     const note = `${pkg.expectPublished}; already on ${registry.registry}`;
@@ -305,8 +316,11 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
     onBlocked: (name, cause) => {
       const pkg = byName.get(name)!;
       if (stopped.has(cause)) return;
-      if (!confirmOnly.has(name)) say(name, `blocked: ${confirmOnly.has(cause) ? `${cause} was not published by this run` : `${cause} failed`}`);
-      results.set(name, { name, version: pkg.version, project: pkg.project, level: level(name), status: 'blocked', durationMs: 0, note: `blocked by ${cause}` });
+      const why = unconfirmed.get(cause);
+      if (!confirmOnly.has(name)) {
+        say(name, `blocked: ${why ? `${cause} could not be confirmed: [${why.code}] ${why.message}` : confirmOnly.has(cause) ? `${cause} was not published by this run` : `${cause} failed`}`);
+      }
+      results.set(name, { name, version: pkg.version, project: pkg.project, level: level(name), status: 'blocked', durationMs: 0, note: `blocked by ${cause}`, ...(why ? { error: why } : {}) });
     },
   });
   for (const [name, state] of outcome.outcomes) {
@@ -320,7 +334,10 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
     }
     if (state === 'blocked' && !confirmOnly.has(name) && !dryRun) {
       try {
-        await options.journal?.transition(name, 'blocked', { level: level(name), error: { code: 'EBLOCKED', message: `blocked by ${outcome.blockedBy.get(name)}` } });
+        const cause = outcome.blockedBy.get(name)!;
+        const why = unconfirmed.get(cause);
+        const message = `blocked by ${cause}${why ? ` (it could not be confirmed: [${why.code}] ${why.message})` : ''}`;
+        await options.journal?.transition(name, 'blocked', { level: level(name), error: { code: ErrorCodes.EBLOCKED, message } });
       } catch {
         // the result below still says blocked
       }
@@ -346,12 +363,6 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
     counts,
     packages: packages.sort((a, b) => a.level - b.level || a.name.localeCompare(b.name)),
   };
-}
-
-function versionExists(pkg: ReleasePackage, registry: string, theirs: string, ours: string): LockstepError {
-  return new LockstepError(ErrorCodes.EVERSIONEXISTS, `${pkg.name}@${pkg.version} is already on ${registry} with other content (registry ${theirs.slice(0, 24)}…, local ${ours.slice(0, 24)}…).`, {
-    hint: `A published version never changes: bump the version of ${pkg.name} and publish again.`,
-  });
 }
 
 function describePlan(plan: Plan, log: (line: string) => void): void {
