@@ -5,7 +5,9 @@
  *
  * Convention: errors are made by factories, one module per area
  * (`lease/errors.ts`, `lock/errors.ts`, `group/errors.ts`, `generate/errors.ts`,
- * `atomic/errors.ts`, `util/errors.ts`; the CLI's `cli/src/errors.ts`). A
+ * `atomic/errors.ts`, `journal/errors.ts`, `publish/errors.ts`,
+ * `registry/errors.ts`, `pack/errors.ts`, `schedule/errors.ts`,
+ * `util/errors.ts`; the CLI's `cli/src/errors.ts`). A
  * factory is named `<situation>Error(...)` (`leaseConflictError`,
  * `lockTimeoutError`), returns (never throws) a LockstepError with its code
  * and hint, and callers `throw` it. One situation has one factory, so its

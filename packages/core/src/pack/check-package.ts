@@ -1,8 +1,9 @@
 import { constants as fsConstants, promises as fsp } from 'fs';
 import * as path from 'path';
-import { ErrorCodes, LockstepError } from '../errors';
+import { LockstepError } from '../errors';
 import { mapLimit } from '../util/map-limit';
-import { StageOptions, listPackage, packError } from './stage-package';
+import { localPathSpecError, packCheckError, unreadableFilesError } from './errors';
+import { StageOptions, listPackage } from './stage-package';
 
 /** Dependency fields a consumer's install resolves: a spec there must mean something to a registry. */
 const INSTALLED_FIELDS = ['dependencies', 'optionalDependencies', 'peerDependencies'] as const;
@@ -41,7 +42,7 @@ export async function checkPackage(packageDir: string, options: StageOptions & {
   try {
     listing = await listPackage(packageDir, { ...options, problems, listFiles: options.files !== false });
   } catch (error) {
-    problems.push(error instanceof LockstepError ? error : packError(`Could not check ${packageDir}: ${(error as Error)?.message ?? error}`, error));
+    problems.push(error instanceof LockstepError ? error : packCheckError(packageDir, error));
     return { files: [], problems };
   }
   const { dir, manifest, list } = listing;
@@ -52,11 +53,7 @@ export async function checkPackage(packageDir: string, options: StageOptions & {
     for (const [dep, spec] of Object.entries(deps as Record<string, unknown>)) {
       // Still a local path after the rewrite (which turns those of workspace packages into versions).
       if (typeof spec !== 'string' || !/^(file|link):/.test(spec)) continue;
-      problems.push(
-        new LockstepError(ErrorCodes.EWORKSPACEDEP, `${owner}: ${field}["${dep}"] is "${spec}", but no workspace package is named "${dep}": it would be published as a local path no one can install.`, {
-          hint: `Depend on a registry version of "${dep}" (for example "^1.0.0"), point the spec at a workspace package of that name, or move it to devDependencies if it is only needed to build.`,
-        }),
-      );
+      problems.push(localPathSpecError(owner, field, dep, spec));
     }
   }
   const unreadable: string[] = [];
@@ -70,13 +67,7 @@ export async function checkPackage(packageDir: string, options: StageOptions & {
   });
   if (unreadable.length > 0) {
     unreadable.sort();
-    const named = unreadable.slice(0, MAX_FILES_NAMED).join(', ');
-    const more = unreadable.length > MAX_FILES_NAMED ? ` and ${unreadable.length - MAX_FILES_NAMED} more` : '';
-    problems.push(
-      new LockstepError(ErrorCodes.EPACK, `${owner}: npm would publish files that cannot be read in ${dir}: ${named}${more}.`, {
-        hint: 'Make them readable, or leave them out of the package (`files` in package.json, .npmignore).',
-      }),
-    );
+    problems.push(unreadableFilesError(owner, dir, unreadable, MAX_FILES_NAMED));
   }
   return { name: owner, files: list, problems };
 }

@@ -2,8 +2,8 @@ import { createHash } from 'crypto';
 import { promises as fsp } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ErrorCodes, LockstepError } from '../errors';
 import { mapLimit } from '../util/map-limit';
+import { npmPackError } from './errors';
 import { libnpmpack, ssri } from './npm-libs';
 import { Manifest } from './read-manifest';
 import { StageOptions, stagePackage } from './stage-package';
@@ -56,10 +56,7 @@ export async function packPackage(packageDir: string, options: PackOptions): Pro
     try {
       tarball = await libnpmpack()(pkgDir, { ignoreScripts: true });
     } catch (error) {
-      throw new LockstepError(ErrorCodes.EPACK, `npm could not pack ${staged.manifest.name}@${staged.manifest.version}: ${(error as Error).message}`, {
-        hint: 'Run `npm pack --dry-run --ignore-scripts` in the package folder to see what npm objects to.',
-        cause: error,
-      });
+      throw npmPackError(staged.manifest.name, staged.manifest.version, error);
     }
     return {
       manifest: staged.manifest,

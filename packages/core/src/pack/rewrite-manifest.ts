@@ -1,5 +1,6 @@
 import * as path from 'path';
-import { ErrorCodes, LockstepError } from '../errors';
+import { LockstepError } from '../errors';
+import { SpecSite, badWorkspaceSpecError, unknownWorkspacePackageError, workspaceVersionUnknownError } from './errors';
 import { npa } from './npm-libs';
 
 /** The manifest fields whose internal specs are rewritten, in npm's order. */
@@ -64,33 +65,26 @@ function rewriteField(owner: string, field: string, deps: Record<string, unknown
   return out;
 }
 
-interface SpecSite {
-  owner: string;
-  field: string;
-  dep: string;
-  spec: string;
-}
-
 function rewriteSpec(site: SpecSite, options: RewriteManifestOptions): string {
   const { dep, spec } = site;
   const versionOf = (name: string) => options.releaseVersions.get(name) ?? options.workspaceVersions.get(name);
 
   if (spec.startsWith('workspace:')) {
     const rest = spec.slice('workspace:'.length).trim();
-    if (rest === '') throw badWorkspaceSpec(site, 'it names no range', 'Write "workspace:*", "workspace:^", "workspace:~" or "workspace:<range>".');
+    if (rest === '') throw badWorkspaceSpecError(site, 'it names no range', 'Write "workspace:*", "workspace:^", "workspace:~" or "workspace:<range>".');
     if (isPathSpec(rest)) {
       const target = packageAtPath(rest, options) ?? (versionOf(dep) !== undefined ? dep : undefined);
-      if (target === undefined) throw unknownWorkspacePackage(site, rest, true);
+      if (target === undefined) throw unknownWorkspacePackageError(site, rest, true);
       return aliased(dep, target, versionOf(target)!);
     }
     const alias = /^((?:@[^/@\s]+\/)?[^/@\s]+)@(.*)$/.exec(rest);
     const target = alias ? alias[1] : dep;
     const range = alias ? alias[2].trim() : rest;
     const version = versionOf(target);
-    if (version === undefined) throw unknownWorkspacePackage(site, target);
-    if (range === '') throw badWorkspaceSpec(site, `it names no range after "${target}@"`, `Write "workspace:${target}@*" or "workspace:${target}@^".`);
+    if (version === undefined) throw unknownWorkspacePackageError(site, target);
+    if (range === '') throw badWorkspaceSpecError(site, `it names no range after "${target}@"`, `Write "workspace:${target}@*" or "workspace:${target}@^".`);
     if (!/^[\d^~<>=*xXvV\s]/.test(range)) {
-      throw badWorkspaceSpec(site, `"${range}" is neither a version range nor <name>@<range>`, 'Write "workspace:*", "workspace:^", "workspace:~", "workspace:<range>" or "workspace:<name>@<range>".');
+      throw badWorkspaceSpecError(site, `"${range}" is neither a version range nor <name>@<range>`, 'Write "workspace:*", "workspace:^", "workspace:~", "workspace:<range>" or "workspace:<name>@<range>".');
     }
     return aliased(dep, target, range === '*' ? version : range === '^' || range === '~' ? `${range}${version}` : range);
   }
@@ -139,24 +133,10 @@ function resolveSpecPath(spec: string, packageDir: string): string {
   return path.resolve(packageDir, raw);
 }
 
-function unknownWorkspacePackage(site: SpecSite, target: string, byPath = false): LockstepError {
-  return new LockstepError(
-    ErrorCodes.EWORKSPACEDEP,
-    `${site.owner}: ${site.field}["${site.dep}"] is "${site.spec}", but no workspace package is ${byPath ? 'at' : 'named'} "${target}".`,
-    { hint: `Add ${byPath ? `the package at "${target}"` : `"${target}"`} to the workspace, fix the spec, or depend on a registry version (for example "^1.0.0") instead of "${site.spec}".` },
-  );
-}
-
-function badWorkspaceSpec(site: SpecSite, why: string, hint: string): LockstepError {
-  return new LockstepError(ErrorCodes.EWORKSPACEDEP, `${site.owner}: ${site.field}["${site.dep}"] is "${site.spec}": ${why}.`, { hint });
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function missingVersion(site: SpecSite, target: string): never {
-  throw new LockstepError(ErrorCodes.EWORKSPACEDEP, `${site.owner}: ${site.field}["${site.dep}"] ("${site.spec}") points at workspace package "${target}", whose version is unknown.`, {
-    hint: `Pass the version of "${target}" in releaseVersions or workspaceVersions.`,
-  });
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  throw workspaceVersionUnknownError(site, target);
 }

@@ -1,7 +1,8 @@
 import { promises as fsp } from 'fs';
 import * as path from 'path';
-import { ErrorCodes, LockstepError } from '../errors';
+import { LockstepError } from '../errors';
 import { mapLimit } from '../util/map-limit';
+import { bundleDependenciesError, packListError, packReadError } from './errors';
 import { packlist } from './npm-libs';
 import { Manifest, SourceManifest, readPackageManifest } from './read-manifest';
 import { RewriteManifestOptions, rewriteManifest } from './rewrite-manifest';
@@ -53,7 +54,7 @@ export async function stagePackage(packageDir: string, options: StageOptions): P
       const data = rel === 'package.json' ? Buffer.from(json) : await fsp.readFile(abs);
       return { path: rel, data, mode: stat.mode & 0o777 };
     } catch (error) {
-      throw packError(`Could not read ${abs} while packing ${source.manifest.name}: ${(error as Error).message}`, error);
+      throw packReadError(abs, source.manifest.name, error);
     }
   });
   return { manifest, files };
@@ -85,9 +86,7 @@ export async function listPackage(packageDir: string, options: StageOptions & { 
   const source = await readPackageManifest(dir);
   const bundled = source.manifest.bundleDependencies ?? source.manifest.bundledDependencies;
   if (bundled === true || (Array.isArray(bundled) && bundled.length > 0)) {
-    const error = new LockstepError(ErrorCodes.EPACK, `${source.manifest.name} declares bundleDependencies, which lockstep does not pack.`, {
-      hint: 'Remove bundleDependencies (publish those packages and depend on them), or publish this package with npm itself.',
-    });
+    const error = bundleDependenciesError(source.manifest.name);
     if (!options.problems) throw error;
     options.problems.push(error);
   }
@@ -102,7 +101,7 @@ export async function listPackage(packageDir: string, options: StageOptions & { 
       root !== undefined && root !== dir ? { path: dir, prefix: root, workspaces: [dir] } : { path: dir },
     );
   } catch (error) {
-    throw packError(`Could not list the files of ${source.manifest.name} in ${dir}: ${(error as Error).message}`, error);
+    throw packListError(source.manifest.name, dir, error);
   }
   return { dir, source, manifest, json, list };
 }
@@ -115,8 +114,4 @@ function formatLike(text: string, value: unknown): string {
   if (eol !== '\n') out = out.replace(/\n/g, eol);
   if (/\r?\n$/.test(text)) out += eol;
   return text.charCodeAt(0) === 0xfeff ? `\ufeff${out}` : out;
-}
-
-export function packError(message: string, cause: unknown): LockstepError {
-  return new LockstepError(ErrorCodes.EPACK, message, { hint: 'Check that the package folder is readable and not changing while it is packed.', cause });
 }

@@ -26,6 +26,6 @@ export { parseRetryAfter, retryAfterFromHeaders } from './retry-after';
 export { classifyRegistryError, isTransient, errorCodeFor, PUBLISHED_OVER, type FailureKind, type RegistryFailure } from './classify';
 export { redact, createRedactor, REDACTED } from './redact';
 export { integrityOf, sameIntegrity } from './integrity';
-export { toRegistryError, type RegistryErrorContext, type RegistryOperation } from './registry-error';
+export { toRegistryError, type RegistryErrorContext, type RegistryOperation } from './errors';
 export { AUTH_MODES, createTrustedPublishing, detectOidcProvider, identityClaims, usesTrustedPublishing, type AuthMode, type CiProvider, type IdentityClaims, type TrustedPublishing } from './oidc';
 export { attachProvenance, type ProvenanceOptions } from './provenance';

@@ -1,6 +1,6 @@
 import { existsSync } from 'fs';
 import * as path from 'path';
-import { ErrorCodes, LockstepError } from '../errors';
+import { npmConfigFileError, npmConfigLoadError, npmConfigRegistryUrlError, npmConfigScopeUrlError } from './errors';
 import { FetchOptions, loadNpmcliConfig, npmFetch } from './npm-libs';
 import { createRedactor } from './redact';
 
@@ -83,10 +83,6 @@ function defaultNpmPath(env: Record<string, string | undefined>): string {
   return candidates.find((c) => existsSync(path.join(c, 'package.json'))) ?? candidates[candidates.length - 1];
 }
 
-function configError(message: string, hint: string, cause: unknown, redactText: (t: string) => string): LockstepError {
-  return new LockstepError(ErrorCodes.ECONFIG, redactText(message), { hint: redactText(hint), cause });
-}
-
 /**
  * Loads npm's configuration the way npm 11 does (@npmcli/config with npm's
  * own definitions): builtin, global (`$PREFIX/etc/npmrc`), user (`~/.npmrc`
@@ -124,12 +120,7 @@ export async function loadNpmConfig(options: LoadNpmConfigOptions): Promise<NpmC
   try {
     await conf.load();
   } catch (error) {
-    throw configError(
-      `Could not load the npm configuration: ${(error as Error)?.message ?? error}`,
-      'Check the .npmrc files (project, ~/.npmrc or NPM_CONFIG_USERCONFIG, global) and the NPM_CONFIG_* variables.',
-      error,
-      redactText,
-    );
+    throw npmConfigLoadError(error, redactText);
   }
 
   const files: string[] = [];
@@ -138,12 +129,7 @@ export async function loadNpmConfig(options: LoadNpmConfigOptions): Promise<NpmC
     if (!layer?.source) continue;
     const loadError = layer.loadError;
     if (loadError && loadError.code !== 'ENOENT') {
-      throw configError(
-        `Could not read the ${where} npm config ${layer.source}: ${loadError.code ?? loadError.message}`,
-        `Make ${layer.source} readable (or point NPM_CONFIG_USERCONFIG elsewhere).`,
-        loadError,
-        redactText,
-      );
+      throw npmConfigFileError(where, layer.source, loadError, redactText);
     }
     if (!loadError && path.isAbsolute(layer.source)) files.push(layer.source);
   }
@@ -162,12 +148,7 @@ export async function loadNpmConfig(options: LoadNpmConfigOptions): Promise<NpmC
     registry = normalizeRegistry(options.registry ?? String(flat.registry ?? 'https://registry.npmjs.org/'));
   } catch (error) {
     const bad = options.registry ?? String(flat.registry);
-    throw configError(
-      `The registry '${bad}' is not a valid URL.`,
-      options.registry ? 'Fix the `registry` option.' : `Fix registry= in ${originOf('registry')}.`,
-      error,
-      redactText,
-    );
+    throw npmConfigRegistryUrlError(bad, options.registry ? { option: true } : { file: originOf('registry') }, error, redactText);
   }
   flat.registry = registry;
 
@@ -179,7 +160,7 @@ export async function loadNpmConfig(options: LoadNpmConfigOptions): Promise<NpmC
       scopes[m[1]] = normalizeRegistry(value);
       flat[key] = scopes[m[1]];
     } catch (error) {
-      throw configError(`${key} '${value}' is not a valid URL.`, `Fix ${key}= in ${originOf(key)}.`, error, redactText);
+      throw npmConfigScopeUrlError(key, value, originOf(key), error, redactText);
     }
   }
 

@@ -1,4 +1,4 @@
-import { ErrorCodes, LockstepError, isLockstepError } from '../errors';
+import { isLockstepError } from '../errors';
 import { abortReason, throwIfAborted, unlessAborted } from '../util/abort';
 import { sleep as realSleep } from '../util/sleep';
 import { classifyRegistryError } from './classify';
@@ -8,7 +8,18 @@ import { FetchOptions, FetchResponse, libnpmpublish, npmFetch } from './npm-libs
 import { AuthMode, TrustedPublishing, createTrustedPublishing, usesTrustedPublishing } from './oidc';
 import { attachProvenance, provenanceFailure } from './provenance';
 import { createRedactor } from './redact';
-import { RegistryErrorContext, RegistryOperation, toRegistryError } from './registry-error';
+import {
+  RegistryErrorContext,
+  RegistryOperation,
+  integrityMismatchError,
+  noUserError,
+  packumentNotJsonError,
+  publishedBeforeError,
+  tagUnknownVersionError,
+  toRegistryError,
+  verifyTimeoutError,
+  versionContentDiffersError,
+} from './errors';
 import { DEFAULT_RETRIES, RetryInfo, withRetries } from './retry';
 
 export interface PublishedVersion {
@@ -250,9 +261,7 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
       const res = await transport.fetch(`${registry}${escapeName(name)}`, { ...baseFetchOptions, ...FRESH_JSON_GET, registry });
       const doc = await res.json();
       if (!doc || typeof doc !== 'object') {
-        throw new LockstepError(ErrorCodes.EREGISTRY, redact(`${registry} answered a packument for ${name} that is not JSON`), {
-          hint: 'Check the registry URL: it does not look like an npm registry.',
-        });
+        throw packumentNotJsonError(registry, name, redact);
       }
       return doc as Record<string, unknown>;
     } catch (error) {
@@ -274,9 +283,7 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
   }
 
   const versionExistsError = (name: string, version: string, registry: string, remote: string, local: string) =>
-    new LockstepError(ErrorCodes.EVERSIONEXISTS, redact(`${name}@${version} is already on ${registry} with different content`), {
-      hint: redact(`Bump the version of ${name}: the registry has ${remote || '(no integrity)'} and the local tarball is ${local}.`),
-    });
+    versionContentDiffersError({ name, version, registry }, remote, local, redact);
 
   const client: RegistryClient = {
     config,
@@ -293,9 +300,7 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
       const registry = config.registryFor(name);
       const local = integrityOf(tarball);
       if (publishOptions.integrity && !sameIntegrity(publishOptions.integrity, local)) {
-        throw new LockstepError(ErrorCodes.EINTERNAL, `The integrity given for ${name}@${version} does not match its tarball`, {
-          hint: 'This is a bug in lockstep: the tarball changed after it was packed. Please report it.',
-        });
+        throw integrityMismatchError(name, version);
       }
       const expected = publishOptions.integrity ?? local;
 
@@ -317,10 +322,7 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
           if (look < retries) await pause(Math.min(5000, 250 * 2 ** look));
         }
         const said = redact(classifyRegistryError(conflict).detail);
-        throw new LockstepError(ErrorCodes.EVERSIONEXISTS, redact(`${registry} refuses ${name}@${version} as published before, but does not serve it: ${said}`), {
-          hint: `Bump the version of ${name}: a version that was published (even if unpublished since) can never be reused.`,
-          cause: new Error(said),
-        });
+        throw publishedBeforeError({ name, version, registry }, said, redact);
       };
 
       // Before the first upload (unless told otherwise), and before any
@@ -372,9 +374,7 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
     async ensureDistTag(name, version, tag) {
       const seen = await client.getPublished(name, version);
       if (!seen) {
-        throw new LockstepError(ErrorCodes.EREGISTRY, redact(`Cannot tag ${name}@${version} as '${tag}': ${config.registryFor(name)} does not serve that version`), {
-          hint: 'Publish the version first (or wait until it is visible).',
-        });
+        throw tagUnknownVersionError({ name, version, tag, registry: config.registryFor(name) }, redact);
       }
       if (seen.distTags[tag] === version) return false;
       const registry = config.registryFor(name);
@@ -408,12 +408,7 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
       const doc = answer.doc as { username?: unknown } | null;
       const username = doc && typeof doc === 'object' && typeof doc.username === 'string' && doc.username !== '' ? doc.username : undefined;
       if (username === undefined) {
-        const credentials = config.describeCredentials(registry);
-        throw new LockstepError(ErrorCodes.EAUTH, redact(`${registry} knows no user for the configured credentials (GET /-/whoami answered without a username): it would refuse the uploads`), {
-          hint: redact(
-            `Check the token for this registry: ${credentials}. Put a valid token under \`//<registry host>/:_authToken\` in .npmrc (for example \${NPM_TOKEN}), or export NODE_AUTH_TOKEN.`,
-          ),
-        });
+        throw noUserError(registry, config.describeCredentials(registry), redact);
       }
       return username;
     },
@@ -456,11 +451,7 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
         }
         const left = deadline - now();
         if (left <= 0) {
-          throw new LockstepError(
-            ErrorCodes.EVERIFYTIMEOUT,
-            redact(`${name}@${version} was not visible on ${registry} with integrity ${integrity} after ${waitOptions.timeoutMs} ms (${last})`),
-            { hint: 'The registry may be slow to propagate: raise `verifyTimeoutMs`, or re-run (published packages are skipped).' },
-          );
+          throw verifyTimeoutError({ name, version, registry, integrity }, waitOptions.timeoutMs, last, redact);
         }
         await pause(Math.min(interval, left));
         interval = Math.min(maxInterval, Math.ceil(interval * 1.5));

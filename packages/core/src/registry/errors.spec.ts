@@ -1,6 +1,6 @@
 import { ErrorCodes, LockstepError } from '../errors';
 import { createRedactor } from './redact';
-import { RegistryErrorContext, toRegistryError } from './registry-error';
+import { RegistryErrorContext, toRegistryError } from './errors';
 import { httpError, networkError } from './__fixtures__/errors';
 
 const SECRET = 'very-secret-token-1234';
