@@ -2,6 +2,7 @@ import { mapLimit } from '../util/map-limit';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { writeFileDurable } from '../atomic/write-durable';
+import { redactUrls } from '../util/display';
 import { journalCorruptError, journalMisuseError, journalOptionsError, journalRunReplacedError, journalShaMismatchError, journalVersionConflictError } from './errors';
 import {
   fsyncDir,
@@ -291,7 +292,7 @@ function resetRecord(ctx: Ctx, record: PackageRecord): PackageRecord {
   return { ...kept, status: 'pending', updatedAt: ctx.now() };
 }
 
-/** Registry URLs may carry user:password; the journal keeps scheme, host and path only. */
+/** Registry URLs may carry credentials; the journal keeps scheme, host and path only (`***@` where the URL cannot be parsed). */
 function withoutCredentials(registry: string): string {
   try {
     const url = new URL(registry);
@@ -301,7 +302,7 @@ function withoutCredentials(registry: string): string {
     url.hash = '';
     return url.toString();
   } catch {
-    return registry.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1').replace(/[?#].*$/, '');
+    return redactUrls(registry).replace(/[?#].*$/, '');
   }
 }
 

@@ -5,8 +5,10 @@
  *    in their base64 and URL-encoded forms, wherever they appear;
  *  - patterns that look like credentials whatever their value:
  *    `_authToken=…`, `_auth=…`, `_password=…`, `Authorization: Bearer …`,
- *    `Basic …`, `npm-otp: …`, npm tokens `npm_…`, and `user:pass@` in URLs.
+ *    `Basic …`, `npm-otp: …`, npm tokens `npm_…`, and credentials in URLs
+ *    (`redactUrls`).
  */
+import { redactUrls } from '../util/display';
 
 export const REDACTED = '***';
 
@@ -29,8 +31,6 @@ const PATTERNS: Array<[RegExp, Replacement]> = [
   [/(\b(?:npm-otp|otp)["']?\s*[=:]\s*["']?)[^\s"',;]+/gi, `$1${REDACTED}`],
   // npm automation/granular/publish tokens.
   [/\bnpm_[A-Za-z0-9]{36}\b/g, `npm_${REDACTED}`],
-  // Credentials embedded in URLs: scheme://user:pass@host
-  [/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+:[^/\s@]+@/gi, `$1${REDACTED}@`],
 ];
 
 function variants(secret: string): string[] {
@@ -65,7 +65,8 @@ export function createRedactor(secrets: Iterable<string | undefined | null> = []
     if (typeof text !== 'string' || text.length === 0) return text;
     let out = literal ? text.replace(literal, REDACTED) : text;
     for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement as never);
-    return out;
+    // Credentials embedded in URLs (scheme://user:pass@host, scheme://token@host).
+    return redactUrls(out);
   };
 }
 

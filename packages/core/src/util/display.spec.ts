@@ -1,4 +1,5 @@
-import { escapeControls, hasControls, safeJson, safeLines, safeText, truncateText } from './display';
+import { redact } from '../registry/redact';
+import { escapeControls, hasControls, redactUrls, safeJson, safeLines, safeText, truncateText } from './display';
 
 /** Anything a terminal would act on: C0 (but newline/tab where allowed), DEL, C1, bidi controls, separators. */
 const RAW_CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/;
@@ -70,5 +71,30 @@ describe('safeJson', () => {
     expect(parsed.owner).toHaveLength(100);
     expect(parsed.owner.endsWith('…')).toBe(true);
     expect(parsed.short).toBe('x');
+  });
+});
+
+describe('redactUrls', () => {
+  it.each([
+    ['user:pass@', 'GET https://ci-user:s3cr3t@registry.example.com/pkg', 'GET https://***@registry.example.com/pkg'],
+    ['a token alone', 'git push https://ghp_abc123@github.com/o/r.git', 'git push https://***@github.com/o/r.git'],
+    ['a password with an @ in it', 'https://me:p@ss@host.example/x', 'https://***@host.example/x'],
+    ['an IPv6 host', 'http://u:pw@[::1]:4873/', 'http://***@[::1]:4873/'],
+    ['an IPv6 host without credentials', 'http://[::1]:4873/@scope%2fname', 'http://[::1]:4873/@scope%2fname'],
+    ['an @ in the path only', 'PUT http://127.0.0.1:4873/@demo%2ftiny failed', 'PUT http://127.0.0.1:4873/@demo%2ftiny failed'],
+    ['an @ in the query only', 'https://host.example/x?mail=a@b', 'https://host.example/x?mail=a@b'],
+    ['no URL', 'mail me@example.com, or git@github.com:o/r', 'mail me@example.com, or git@github.com:o/r'],
+    ["quoted, as git prints it", "fatal: unable to access 'https://me:tok@github.com/o/r.git/': 403", "fatal: unable to access 'https://***@github.com/o/r.git/': 403"],
+  ])('%s', (_case, text, expected) => {
+    expect(redactUrls(text)).toBe(expected);
+  });
+
+  it('redacts every URL of a longer text, each up to its own host', () => {
+    const text = 'tried https://a:1@one.example/x then ssh://git@two.example/y and http://tok@[2001:db8::1]/z; no luck';
+    expect(redactUrls(text)).toBe('tried https://***@one.example/x then ssh://***@two.example/y and http://***@[2001:db8::1]/z; no luck');
+  });
+
+  it('is what the registry redactor applies to URLs (one rule): a token alone is redacted there too', () => {
+    expect(redact('GET https://npmtoken1234@registry.example.com/pkg')).toBe('GET https://***@registry.example.com/pkg');
   });
 });

@@ -91,7 +91,19 @@ export function safeJson(value: unknown, maxChars = JSON_MAX_CHARS): string {
   return json === undefined ? json : json.replace(UNSAFE, escapeChar);
 }
 
-/** `https://user:token@host/x` → `https://***@host/x`, also inside longer text: credentials in URLs never reach a message. */
+/**
+ * The credentials of a URL, everything between `scheme://` and the last `@`
+ * before the host (`user:pass@`, a token alone `token@`, a password with an
+ * `@` in it), up to the first `/`, `?`, `#`, quote or white space.
+ */
+const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/?#'"]*@/gi;
+
+/**
+ * `https://user:token@host/x` → `https://***@host/x`, also inside longer text
+ * and for every URL in it: credentials in URLs never reach a message, a log
+ * line or a journal. The one rule for it (the registry's redactor, the git
+ * backend's messages and the journal's registry URL all use it).
+ */
 export function redactUrls(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@'"]+@/gi, '$1***@');
+  return text.replace(URL_CREDENTIALS, '$1***@');
 }
