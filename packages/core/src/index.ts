@@ -36,6 +36,17 @@ export { runScheduled, type NodeOutcome, type ScheduleOptions, type ScheduleResu
 export { runPublish, type RunPublishOptions } from './publish/run-publish';
 export { preflightRun, preflightError, PreflightError, type PreflightOptions, type PreflightProblem, type PreflightReport } from './publish/preflight';
 export { formatSummary } from './publish/format-summary';
+export {
+  PACKAGE_STATUSES,
+  IN_FLIGHT_STATUSES,
+  isPackageStatus,
+  isFinal,
+  endedWell,
+  countStatuses,
+  compareSummaryRows,
+  summarizeRows,
+  type SummaryCounts,
+} from './publish/status';
 export type { ReleasePackage, PackageStatus, PackedPackage, RegistryPort, JournalPort, PackageResult, PublishSummary, PackageSettings } from './publish/types';
 export { acquireReleaseLock, DEFAULT_GROUP_STALE_MS, type ReleaseLockOptions } from './group/release-lock';
 export { resolveGroupName } from './group/group-name';

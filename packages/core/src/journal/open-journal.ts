@@ -2,6 +2,7 @@ import { mapLimit } from '../util/map-limit';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { writeFileDurable } from '../atomic/write-durable';
+import { endedWell, isFinal, isPackageStatus } from '../publish/status';
 import { redactUrls } from '../util/display';
 import { journalCorruptError, journalMisuseError, journalOptionsError, journalRunReplacedError, journalShaMismatchError, journalVersionConflictError } from './errors';
 import {
@@ -16,10 +17,8 @@ import {
   withJournalLock,
 } from './journal-files';
 import {
-  FINAL_STATUSES,
   JOURNAL_SCHEMA,
   PackageRecord,
-  RECORD_STATUSES,
   RecordError,
   RecordStatus,
   RunPackage,
@@ -121,8 +120,6 @@ const ENTERED_FROM: Partial<Record<RecordStatus, readonly RecordStatus[]>> = {
   published: ['publishing', 'verifying', 'published'],
 };
 
-/** Statuses a resumed run keeps: the caller re-confirms them against the registry. */
-const KEPT_ON_RESUME: readonly RecordStatus[] = ['published', 'skipped'];
 
 /**
  * Opens the run journal in `dir`:
@@ -239,7 +236,8 @@ async function setUp(ctx: Ctx): Promise<OpenJournalResult> {
     await mapLimit(options.packages, RECORD_WRITE_CONCURRENCY, async (p) => {
       const record = records.get(p.name);
       if (!record || record.version !== p.version) await writeRecord(ctx, pendingRecord(ctx, p));
-      else if (!KEPT_ON_RESUME.includes(record.status) && record.status !== 'pending') await writeRecord(ctx, resetRecord(ctx, record));
+      // A resume keeps the records that ended well (the caller re-confirms them on the registry) and resets the rest.
+      else if (!endedWell(record.status) && record.status !== 'pending') await writeRecord(ctx, resetRecord(ctx, record));
     });
     fsyncDir(packagesPath(root));
     const run = await writeRun(ctx, current.runId);
@@ -330,12 +328,12 @@ class JournalHandle implements Journal {
   }
 
   isComplete(): boolean {
-    return this.all().every((r) => FINAL_STATUSES.includes(r.status));
+    return this.all().every((r) => isFinal(r.status));
   }
 
   transition(name: string, status: RecordStatus, patch: TransitionPatch = {}): Promise<PackageRecord> {
     if (!this.listed.has(name)) return Promise.reject(journalMisuseError(`transition(${JSON.stringify(name)}): not a package of run ${this.run.runId}.`));
-    if (!RECORD_STATUSES.includes(status)) return Promise.reject(journalMisuseError(`transition(${JSON.stringify(name)}, ${JSON.stringify(status)}): not a package status.`));
+    if (!isPackageStatus(status)) return Promise.reject(journalMisuseError(`transition(${JSON.stringify(name)}, ${JSON.stringify(status)}): not a package status.`));
     // One transition of a package at a time in this process, each reading what the last one wrote.
     const next = (this.chains.get(name) ?? Promise.resolve()).catch(() => undefined).then(() => this.apply(name, status, patch));
     this.chains.set(name, next);

@@ -1,14 +1,13 @@
+import { isPackageStatus, type PackageStatus as RecordStatus } from '../publish/status';
 import { journalCorruptError } from './errors';
 
 export const JOURNAL_SCHEMA = 1;
 
 export type RunStatus = 'running' | 'done' | 'failed';
 
-export const RECORD_STATUSES = ['pending', 'packing', 'publishing', 'verifying', 'published', 'skipped', 'failed', 'blocked'] as const;
-export type RecordStatus = (typeof RECORD_STATUSES)[number];
-
-/** A package whose record is in one of these needs no more work in this run. */
-export const FINAL_STATUSES: readonly RecordStatus[] = ['published', 'skipped', 'failed', 'blocked'];
+/** A record's status is a package's status in the run (publish/status.ts has the list and what each means). */
+export { PACKAGE_STATUSES as RECORD_STATUSES, FINAL_STATUSES } from '../publish/status';
+export type { PackageStatus as RecordStatus } from '../publish/status';
 
 export interface RunPackage {
   name: string;
@@ -98,7 +97,7 @@ export function parsePackageRecord(text: string, file: string, expectedName?: st
   check(file, isNonEmpty(v.name), 'name', v.name);
   if (expectedName !== undefined && v.name !== expectedName) throw journalCorruptError(file, `it holds the record of "${String(v.name)}", not of "${expectedName}"`);
   check(file, isNonEmpty(v.version), 'version', v.version);
-  check(file, (RECORD_STATUSES as readonly unknown[]).includes(v.status), 'status', v.status);
+  check(file, isPackageStatus(v.status), 'status', v.status);
   check(file, isCount(v.attempts), 'attempts', v.attempts);
   check(file, isNonEmpty(v.updatedAt), 'updatedAt', v.updatedAt);
   check(file, v.level === undefined || isCount(v.level), 'level', v.level);

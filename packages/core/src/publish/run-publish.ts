@@ -2,6 +2,7 @@ import { performance } from 'perf_hooks';
 import { ErrorCodes, toLockstepError } from '../errors';
 import { Plan, planLevels } from '../schedule/plan-levels';
 import { RunResult, runScheduled } from '../schedule/run-scheduled';
+import { endedWell, isFinal, summarizeRows } from './status';
 import { expectedVersionMissingError, outOfRunDependencyMissingError, versionExistsError } from './errors';
 import { JournalPort, PackageResult, PackageSettings, PackageStatus, PackedPackage, PublishSummary, RegistryPort, ReleasePackage } from './types';
 
@@ -44,7 +45,6 @@ export interface RunPublishOptions {
   redact: (text: string) => string;
 }
 
-const TERMINAL_OK: PackageStatus[] = ['published', 'skipped'];
 /** Registry reads in flight for the pre-check of a batch run. */
 const PRECHECK_CONCURRENCY = 16;
 
@@ -91,7 +91,7 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
       integrity: integrities.get(pkg.name),
       ...extra,
     });
-    return TERMINAL_OK.includes(status) || (dryRun && status === 'pending');
+    return endedWell(status, dryRun);
   };
 
   /** Packages a stop cut off or kept from their upload: pending, and their dependents are not blocked but not started. */
@@ -146,7 +146,7 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
     if (dryRun) return finish(pkg, 'pending', t0, { note: 'dry run: published by its own task' });
     let entry = options.journal?.get(pkg.name);
     let told = false;
-    while (entry && !TERMINAL_OK.includes(entry.status) && entry.status !== 'failed' && entry.status !== 'blocked') {
+    while (entry && !isFinal(entry.status)) {
       if (options.shouldStop?.()) return stop(pkg, t0, `not confirmed (${entry.status})`);
       if (performance.now() - t0 > options.verifyTimeoutMs) break;
       if (!told) {
@@ -156,7 +156,7 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
       await new Promise((resolve) => setTimeout(resolve, 250));
       entry = options.journal?.get(pkg.name);
     }
-    if (!entry || !TERMINAL_OK.includes(entry.status) || !entry.integrity) {
+    if (!entry || !endedWell(entry.status) || !entry.integrity) {
       return finish(pkg, 'blocked', t0, { note: `not published by this run (${entry?.status ?? 'no record'})` });
     }
     integrities.set(pkg.name, entry.integrity);
@@ -348,20 +348,16 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
     }
   }
 
-  const packages = local.map((n) => results.get(n)!).filter(Boolean);
-  const counts = { published: 0, skipped: 0, failed: 0, blocked: 0, pending: 0 };
-  for (const r of packages) {
-    if (r.status in counts) counts[r.status as keyof typeof counts]++;
-  }
+  const { ok, counts, packages } = summarizeRows(local.map((n) => results.get(n)!).filter(Boolean), { dryRun });
   return {
-    ok: counts.failed === 0 && counts.blocked === 0 && (dryRun || counts.pending === 0),
+    ok,
     dryRun,
     registry: options.registry?.registry,
     tag: options.tag,
     durationMs: performance.now() - started,
     levels: fullPlan.byLevel,
     counts,
-    packages: packages.sort((a, b) => a.level - b.level || a.name.localeCompare(b.name)),
+    packages,
   };
 }
 

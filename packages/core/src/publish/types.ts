@@ -1,3 +1,7 @@
+import type { PackageStatus, SummaryCounts } from './status';
+
+export type { PackageStatus } from './status';
+
 /** A workspace package as the publish pipeline sees it. */
 export interface ReleasePackage {
   name: string;
@@ -33,7 +37,6 @@ export interface PackageSettings {
   otp?: string;
 }
 
-export type PackageStatus = 'pending' | 'packing' | 'publishing' | 'verifying' | 'published' | 'skipped' | 'failed' | 'blocked';
 
 export interface PackedPackage {
   manifest: Record<string, unknown>;
@@ -84,6 +87,6 @@ export interface PublishSummary {
   tag: string;
   durationMs: number;
   levels: string[][];
-  counts: Record<'published' | 'skipped' | 'failed' | 'blocked' | 'pending', number>;
+  counts: SummaryCounts;
   packages: PackageResult[];
 }
