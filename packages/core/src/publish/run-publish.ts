@@ -1,6 +1,8 @@
+import PQueue from 'p-queue';
 import { performance } from 'perf_hooks';
 import { ErrorCodes, toLockstepError } from '../errors';
 import { Plan, planLevels } from '../schedule/plan-levels';
+import { sleep } from '../util/sleep';
 import { RunResult, runScheduled } from '../schedule/run-scheduled';
 import { endedWell, isFinal, summarizeRows } from './status';
 import { expectedVersionMissingError, outOfRunDependencyMissingError, versionExistsError } from './errors';
@@ -153,7 +155,7 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
         told = true;
         options.log(`Waiting for ${pkg.name}@${pkg.version} (${entry.status}), which Nx did not run before this task: declare the dependency with workspace: (or dependsOn) so Nx orders them.`);
       }
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await sleep(250);
       entry = options.journal?.get(pkg.name);
     }
     if (!entry || !endedWell(entry.status) || !entry.integrity) {
@@ -192,28 +194,11 @@ export async function runPublish(options: RunPublishOptions): Promise<PublishSum
   const prechecks = new Map<string, Promise<Awaited<ReturnType<RegistryPort['getPublished']>> | 'unknown'>>();
   if (options.registry && !only) {
     const registry = options.registry;
-    let inFlight = 0;
-    const waiting: Array<() => void> = [];
-    const slot = async () => {
-      if (inFlight >= PRECHECK_CONCURRENCY) await new Promise<void>((resolve) => waiting.push(resolve));
-      inFlight++;
-    };
-    const free = () => {
-      inFlight--;
-      waiting.shift()?.();
-    };
+    const reads = new PQueue({ concurrency: PRECHECK_CONCURRENCY });
     const order = fullPlan.byLevel.flat().filter((n) => !byName.get(n)!.private);
     for (const name of order) {
       const pkg = byName.get(name)!;
-      prechecks.set(
-        name,
-        slot().then(() =>
-          registry
-            .getPublished(pkg.name, pkg.version)
-            .catch(() => 'unknown' as const)
-            .finally(free),
-        ),
-      );
+      prechecks.set(name, reads.add(() => registry.getPublished(pkg.name, pkg.version).catch(() => 'unknown' as const)));
     }
   }
   const lookUp = async (pkg: ReleasePackage) => {
