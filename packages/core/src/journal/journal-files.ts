@@ -1,9 +1,10 @@
-import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync } from 'fs';
+import { closeSync, fsyncSync, openSync, readFileSync, rmSync } from 'fs';
 import * as path from 'path';
 import { isDurableTempFor } from '../atomic/write-durable';
 import { isTempFileName } from '../atomic/temp-name';
 import { errnoCode } from '../errors';
 import { withLock } from '../lock/lock';
+import { readdirOrEmpty } from '../util/fs';
 import { journalCorruptError } from './errors';
 import { PackageRecord, RunRecord, parsePackageRecord, parseRunRecord } from './records';
 
@@ -63,14 +64,7 @@ export function readRecordFile(dir: string, name: string): PackageRecord | undef
 /** Every record in packages/, by name, each checked (and checked to sit in its own file). */
 export function readAllRecords(dir: string): Map<string, PackageRecord> {
   const records = new Map<string, PackageRecord>();
-  let names: string[];
-  try {
-    names = readdirSync(packagesPath(dir));
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return records;
-    throw error;
-  }
-  for (const entry of names.sort()) {
+  for (const entry of readdirOrEmpty(packagesPath(dir)).sort()) {
     if (!entry.endsWith('.json')) continue;
     const file = path.join(packagesPath(dir), entry);
     const text = readText(file);
@@ -98,14 +92,7 @@ export function isJournalTemp(entry: string): boolean {
 export function sweepJournalTemps(dir: string): number {
   let removed = 0;
   for (const folder of [dir, packagesPath(dir)]) {
-    let entries: string[];
-    try {
-      entries = readdirSync(folder);
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') continue;
-      throw error;
-    }
-    for (const entry of entries) {
+    for (const entry of readdirOrEmpty(folder)) {
       if (!isJournalTemp(entry)) continue;
       rmSync(path.join(folder, entry), { force: true });
       removed++;
