@@ -29,3 +29,4 @@ export { integrityOf, sameIntegrity } from './integrity';
 export { toRegistryError, type RegistryErrorContext, type RegistryOperation } from './errors';
 export { AUTH_MODES, createTrustedPublishing, detectOidcProvider, identityClaims, usesTrustedPublishing, type AuthMode, type CiProvider, type IdentityClaims, type TrustedPublishing } from './oidc';
 export { attachProvenance, type ProvenanceOptions } from './provenance';
+export { createRunOtpPrompt, openControllingTerminal, readHiddenLine, type OtpPrompt } from './otp-prompt';

@@ -98,6 +98,12 @@ export interface RegistryClientOptions extends Omit<LoadNpmConfigOptions, 'cwd'>
   provenanceFile?: string;
   /** Every secret the client learns on the way (identity and exchanged tokens), for the caller's redactor. */
   onSecret?: (secret: string) => void;
+  /**
+   * Asked when the registry answers an upload with EOTP (otp-prompt.ts: the
+   * run's one terminal prompt); the upload is retried once with the code, and
+   * the client's later uploads use it. Undefined answer: the EOTP stands.
+   */
+  askOtp?: () => Promise<string | undefined>;
   /** The trusted publishing of this environment (default: from `env`). */
   trustedPublishing?: TrustedPublishing;
 }
@@ -137,6 +143,11 @@ export interface RegistryClient {
    */
   checkTrustedPublishing(registry: string): Promise<string>;
 }
+
+const isOtpDemand = (error: unknown) => {
+  const failure = classifyRegistryError(error);
+  return failure.kind === 'auth' && failure.code === 'EOTP';
+};
 
 /** `@scope/name` → `@scope%2fname`, as registries expect in paths. */
 export function escapeName(name: string): string {
@@ -191,6 +202,8 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
     }
   };
   const env = options.env ?? process.env;
+  /** The code the run's prompt gave after an EOTP; later uploads of this client use it. */
+  let promptedOtp: string | undefined;
   const authMode = options.auth ?? 'auto';
   const oidcFor = (registry: string) => usesTrustedPublishing(authMode, env, config.hasCredentials(registry));
   let trusted = options.trustedPublishing;
@@ -346,15 +359,27 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
           visibility: (path) => transport.fetch(`${registry}${path.slice(1)}`, { ...baseFetchOptions, ...FRESH_JSON_GET, registry }).then((res) => res.json()),
           name,
         });
-        try {
-          await transport.publish(manifest, tarball, {
+        const upload = (otp: string | undefined) =>
+          transport.publish(manifest, tarball, {
             ...baseFetchOptions,
             defaultTag: publishOptions.tag ?? 'latest',
             ...(publishOptions.access === undefined ? {} : { access: publishOptions.access }),
-            ...(publishOptions.otp === undefined ? {} : { otp: publishOptions.otp }),
+            ...(otp === undefined ? {} : { otp }),
             ...(exchanged ? { forceAuth: { token: exchanged.token } } : {}),
             ...provenance,
           });
+        try {
+          const otp = promptedOtp ?? publishOptions.otp;
+          try {
+            await upload(otp);
+          } catch (error) {
+            // EOTP: the run's one prompt (in a terminal) gives a code; this upload is retried with it once.
+            const code = isOtpDemand(error) && options.askOtp ? await options.askOtp() : undefined;
+            if (code === undefined || code === otp) throw error;
+            addSecret(code);
+            promptedOtp = code;
+            await upload(code);
+          }
           return 'published';
         } catch (error) {
           const refused = provenanceFailure(error, provenance, name, version, redact);

@@ -1,6 +1,7 @@
 import {
   checkPackage,
   createRedactor,
+  createRunOtpPrompt,
   systemProcessProbe,
   createRegistryClient,
   openJournal,
@@ -29,6 +30,14 @@ export function createPublishServices(
   // Every secret seen so far: each registry client (one per registry, retries and OTP of the run) adds its own.
   const secrets: Array<string | undefined> = [options.otp, ctx.env.NODE_AUTH_TOKEN, ctx.env.NPM_TOKEN];
   let redact = createRedactor(secrets);
+  // One prompt per run (per process) when a registry answers EOTP and the run has a terminal; the code joins the secrets.
+  const askOtp = createRunOtpPrompt({
+    question: '[lockstep] The registry asks for a one-time password (2FA) to publish. Enter the code from your authenticator: ',
+    onCode: (code) => {
+      secrets.push(code);
+      redact = createRedactor(secrets);
+    },
+  });
   return {
     redact: (text) => redact(text),
 
@@ -52,6 +61,7 @@ export function createPublishServices(
         retries,
         otp: settings.otp,
         auth: settings.auth,
+        askOtp,
         provenance: settings.provenance,
         provenanceFile: settings.provenanceFile,
         onSecret: (secret) => {
