@@ -25,6 +25,8 @@ export const ErrorCodes = {
   EOUTDIRUNSAFE: 'EOUTDIRUNSAFE',
   /** Another process removed or replaced outDir (or files in it) while a commit was writing. */
   EOUTDIRCHANGED: 'EOUTDIRCHANGED',
+  /** The stash a cached generate target left (or Nx restored) is not one whole generation of the expected task hash. */
+  ESTASH: 'ESTASH',
   /** Waited `timeoutMs` for a lock another process holds. */
   ELOCKTIMEOUT: 'ELOCKTIMEOUT',
   /** A held lock was lost (stalled heartbeat, reclaimed as stale, removed by hand). */

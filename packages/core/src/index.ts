@@ -31,6 +31,20 @@ export {
   type Producer,
   type RunGenerateOptions,
 } from './generate/run-generate';
+export {
+  runHoldStep,
+  runStashStep,
+  runSyncStep,
+  readStash,
+  defaultStashDir,
+  STASH_INDEX,
+  GENERATE_STALE_MS,
+  type HoldStepOptions,
+  type StashIndex,
+  type StashResult,
+  type SyncResult,
+} from './generate/stash';
+export { cachedSyncTargetError } from './generate/errors';
 export { planLevels, type Plan, type PlanNode, type PlanOptions } from './schedule/plan-levels';
 export { runScheduled, type NodeOutcome, type ScheduleOptions, type ScheduleResult } from './schedule/run-scheduled';
 export { runPublish, type RunPublishOptions } from './publish/run-publish';

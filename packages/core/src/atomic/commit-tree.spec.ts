@@ -1,4 +1,4 @@
-import { watch, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync, existsSync, readdirSync } from 'fs';
+import { chmodSync, watch, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync, existsSync, readdirSync } from 'fs';
 import * as path from 'path';
 import { useTempDir } from '../test-utils/temp-dir';
 import { sleep } from '../util/sleep';
@@ -148,5 +148,48 @@ describe('commitTree with a tempDir', () => {
     expect(readdirSync(tempDir)).toEqual([]);
     // Without a tempDir the temp siblings do show up: the watch above can see them.
     expect((await namesSeenInOutDir()).filter((n) => n.includes('.lstmp-')).length).toBeGreaterThan(0);
+  });
+});
+
+describe('commitTree file modes', () => {
+  const tmp = useTempDir();
+  const out = () => path.join(tmp(), 'out');
+  const mode = (rel: string) => statSync(path.join(out(), rel)).mode & 0o777;
+
+  it('gives bytes from memory the mode asked for, exactly (not masked by the umask), and 0644-less-umask without one', async () => {
+    const old = process.umask(0o077);
+    try {
+      await commitTree(out(), [
+        { path: 'bin/run.sh', source: { data: '#!/bin/sh\necho hi\n' }, mode: 0o755 },
+        { path: 'plain.txt', source: { data: 'p' } },
+      ]);
+    } finally {
+      process.umask(old);
+    }
+    expect(mode('bin/run.sh')).toBe(0o755);
+    expect(mode('plain.txt')).toBe(0o600);
+  });
+
+  it('changes only the mode of a file whose bytes are the same (chmod in place, counted as written), and leaves a file with neither change alone', async () => {
+    await commitTree(out(), [{ path: 'a.sh', source: { data: 'x' }, mode: 0o644 }, { path: 'b.sh', source: { data: 'y' }, mode: 0o755 }]);
+    const inode = statSync(path.join(out(), 'a.sh')).ino;
+    const stats = await commitTree(out(), [{ path: 'a.sh', source: { data: 'x' }, mode: 0o755 }, { path: 'b.sh', source: { data: 'y' }, mode: 0o755 }]);
+    expect(stats).toMatchObject({ written: 1, unchanged: 1 });
+    expect(mode('a.sh')).toBe(0o755);
+    expect(statSync(path.join(out(), 'a.sh')).ino).toBe(inode);
+  });
+
+  it('a copied file keeps its source\'s mode and the source stays; an unchanged copy whose mode differs is chmod-ed', async () => {
+    const src = path.join(tmp(), 'stash');
+    mkdirSync(src);
+    writeFileSync(path.join(src, 'tool'), '#!/bin/sh\n');
+    chmodSync(path.join(src, 'tool'), 0o750);
+    expect(await commitTree(out(), [{ path: 'tool', source: { copyFrom: path.join(src, 'tool') } }])).toMatchObject({ written: 1 });
+    expect(mode('tool')).toBe(0o750);
+    expect(readFileSync(path.join(src, 'tool'), 'utf8')).toBe('#!/bin/sh\n');
+    chmodSync(path.join(src, 'tool'), 0o755);
+    expect(await commitTree(out(), [{ path: 'tool', source: { copyFrom: path.join(src, 'tool') } }])).toMatchObject({ written: 1, unchanged: 0 });
+    expect(mode('tool')).toBe(0o755);
+    expect(await commitTree(out(), [{ path: 'tool', source: { copyFrom: path.join(src, 'tool') } }])).toMatchObject({ written: 0, unchanged: 1 });
   });
 });

@@ -1,20 +1,32 @@
-import { closeSync, constants as fsConstants, promises as fsp, openSync, readSync } from 'fs';
+import { closeSync, constants as fsConstants, fstatSync, promises as fsp, openSync, readSync } from 'fs';
 import * as path from 'path';
 import { LockstepError, errnoCode } from '../errors';
 import { fileAndDirectoryError, outDirChangedError } from './errors';
 import { mapLimit } from '../util/map-limit';
 import { assertNoSymlinkEscape, normalizeEmittedPath } from './confine';
-import { isTempFileName } from './temp-name';
+import { isTempFileName, tempSiblingPath } from './temp-name';
 import { writeFileAtomicFast } from './write-fast';
 import { lstatOrUndefined } from '../util/fs';
 
-/** Where a file's new bytes come from: memory, or a staged file on outDir's filesystem. */
-export type FileSource = { data: string | Uint8Array } | { stagedPath: string };
+/**
+ * Where a file's new bytes come from: memory, a staged file on outDir's
+ * filesystem (renamed into place, so it is consumed), or a file to copy (a
+ * stash that stays as it is; copied to a temp file in `tempDir`, then renamed).
+ */
+export type FileSource = { data: string | Uint8Array } | { stagedPath: string } | { copyFrom: string };
 
 export interface CommitFile {
   /** Path relative to outDir, as emitted; normalised and confined here. */
   path: string;
   source: FileSource;
+  /**
+   * Permission bits (0o777) the file must have, e.g. 0o755 for a script.
+   * Default: a staged or copied file keeps its own, bytes from memory get
+   * 0o644 (less the umask). A file whose bytes are the same but whose mode
+   * differs gets the new mode in place (chmod does not change what a reader
+   * reads).
+   */
+  mode?: number;
 }
 
 /**
@@ -99,7 +111,7 @@ export async function commitTree(outDir: string, files: readonly CommitFile[], o
     await mapLimit(planned.files, concurrency, async (file) => {
       const target = path.join(root, ...file.path.split('/'));
       await prepareParent(file.path);
-      if (await writeIfChanged(target, listing.get(file.path), file.source, options.tempDir)) stats.written++;
+      if (await writeIfChanged(target, listing.get(file.path), file, options.tempDir)) stats.written++;
       else stats.unchanged++;
     });
 
@@ -171,7 +183,7 @@ function planFiles(files: readonly CommitFile[]): PlannedFiles {
   const byPath = new Map<string, CommitFile>();
   for (const file of files) {
     const rel = normalizeEmittedPath(file.path);
-    byPath.set(rel, { path: rel, source: file.source });
+    byPath.set(rel, { path: rel, source: file.source, mode: file.mode === undefined ? undefined : file.mode & 0o777 });
   }
   const dirs = new Set<string>();
   for (const rel of byPath.keys()) {
@@ -208,56 +220,88 @@ async function ensureParentDir(root: string, rel: string): Promise<void> {
   }
 }
 
-/** Returns true if it wrote, false if the bytes on disk were already the new ones. `existing` is what the walk saw. */
-async function writeIfChanged(target: string, existing: EntryKind | undefined, source: FileSource, tempDir?: string): Promise<boolean> {
+/**
+ * Returns true if it wrote (or changed the mode), false if the bytes and mode
+ * on disk were already the new ones. `existing` is what the walk saw.
+ */
+async function writeIfChanged(target: string, existing: EntryKind | undefined, file: CommitFile, tempDir?: string): Promise<boolean> {
+  const { source } = file;
   if (existing === 'dir') {
     await fsp.rm(target, { recursive: true, force: true });
-  } else if (existing === 'file' && (await sameBytes(target, source))) {
-    return false;
+  } else if (existing === 'file') {
+    const same = await sameBytes(target, source);
+    if (same) {
+      const wanted = file.mode ?? ('data' in source ? undefined : same.sourceMode);
+      if (wanted === undefined || wanted === same.targetMode) return false;
+      // Same bytes, other permission bits: chmod changes no byte a reader can see.
+      await fsp.chmod(target, wanted);
+      return true;
+    }
   }
   if ('data' in source) {
-    await writeFileAtomicFast(target, source.data, { tempDir });
-  } else {
+    await writeFileAtomicFast(target, source.data, { tempDir, mode: file.mode });
+  } else if ('stagedPath' in source) {
+    if (file.mode !== undefined) await fsp.chmod(source.stagedPath, file.mode);
     await fsp.rename(source.stagedPath, target);
+  } else {
+    // copyFile gives the copy the source's permission bits.
+    const temp = tempDir ? path.join(tempDir, path.basename(tempSiblingPath(target))) : tempSiblingPath(target);
+    try {
+      await fsp.copyFile(source.copyFrom, temp);
+      if (file.mode !== undefined) await fsp.chmod(temp, file.mode);
+      await fsp.rename(temp, target);
+    } catch (error) {
+      await fsp.rm(temp, { force: true });
+      throw error;
+    }
   }
   return true;
 }
 
 const COMPARE_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK;
 
+/** The permission bits of both sides when the bytes are the same; undefined when they differ. */
+interface SameBytes {
+  targetMode: number;
+  /** Of a staged or copied source; undefined for bytes from memory. */
+  sourceMode?: number;
+}
+
 /**
- * true iff `target` is a regular file holding exactly `data`: open, one read
- * of size + 1 bytes, close, synchronously (a few µs each; three threadpool
- * round trips per file cost more than the read).
+ * The modes when `target` is a regular file holding exactly `data`, else
+ * undefined: open, fstat, one read of size + 1 bytes, close, synchronously
+ * (a few µs each; three threadpool round trips per file cost more than the read).
  */
-function sameBytesInMemory(target: string, data: Uint8Array): boolean {
+function sameBytesInMemory(target: string, data: Uint8Array): SameBytes | undefined {
   let fd: number;
   try {
     fd = openSync(target, COMPARE_FLAGS);
   } catch (error) {
-    if (['ENOENT', 'ENOTDIR', 'ELOOP'].includes(errnoCode(error) ?? '')) return false;
+    if (['ENOENT', 'ENOTDIR', 'ELOOP'].includes(errnoCode(error) ?? '')) return undefined;
     throw error;
   }
   try {
     const buffer = Buffer.allocUnsafe(data.byteLength + 1);
     const read = readSync(fd, buffer, 0, buffer.length, 0);
-    return read === data.byteLength && buffer.subarray(0, read).equals(data);
+    if (read !== data.byteLength || !buffer.subarray(0, read).equals(data)) return undefined;
+    return { targetMode: fstatSync(fd).mode & 0o777 };
   } catch (error) {
-    if (errnoCode(error) === 'EISDIR' || errnoCode(error) === 'EAGAIN') return false;
+    if (errnoCode(error) === 'EISDIR' || errnoCode(error) === 'EAGAIN') return undefined;
     throw error;
   } finally {
     closeSync(fd);
   }
 }
 
-async function sameBytes(target: string, source: FileSource): Promise<boolean> {
+async function sameBytes(target: string, source: FileSource): Promise<SameBytes | undefined> {
   if ('data' in source) {
     return sameBytesInMemory(target, typeof source.data === 'string' ? Buffer.from(source.data) : source.data);
   }
-  const [existing, staged] = await Promise.all([fsp.stat(target), fsp.stat(source.stagedPath)]);
-  if (staged.size !== existing.size) return false;
-  const [a, b] = await Promise.all([fsp.readFile(target), fsp.readFile(source.stagedPath)]);
-  return a.equals(b);
+  const from = 'stagedPath' in source ? source.stagedPath : source.copyFrom;
+  const [existing, staged] = await Promise.all([fsp.stat(target), fsp.stat(from)]);
+  if (staged.size !== existing.size) return undefined;
+  const [a, b] = await Promise.all([fsp.readFile(target), fsp.readFile(from)]);
+  return a.equals(b) ? { targetMode: existing.mode & 0o777, sourceMode: staged.mode & 0o777 } : undefined;
 }
 
 async function removeIfEmpty(dir: string): Promise<boolean> {

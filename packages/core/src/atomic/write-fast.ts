@@ -13,7 +13,9 @@ export async function writeFileAtomicFast(target: string, data: string | Uint8Ar
   // snapshot of that directory (an Nx cache copy) can never capture one.
   const temp = tempDir ? path.join(tempDir, path.basename(tempSiblingPath(target))) : tempSiblingPath(target);
   try {
-    await fsp.writeFile(temp, data, mode === undefined ? undefined : { mode });
+    await fsp.writeFile(temp, data);
+    // An explicit mode is set exactly (writeFile's would be masked by the umask), before the file is visible.
+    if (mode !== undefined) await fsp.chmod(temp, mode);
     await fsp.rename(temp, target);
   } catch (error) {
     await fsp.rm(temp, { force: true });

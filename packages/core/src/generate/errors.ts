@@ -71,3 +71,24 @@ export function stagedNotRegularFileError(rel: string): LockstepError {
     hint: 'Write a copy of the file into $LOCKSTEP_OUT_DIR instead of a link.',
   });
 }
+
+/** ESTASH: the stash of a cached generate target does not hold one whole generation of the task hash the sync step expects. */
+export function stashMismatchError(stashDir: string, why: string): LockstepError {
+  return new LockstepError(ErrorCodes.ESTASH, `The stash ${stashDir} is not the generation this run expects: ${why}.`, {
+    hint: 'outDir was left as it was. Something other than lockstep changed the stash (or Nx restored another entry into it): run the target again with --skip-nx-cache, and if it recurs, nx reset.',
+  });
+}
+
+/** EBADOPTIONS: the step that brings outDir up to date from the stash is itself cached with outDir among its outputs, so Nx would restore outDir wholesale. */
+export function cachedSyncTargetError(target: string): LockstepError {
+  return new LockstepError(ErrorCodes.EBADOPTIONS, `${target} brings outDir up to date from its stash and must not be cached itself ("cache": true, with outDir in "outputs"): Nx would then restore outDir by deleting and copying it.`, {
+    hint: 'Remove "cache" and "outputs" from this target (and from targetDefaults.generate in nx.json, where an older init wrote them): the stash target it depends on is what Nx caches.',
+  });
+}
+
+/** EGENERATOR: the generator emitted a file with a mode that is not permission bits. */
+export function generatorModeError(name: string, file: string, mode: unknown): LockstepError {
+  return new LockstepError(ErrorCodes.EGENERATOR, `The generator ${name} gave ${JSON.stringify(mode)} as the mode of '${file}'.`, {
+    hint: 'outDir was left as it was. A mode is permission bits as a number, such as 0o755 or 0o644.',
+  });
+}

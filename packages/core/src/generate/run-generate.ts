@@ -14,6 +14,7 @@ import {
   generatorContentError,
   generatorExitedError,
   generatorFailedError,
+  generatorModeError,
   generatorResultError,
   outDirRepointedError,
 } from './errors';
@@ -32,8 +33,8 @@ export interface GenerateContext {
   projectName?: string;
   /** The target's options as given. */
   options: Record<string, unknown>;
-  /** Adds (or replaces) a file of the output, by path relative to outDir. */
-  emit(relativePath: string, content: GeneratedContent): void;
+  /** Adds (or replaces) a file of the output, by path relative to outDir; `mode` (e.g. 0o755) sets its permission bits. */
+  emit(relativePath: string, content: GeneratedContent, options?: { mode?: number }): void;
 }
 
 export type GeneratorResult = void | Record<string, GeneratedContent> | Iterable<readonly [string, GeneratedContent]>;
@@ -122,20 +123,45 @@ export async function runGenerate(options: RunGenerateOptions): Promise<Generate
     }
     if (lock) await sweepStagingDirs(outDir);
     staging = await createStagingDir(outDir);
-    const files = await produce(options, outDir, staging, lock?.signal);
+    const files = await produceFiles(options, outDir, staging, lock?.signal);
     throwIfLost(lock);
-    const manifestFile = manifestPath(options.stateDir ?? path.join(options.lockDir ?? resolveLockDir(), 'state'), outDir);
-    const manifest = await readManifest(manifestFile, outDir);
-    const prune = options.prune ?? true;
-    const pruneMode: PruneMode = prune === 'all' ? true : prune === false ? false : { only: new Set(manifest?.written ?? []) };
-    const stats = await commitTree(outDir, files, { prune: pruneMode, sweep: lock !== undefined, tempDir: staging });
-    throwIfLost(lock);
-    const newlyLeft = await recordGeneration(manifestFile, outDir, files, stats, manifest);
-    return { outDir, stats, newlyLeft, firstGeneration: manifest === undefined, waitedMs: lock?.waitedMs ?? 0, durationMs: performance.now() - started, files: files.length };
+    const committed = await commitGeneration(outDir, files, { ...options, sweep: lock !== undefined, tempDir: staging, lock });
+    return { outDir, ...committed, waitedMs: lock?.waitedMs ?? 0, durationMs: performance.now() - started, files: files.length };
   } finally {
     if (staging) await fsp.rm(staging, { recursive: true, force: true });
     await lock?.release();
   }
+}
+
+export interface CommitGenerationOptions {
+  prune?: boolean | 'all';
+  stateDir?: string;
+  lockDir?: string;
+  /** Sweep leftover temp files: only under outDir's lock. */
+  sweep: boolean;
+  tempDir: string;
+  lock?: LockHandle;
+}
+
+/**
+ * Commits one whole generation into outDir (the caller holds outDir's lock)
+ * and records every path it committed in outDir's manifest, so a later
+ * generation may prune them: what a generator produced, and what a sync from
+ * an Nx-restored stash brought in alike.
+ */
+export async function commitGeneration(
+  outDir: string,
+  files: readonly CommitFile[],
+  options: CommitGenerationOptions,
+): Promise<Pick<GenerateResult, 'stats' | 'newlyLeft' | 'firstGeneration'>> {
+  const manifestFile = manifestPath(options.stateDir ?? path.join(options.lockDir ?? resolveLockDir(), 'state'), outDir);
+  const manifest = await readManifest(manifestFile, outDir);
+  const prune = options.prune ?? true;
+  const pruneMode: PruneMode = prune === 'all' ? true : prune === false ? false : { only: new Set(manifest?.written ?? []) };
+  const stats = await commitTree(outDir, files, { prune: pruneMode, sweep: options.sweep, tempDir: options.tempDir });
+  throwIfLost(options.lock);
+  const newlyLeft = await recordGeneration(manifestFile, outDir, files, stats, manifest);
+  return { stats, newlyLeft, firstGeneration: manifest === undefined };
 }
 
 /** Past this many remembered paths, the ones no longer in outDir are forgotten. */
@@ -157,28 +183,30 @@ async function recordGeneration(file: string, outDir: string, files: readonly Co
   return foreign.filter((rel) => !reportedBefore.has(rel));
 }
 
-function throwIfLost(lock: LockHandle | undefined): void {
+export function throwIfLost(lock: LockHandle | undefined): void {
   if (lock?.signal.aborted) throw lock.signal.reason;
 }
 
 /** Output into memory (generator) or into `staging` (command); temp files of the commit go to `staging` too. */
-async function produce(options: RunGenerateOptions, outDir: string, staging: string, signal?: AbortSignal): Promise<CommitFile[]> {
+export async function produceFiles(options: Pick<RunGenerateOptions, 'producer' | 'workspaceRoot' | 'projectRoot' | 'projectName' | 'targetOptions' | 'env' | 'log'>, outDir: string, staging: string, signal?: AbortSignal): Promise<CommitFile[]> {
   const { producer } = options;
   if (producer.kind === 'command') {
     await runCommand(producer.command, options.workspaceRoot, { ...(options.env ?? process.env), LOCKSTEP_OUT_DIR: staging }, signal);
     return listStagedFiles(staging);
   }
-  const emitted = new Map<string, GeneratedContent>();
+  const emitted = new Map<string, { content: GeneratedContent; mode?: number }>();
   const ctx: GenerateContext = {
     outDir,
     workspaceRoot: options.workspaceRoot,
     projectRoot: options.projectRoot,
     projectName: options.projectName,
     options: options.targetOptions ?? {},
-    emit(relativePath, content) {
+    emit(relativePath, content, emitOptions) {
       normalizeEmittedPath(relativePath);
       checkContent(producer.name, relativePath, content);
-      emitted.set(relativePath, content);
+      const mode = emitOptions?.mode;
+      if (mode !== undefined && (!Number.isInteger(mode) || mode < 0 || mode > 0o777)) throw generatorModeError(producer.name, relativePath, mode);
+      emitted.set(relativePath, { content, mode });
     },
   };
   // A generator that ends the process (process.exit) leaves no error to catch: say what happened as it exits.
@@ -196,8 +224,8 @@ async function produce(options: RunGenerateOptions, outDir: string, staging: str
   } finally {
     process.removeListener('exit', onExit);
   }
-  for (const [file, content] of entriesOf(result, producer.name)) emitted.set(file, content);
-  return [...emitted].map(([file, data]) => ({ path: file, source: { data } }));
+  for (const [file, content] of entriesOf(result, producer.name)) emitted.set(file, { content });
+  return [...emitted].map(([file, { content, mode }]) => ({ path: file, source: { data: content }, mode }));
 }
 
 function checkContent(name: string, file: unknown, content: unknown): void {
