@@ -121,18 +121,46 @@ describe('inferTargets', () => {
     expect(inferTargets(files({ packageJson: pkg({ name: '@s/a', version: '1.0.0' }), inPackageManagerWorkspaces: false, hasProjectJson: true }), defaults)).toHaveProperty('publish');
   });
 
-  it('lockstep.generate.js: a cached generate target with the module, the convention file among the inputs and outDir from generateOutDir', () => {
+  it('lockstep.generate.js: generate (not cached) after generate--stash (cached: the stash) after generate--hold, with the module, the convention file among the stash inputs and outDir from generateOutDir', () => {
     const targets = inferTargets(files({ hasProjectJson: true, conventionFile: { name: 'lockstep.generate.js', source: 'exports.generate = () => ({});' } }), defaults);
+    const options = { generator: 'packages/a/lockstep.generate.js', outDir: 'dist/generated/packages/a', stash: 'dist/generated/packages/.a.lockstep-stash' };
+    const metadata = expect.objectContaining({ technologies: ['lockstep'] });
     expect(targets).toEqual({
-      generate: {
+      generate: { executor: '@lockstep/nx:generate', dependsOn: ['generate--stash'], cache: false, options, metadata },
+      'generate--stash': {
         executor: '@lockstep/nx:generate',
+        dependsOn: ['generate--hold'],
         cache: true,
         inputs: ['default', '{projectRoot}/lockstep.generate.js'],
-        outputs: ['{options.outDir}'],
-        options: { generator: 'packages/a/lockstep.generate.js', outDir: 'dist/generated/packages/a' },
-        metadata: expect.objectContaining({ technologies: ['lockstep'] }),
+        outputs: ['{options.stash}'],
+        options: { ...options, phase: 'stash' },
+        metadata,
+      },
+      'generate--hold': { executor: '@lockstep/nx:generate', cache: false, options: { ...options, phase: 'hold' }, metadata },
+    });
+  });
+
+  it('a hand-written generate target of project.json with "stash" gets its hold and stash targets (its options and inputs), and gains only dependsOn and cache: false itself', () => {
+    const projectJson = JSON.stringify({
+      targets: {
+        codegen: { executor: '@lockstep/nx:generate', inputs: ['{projectRoot}/schema/**'], options: { outDir: 'dist/api', generator: 'tools/api.js', stash: true } },
+        plain: { executor: '@lockstep/nx:generate', options: { outDir: 'dist/plain', generator: 'tools/p.js' } },
+        other: { executor: 'nx:run-commands', options: { stash: true } },
       },
     });
+    const targets = inferTargets(files({ hasProjectJson: true, projectJson }), defaults)!;
+    expect(Object.keys(targets).sort()).toEqual(['codegen', 'codegen--hold', 'codegen--stash']);
+    expect(targets.codegen).toEqual({ dependsOn: ['codegen--stash'], cache: false, options: {}, metadata: expect.anything() });
+    expect(targets['codegen--stash']).toMatchObject({
+      executor: '@lockstep/nx:generate',
+      cache: true,
+      dependsOn: ['codegen--hold'],
+      inputs: ['{projectRoot}/schema/**'],
+      outputs: ['{options.stash}'],
+      options: { outDir: 'dist/api', generator: 'tools/api.js', stash: true, phase: 'stash' },
+    });
+    expect(targets['codegen--hold'].options).toEqual({ outDir: 'dist/api', generator: 'tools/api.js', stash: true, phase: 'hold' });
+    expect(inferTargets(files({ hasProjectJson: true, projectJson: '{ not json' }), defaults)).toBeUndefined();
   });
 
   it("the module's literal outDir wins over generateOutDir; at the workspace root the module path has no prefix", () => {
@@ -140,13 +168,13 @@ describe('inferTargets', () => {
       files({ root: '.', hasProjectJson: true, conventionFile: { name: 'lockstep.generate.mjs', source: "export const outDir = 'dist/root-gen';" } }),
       normalizePluginOptions({ generateOutDir: 'out/{projectRoot}' }),
     );
-    expect(targets!.generate.options).toEqual({ generator: 'lockstep.generate.mjs', outDir: 'dist/root-gen' });
+    expect(targets!.generate.options).toEqual({ generator: 'lockstep.generate.mjs', outDir: 'dist/root-gen', stash: 'dist/.root-gen.lockstep-stash' });
   });
 
   it('target names come from the options; false leaves a target out', () => {
     const options = normalizePluginOptions({ publishTargetName: 'ship', releasePublishTargetName: false, generateTargetName: 'codegen' });
     const targets = inferTargets(files({ packageJson: pkg({ name: '@s/a', version: '1.0.0' }), conventionFile: { name: 'lockstep.generate.cjs', source: '' } }), options);
-    expect(Object.keys(targets!).sort()).toEqual(['codegen', 'ship']);
+    expect(Object.keys(targets!).sort()).toEqual(['codegen', 'codegen--hold', 'codegen--stash', 'ship']);
     expect(targets!.ship.dependsOn).toEqual(['^ship']);
   });
 });

@@ -48,6 +48,8 @@ export interface ProjectRootFiles {
   /** The text of `<root>/package.json`, when there is one. */
   packageJson?: string;
   hasProjectJson: boolean;
+  /** The text of `<root>/project.json`, when there is one (its generate targets with "stash" get their hold and stash targets). */
+  projectJson?: string;
   /** The first convention file present (see CONVENTION_FILES) and its text. */
   conventionFile?: { name: string; source: string };
   /** Whether `<root>/package.json` is matched by the package manager's workspaces (what makes it an Nx project without project.json). */
@@ -56,7 +58,7 @@ export interface ProjectRootFiles {
 
 /** A target as Nx takes it from a plugin (the subset used here). */
 export interface InferredTarget {
-  executor: string;
+  executor?: string;
   dependsOn?: string[];
   cache: boolean;
   inputs?: string[];
@@ -197,17 +199,94 @@ export function inferTargets(files: ProjectRootFiles, options: NormalizedPluginO
     const { name, source } = files.conventionFile;
     const generator = files.root === '.' ? name : `${files.root}/${name}`;
     const outDir = staticOutDir(source) ?? interpolateOutDir(options.generateOutDir, files.root);
-    targets[options.generateTargetName] = {
-      executor: GENERATE_EXECUTOR,
-      cache: true,
-      inputs: ['default', `{projectRoot}/${name}`],
-      outputs: ['{options.outDir}'],
-      options: { generator, outDir },
-      metadata: {
-        description: `Run ${generator} and commit its files into ${outDir} atomically, under lockstep's single-flight lock.`,
-        technologies: ['lockstep'],
-      },
-    };
+    Object.assign(
+      targets,
+      stashedGenerateTargets(options.generateTargetName, {
+        options: { generator, outDir, stash: stashDirOf(outDir) },
+        inputs: ['default', `{projectRoot}/${name}`],
+        description: `Run ${generator} and bring ${outDir} up to date atomically, under lockstep's single-flight lock (cached in Nx through a stash)`,
+      }),
+    );
+  }
+
+  for (const [name, target] of handWrittenStashTargets(files)) {
+    if (targets[name]) continue;
+    Object.assign(targets, stashedGenerateTargets(name, { options: target.options, inputs: target.inputs, description: `Bring ${String(target.options.outDir)} up to date from its stash` }, false));
   }
   return Object.keys(targets).length > 0 ? targets : undefined;
+}
+
+/** The stash of an outDir: a hidden sibling, `.<name>.lockstep-stash` (as @lockstep/core's defaultStashDir). */
+export function stashDirOf(outDir: string): string {
+  const normalized = outDir.replace(/\\/g, '/').replace(/\/+$/, '');
+  const parent = path.posix.dirname(normalized);
+  const name = `.${path.posix.basename(normalized)}.lockstep-stash`;
+  return parent === '.' ? name : `${parent}/${name}`;
+}
+
+export const HOLD_SUFFIX = '--hold';
+export const STASH_SUFFIX = '--stash';
+
+/**
+ * A generate target cached without a gap: `<name>--hold` (not cached) takes
+ * outDir's lock for the Nx run, `<name>--stash` (cached: its outputs are the
+ * stash) generates into the stash or has Nx restore it, and `<name>` (not
+ * cached) brings outDir up to date from the stash and releases the lock.
+ * Users depend on `<name>` and run it, as before. `full`: the target `<name>`
+ * is inferred whole (executor and options); otherwise it is a hand-written
+ * target that only gains `dependsOn` and `cache: false`.
+ */
+export function stashedGenerateTargets(
+  name: string,
+  base: { options: Record<string, unknown>; inputs?: unknown[]; description: string },
+  full = true,
+): Record<string, InferredTarget> {
+  const technologies = ['lockstep'];
+  const phaseOptions = (phase: string) => ({ ...base.options, stash: base.options.stash ?? true, phase });
+  return {
+    [`${name}${HOLD_SUFFIX}`]: {
+      executor: GENERATE_EXECUTOR,
+      cache: false,
+      options: phaseOptions('hold'),
+      metadata: { description: `Hold the outDir of ${name} for this nx run (lockstep; the first step of ${name})`, technologies },
+    },
+    [`${name}${STASH_SUFFIX}`]: {
+      executor: GENERATE_EXECUTOR,
+      dependsOn: [`${name}${HOLD_SUFFIX}`],
+      cache: true,
+      ...(base.inputs ? { inputs: base.inputs as string[] } : {}),
+      outputs: ['{options.stash}'],
+      options: phaseOptions('stash'),
+      metadata: { description: `Generate the stash of ${name}: what Nx caches and restores (lockstep)`, technologies },
+    },
+    [name]: {
+      ...(full ? { executor: GENERATE_EXECUTOR } : {}),
+      dependsOn: [`${name}${STASH_SUFFIX}`],
+      cache: false,
+      options: full ? { ...base.options } : {},
+      metadata: { description: `${base.description}.`, technologies },
+    },
+  };
+}
+
+/** The targets of project.json that run lockstep's generate with "stash" (and set no phase themselves). */
+function handWrittenStashTargets(files: ProjectRootFiles): Array<[string, { options: Record<string, unknown>; inputs?: unknown[] }]> {
+  if (files.projectJson === undefined) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(files.projectJson);
+  } catch {
+    // Nx reports project.json's syntax error itself.
+    return [];
+  }
+  const targets = (parsed as { targets?: unknown } | null)?.targets;
+  if (!targets || typeof targets !== 'object') return [];
+  const out: Array<[string, { options: Record<string, unknown>; inputs?: unknown[] }]> = [];
+  for (const [name, raw] of Object.entries(targets as Record<string, unknown>)) {
+    const target = raw as { executor?: unknown; options?: Record<string, unknown>; inputs?: unknown } | null;
+    if (!target || target.executor !== GENERATE_EXECUTOR || !target.options || typeof target.options !== 'object') continue;
+    if (!target.options.stash || target.options.phase !== undefined) continue;
+    out.push([name, { options: target.options, inputs: Array.isArray(target.inputs) ? target.inputs : undefined }]);
+  }
+  return out;
 }

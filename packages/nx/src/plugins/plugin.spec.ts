@@ -72,9 +72,9 @@ describe('createNodesV2', () => {
     expect(Object.keys(targets).sort()).toEqual(['apps/app', 'packages/a', 'packages/b', 'packages/gen']);
     expect(Object.keys(targets['packages/a']).sort()).toEqual(['nx-release-publish', 'publish']);
     expect(targets['packages/b'].publish).toMatchObject({ executor: '@lockstep/nx:publish', dependsOn: ['^publish'] });
-    expect(Object.keys(targets['packages/gen'])).toEqual(['generate']);
-    expect(targets['packages/gen'].generate.options).toEqual({ generator: 'packages/gen/lockstep.generate.js', outDir: 'dist/gen-out' });
-    expect(targets['apps/app'].generate.options).toEqual({ generator: 'apps/app/lockstep.generate.cjs', outDir: 'dist/generated/apps/app' });
+    expect(Object.keys(targets['packages/gen']).sort()).toEqual(['generate', 'generate--hold', 'generate--stash']);
+    expect(targets['packages/gen'].generate.options).toEqual({ generator: 'packages/gen/lockstep.generate.js', outDir: 'dist/gen-out', stash: 'dist/.gen-out.lockstep-stash' });
+    expect(targets['apps/app'].generate.options).toEqual({ generator: 'apps/app/lockstep.generate.cjs', outDir: 'dist/generated/apps/app', stash: 'dist/generated/apps/.app.lockstep-stash' });
   });
 
   it('include and exclude select project roots', async () => {

@@ -30,7 +30,7 @@ const WATCHED_FILES = [...PROJECT_FILES, ...CONVENTION_FILES];
 export const LOCKSTEP_PLUGIN_GLOB = `{${WATCHED_FILES.flatMap((name) => [name, `**/${name}`]).join(',')}}`;
 
 /** Bumped when what is cached changes shape. */
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
 
 type CachedTargets = Record<string, InferredTarget> | null;
 
@@ -185,6 +185,7 @@ function readRootFiles(workspaceRoot: string, root: string, names: Set<string>, 
     root,
     packageJson: names.has('package.json') ? readIfExists(abs('package.json')) : undefined,
     hasProjectJson: names.has('project.json'),
+    projectJson: names.has('project.json') ? readIfExists(abs('project.json')) : undefined,
     conventionFile: conventionName !== undefined && conventionSource !== undefined ? { name: conventionName, source: conventionSource } : undefined,
     inPackageManagerWorkspaces: inWorkspaces,
   };

@@ -1,5 +1,5 @@
 import { execFileSync } from 'child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { ExecutorContext } from '@nx/devkit';
@@ -90,5 +90,53 @@ describe('generate executor', () => {
     writeFileSync(path.join(root, 'tools', 'bad.js'), 'exports.generate = () => { throw new Error("boom in generator"); };');
     expect(await generateExecutor({ outDir: 'dist/gen', generator: 'tools/bad.js' }, context())).toEqual({ success: false });
     expect(logs.join('\n')).toMatch(/\[EGENERATOR\] The generator tools\/bad.js failed: boom in generator/);
+  });
+
+  describe('with "stash": the hold, stash and sync tasks', () => {
+    const stashOptions = { outDir: 'dist/gen', generator: 'tools/gen.js', stash: true };
+    const withGraph = (targetName: string, targets: Record<string, unknown>, stashHash = 'h1'): ExecutorContext =>
+      ({
+        ...context(),
+        targetName,
+        projectsConfigurations: { version: 2, projects: { app: { root: 'apps/app', targets } } },
+        taskGraph: {
+          roots: ['app:generate--hold'],
+          tasks: {
+            'app:generate': { id: 'app:generate', target: { project: 'app', target: 'generate' } },
+            'app:generate--stash': { id: 'app:generate--stash', target: { project: 'app', target: 'generate--stash' }, hash: stashHash },
+          },
+          dependencies: { 'app:generate': ['app:generate--stash'], 'app:generate--stash': [] },
+        },
+      }) as unknown as ExecutorContext;
+    const targets = (sync: Record<string, unknown> = {}) => ({
+      generate: { executor: '@lockstep/nx:generate', options: stashOptions, ...sync },
+      'generate--stash': { executor: '@lockstep/nx:generate', options: { ...stashOptions, phase: 'stash' } },
+    });
+    afterEach(() => delete process.env.NX_TASK_HASH);
+
+    it('the stash task fills the stash (not outDir); the sync task brings outDir up to date from it', async () => {
+      writeFileSync(path.join(root, 'tools', 'gen.js'), 'exports.generate = (ctx) => { ctx.emit("a.txt", "A"); ctx.emit("run.sh", "#!/bin/sh", { mode: 0o755 }); };');
+      expect(await generateExecutor({ ...stashOptions, phase: 'hold' }, withGraph('generate--hold', targets()))).toEqual({ success: true });
+      process.env.NX_TASK_HASH = 'h1';
+      expect(await generateExecutor({ ...stashOptions, phase: 'stash' }, withGraph('generate--stash', targets()))).toEqual({ success: true });
+      expect(readFileSync(path.join(root, 'dist/.gen.lockstep-stash/a.txt'), 'utf8')).toBe('A');
+      expect(existsSync(path.join(root, 'dist/gen/a.txt'))).toBe(false);
+      expect(await generateExecutor(stashOptions, withGraph('generate', targets()))).toEqual({ success: true });
+      expect(readFileSync(path.join(root, 'dist/gen/a.txt'), 'utf8')).toBe('A');
+      expect(statSync(path.join(root, 'dist/gen/run.sh')).mode & 0o777).toBe(0o755);
+      expect(logs.join('\n')).toMatch(/dist\/gen: generated into the stash dist\/\.gen\.lockstep-stash: 2 files, 2 written/);
+      expect(logs.join('\n')).toMatch(/dist\/gen: 2 files from the stash dist\/\.gen\.lockstep-stash, 2 written, 0 unchanged, 0 pruned/);
+    });
+
+    it('a sync whose stash task had another hash fails with ESTASH; a cached sync target is refused with EBADOPTIONS', async () => {
+      writeFileSync(path.join(root, 'tools', 'gen.js'), 'exports.generate = () => ({ "a.txt": "A" });');
+      process.env.NX_TASK_HASH = 'h1';
+      await generateExecutor({ ...stashOptions, phase: 'stash' }, withGraph('generate--stash', targets()));
+      expect(await generateExecutor(stashOptions, withGraph('generate', targets(), 'h2'))).toEqual({ success: false });
+      expect(logs.join('\n')).toMatch(/\[ESTASH\] .*task hash h1, not h2[\s\S]*Hint:/);
+      expect(await generateExecutor(stashOptions, withGraph('generate', targets({ cache: true, outputs: ['{options.outDir}'] })))).toEqual({ success: false });
+      expect(logs.join('\n')).toMatch(/\[EBADOPTIONS\] app:generate brings outDir up to date from its stash and must not be cached[\s\S]*Hint: Remove "cache" and "outputs"/);
+      expect(existsSync(path.join(root, 'dist/gen/a.txt'))).toBe(false);
+    });
   });
 });

@@ -10,6 +10,7 @@ describe('normalizeGenerateOptions', () => {
       outDirDisplay: path.join('dist', 'gen', 'app'),
       producer: { kind: 'module', specifier: 'tools/gen.js' },
       prune: true,
+      phase: 'direct',
       allowOutsideWorkspace: false,
       lockTimeoutMs: 15 * 60_000,
       noLock: false,
@@ -55,5 +56,25 @@ describe('normalizeGenerateOptions', () => {
 
   it('allows an outDir inside the project root', () => {
     expect(normalizeGenerateOptions({ outDir: 'apps/app/generated', command: 'x' }, ctx()).outDirDisplay).toBe(path.join('apps', 'app', 'generated'));
+  });
+
+  it('stash: true is a hidden sibling of outDir, a string is that directory; the phase is sync unless the (inferred) target says hold or stash', () => {
+    expect(normalizeGenerateOptions({ outDir: 'dist/gen/app', command: 'x', stash: true }, ctx())).toMatchObject({ phase: 'sync', stashDir: path.resolve('/ws/dist/gen/.app.lockstep-stash') });
+    expect(normalizeGenerateOptions({ outDir: 'o', command: 'x', stash: 'tmp/s', phase: 'stash' }, ctx())).toMatchObject({ phase: 'stash', stashDir: path.resolve('/ws/tmp/s') });
+    expect(normalizeGenerateOptions({ outDir: 'o', command: 'x', stash: false }, ctx())).toMatchObject({ phase: 'direct' });
+  });
+
+  it.each([
+    [{ stash: 3 }, /stash must be true, false or a workspace-relative directory, not 3/],
+    [{ stash: true, phase: 'sync' }, /phase must be "hold" or "stash", not "sync"/],
+    [{ phase: 'hold' }, /phase "hold" needs "stash"/],
+  ])('refuses %j with EBADOPTIONS', (extra, message) => {
+    let error: unknown;
+    try {
+      normalizeGenerateOptions({ outDir: 'o', command: 'x', ...(extra as object) }, ctx());
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ code: 'EBADOPTIONS', message: expect.stringMatching(message), hint: expect.stringMatching(/\S/) });
   });
 });

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { DEFAULT_LOCK_TIMEOUT_MS, ErrorCodes, LockstepError } from '@lockstep/core';
+import { DEFAULT_LOCK_TIMEOUT_MS, ErrorCodes, LockstepError, defaultStashDir } from '@lockstep/core';
 import type { GenerateExecutorSchema } from './schema';
 
 export interface NormalizedGenerateOptions {
@@ -9,6 +9,14 @@ export interface NormalizedGenerateOptions {
   outDirDisplay: string;
   producer: { kind: 'module'; specifier: string } | { kind: 'command'; command: string };
   prune: boolean | 'all';
+  /**
+   * What this task does: `direct` generates into outDir (no stash); with a
+   * stash, `hold` takes outDir's lock for the Nx run, `stash` generates into
+   * the stash (the task Nx caches), `sync` brings outDir up to date from it.
+   */
+  phase: 'direct' | 'hold' | 'stash' | 'sync';
+  /** Absolute stash directory, when the target has "stash". */
+  stashDir?: string;
   allowOutsideWorkspace: boolean;
   lockTimeoutMs: number;
   noLock: boolean;
@@ -49,6 +57,18 @@ export function normalizeGenerateOptions(options: Partial<GenerateExecutorSchema
       'Remove the option to keep the default (true: remove only files an earlier generation wrote).',
     );
   }
+  const stash = options.stash;
+  if (stash !== undefined && typeof stash !== 'boolean' && (typeof stash !== 'string' || stash.trim() === '')) {
+    throw bad(`stash must be true, false or a workspace-relative directory, not ${JSON.stringify(stash)}.`, 'Use "stash": true (a hidden sibling of outDir, .<name>.lockstep-stash).');
+  }
+  const phase = options.phase;
+  if (phase !== undefined && phase !== 'hold' && phase !== 'stash') {
+    throw bad(`phase must be "hold" or "stash", not ${JSON.stringify(phase)}.`, 'Leave phase out: the @lockstep/nx plugin sets it on the targets it infers (<target>--hold, <target>--stash).');
+  }
+  if (phase !== undefined && !stash) {
+    throw bad(`phase "${phase}" needs "stash".`, 'Set "stash": true on the target, or leave phase out: the @lockstep/nx plugin infers the hold and stash targets from it.');
+  }
+  const stashDir = stash ? path.resolve(ctx.root, typeof stash === 'string' ? stash.trim() : defaultStashDir(path.relative(ctx.root, outDir) || '.')) : undefined;
   if (options.allowOutsideWorkspace !== undefined && typeof options.allowOutsideWorkspace !== 'boolean') {
     throw bad(`allowOutsideWorkspace must be true or false, not ${JSON.stringify(options.allowOutsideWorkspace)}.`, 'Remove the option to keep outDir inside the workspace.');
   }
@@ -58,6 +78,8 @@ export function normalizeGenerateOptions(options: Partial<GenerateExecutorSchema
     outDirDisplay: path.relative(ctx.root, outDir) || '.',
     producer: hasGenerator ? { kind: 'module', specifier: options.generator!.trim() } : { kind: 'command', command: options.command! },
     prune: options.prune ?? true,
+    phase: !stashDir ? 'direct' : (phase ?? 'sync'),
+    ...(stashDir ? { stashDir } : {}),
     allowOutsideWorkspace: options.allowOutsideWorkspace ?? false,
     lockTimeoutMs: resolveTimeout(options.lockTimeoutMs, ctx.env.LOCKSTEP_LOCK_TIMEOUT_MS),
     noLock: ctx.env.LOCKSTEP_NO_LOCK === '1',

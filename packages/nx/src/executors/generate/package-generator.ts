@@ -11,6 +11,7 @@ export function packageGenerator(workspaceVersions: Map<string, string>): Genera
   return async (ctx) => {
     const dir = path.resolve(ctx.workspaceRoot, ctx.projectRoot ?? '.');
     const staged = await stagePackage(dir, { releaseVersions: workspaceVersions, workspaceVersions, workspaceRoot: ctx.workspaceRoot });
-    return staged.files.map((file) => [file.path, file.data] as const);
+    // emit, not a returned map: it carries each file's mode (a script keeps its exec bit).
+    for (const file of staged.files) ctx.emit(file.path, file.data, { mode: file.mode });
   };
 }

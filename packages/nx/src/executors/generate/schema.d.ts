@@ -5,4 +5,6 @@ export interface GenerateExecutorSchema {
   prune?: boolean | 'all';
   allowOutsideWorkspace?: boolean;
   lockTimeoutMs?: number;
+  stash?: boolean | string;
+  phase?: 'hold' | 'stash';
 }

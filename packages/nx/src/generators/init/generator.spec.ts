@@ -4,7 +4,7 @@ import { initGenerator, PLUGIN_ENTRY } from './generator';
 
 const PLUGIN = { plugin: PLUGIN_ENTRY, options: { publishTargetName: 'publish', releasePublishTargetName: 'nx-release-publish', generateTargetName: 'generate' } };
 const PUBLISH_DEFAULTS = { executor: '@lockstep/nx:publish', dependsOn: ['^publish'], cache: false };
-const GENERATE_DEFAULTS = { executor: '@lockstep/nx:generate', cache: true, outputs: ['{options.outDir}'] };
+const GENERATE_DEFAULTS = { executor: '@lockstep/nx:generate', cache: false };
 const RELEASE_PUBLISH_DEFAULTS = { executor: '@lockstep/nx:publish', cache: false };
 
 const nxJsonText = (tree: Tree) => tree.read('nx.json', 'utf-8');
@@ -76,6 +76,20 @@ describe('init generator', () => {
     expect(targetDefaults!.generate).toEqual({ executor: 'nx:run-commands', options: { command: 'prisma generate' }, cache: false });
     expect(warned()).toMatch(/\[lockstep\] targetDefaults\.generate is not lockstep's \(executor "nx:run-commands"\): left as it is\./);
     expect(warned()).not.toMatch(/targetDefaults\.publish/);
+  });
+
+  it('brings the generate default an older init wrote (cache: true, outputs: outDir) up to date, and says so; a hand-edited one is only completed', async () => {
+    setNxJson(tree, (json) => {
+      json.targetDefaults = { ...json.targetDefaults, generate: { executor: '@lockstep/nx:generate', cache: true, outputs: ['{options.outDir}'] } };
+    });
+    await initGenerator(tree, { skipFormat: true });
+    expect(readNxJson(tree)!.targetDefaults!.generate).toEqual(GENERATE_DEFAULTS);
+    expect(warned()).toMatch(/targetDefaults\.generate was what an older init wrote/);
+    setNxJson(tree, (json) => {
+      json.targetDefaults = { ...json.targetDefaults, generate: { executor: '@lockstep/nx:generate', inputs: ['default'] } };
+    });
+    await initGenerator(tree, { skipFormat: true });
+    expect(readNxJson(tree)!.targetDefaults!.generate).toEqual({ executor: '@lockstep/nx:generate', inputs: ['default'], cache: false });
   });
 
   it('an entry without executor applies to every target of that name, and filtered entries are the user\'s: both left as they are', async () => {

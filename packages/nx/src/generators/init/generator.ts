@@ -39,8 +39,14 @@ export const TARGET_DEFAULTS: Record<'publish' | 'nx-release-publish' | 'generat
   // replace the inferred one; Nx builds that target from this default, so it becomes lockstep's.
   // No dependsOn: Nx puts "^nx-release-publish" before the default's own (it would be there twice).
   'nx-release-publish': { executor: '@lockstep/nx:publish', cache: false },
-  generate: { executor: '@lockstep/nx:generate', cache: true, outputs: ['{options.outDir}'] },
+  // Not cached: a generate target with "stash" brings outDir up to date from the stash target
+  // it depends on, which is what Nx caches (see the plugin); caching it too would let Nx restore
+  // outDir wholesale again.
+  generate: { executor: '@lockstep/nx:generate', cache: false },
 };
+
+/** What an older init wrote for generate: Nx cached outDir itself (and restored it by delete + copy). */
+const OLD_GENERATE_DEFAULTS = { executor: '@lockstep/nx:generate', cache: true, outputs: ['{options.outDir}'] };
 
 type TargetDefaults = NonNullable<NxJsonConfiguration['targetDefaults']>;
 
@@ -82,6 +88,13 @@ function addTargetDefaults(nxJson: NxJsonConfiguration): { changed: boolean; not
         `targetDefaults.${key} is not lockstep's (${Array.isArray(existing) ? 'filtered entries' : `executor ${JSON.stringify((existing as { executor?: unknown })?.executor ?? 'none')}`}): left as it is. ` +
           `lockstep's defaults are ${JSON.stringify(wanted)}.`,
       );
+      continue;
+    }
+    if (key === 'generate' && JSON.stringify(existing) === JSON.stringify(OLD_GENERATE_DEFAULTS)) {
+      // Exactly what an older init wrote: lockstep's own entry, brought up to date.
+      (targetDefaults as Record<string, unknown>)[key] = structuredClone(wanted);
+      notes.push(`targetDefaults.generate was what an older init wrote (Nx cached outDir itself); now ${JSON.stringify(wanted)}: Nx caches the stash of each generate target instead.`);
+      changed = true;
       continue;
     }
     for (const [field, value] of Object.entries(wanted)) {
