@@ -157,9 +157,10 @@ describe('inferTargets', () => {
       dependsOn: ['codegen--hold'],
       inputs: ['{projectRoot}/schema/**'],
       outputs: ['{options.stash}'],
-      options: { outDir: 'dist/api', generator: 'tools/api.js', stash: true, phase: 'stash' },
+      // The directory itself, not true: outputs '{options.stash}' must name it.
+      options: { outDir: 'dist/api', generator: 'tools/api.js', stash: 'dist/.api.lockstep-stash', phase: 'stash' },
     });
-    expect(targets['codegen--hold'].options).toEqual({ outDir: 'dist/api', generator: 'tools/api.js', stash: true, phase: 'hold' });
+    expect(targets['codegen--hold'].options).toEqual({ outDir: 'dist/api', generator: 'tools/api.js', stash: 'dist/.api.lockstep-stash', phase: 'hold' });
     expect(inferTargets(files({ hasProjectJson: true, projectJson: '{ not json' }), defaults)).toBeUndefined();
   });
 

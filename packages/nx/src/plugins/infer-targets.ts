@@ -242,7 +242,9 @@ export function stashedGenerateTargets(
   full = true,
 ): Record<string, InferredTarget> {
   const technologies = ['lockstep'];
-  const phaseOptions = (phase: string) => ({ ...base.options, stash: base.options.stash ?? true, phase });
+  // The stash task's outputs are '{options.stash}': it must name the directory ("stash": true would be the path 'true').
+  const stash = typeof base.options.stash === 'string' ? base.options.stash : stashDirOf(String(base.options.outDir ?? '.'));
+  const phaseOptions = (phase: string) => ({ ...base.options, stash, phase });
   return {
     [`${name}${HOLD_SUFFIX}`]: {
       executor: GENERATE_EXECUTOR,
