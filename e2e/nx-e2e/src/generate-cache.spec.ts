@@ -123,4 +123,29 @@ describe('a generate target with "stash" (the @lockstep/nx plugin infers its hol
     expect(tally.stamps.sort()).toEqual(['gen-a', 'gen-b']);
     expect(findLeftovers(ws.path('dist'))).toEqual([]);
   });
+
+  it(`with the daemon: ${ROUNDS} × ${PROJECTS} cache hits (the inputs alternate, so the stash on disk differs and Nx restores it), a reader sweeping every outDir: 0 torn, 0 empty, 0 missing`, async () => {
+    // NX_DAEMON=true starts it even in a container; NX_DAEMON_SOCKET_DIR keeps it to this workspace.
+    const env = { NX_DAEMON: 'true', NX_DAEMON_SOCKET_DIR: ws.scratch('daemon') };
+    fs.mkdirSync(env.NX_DAEMON_SOCKET_DIR, { recursive: true });
+    try {
+      await alternate(ws, 2, env);
+      const reader = await startReaders(ws);
+      let tally: ReaderTally;
+      let hits: number;
+      try {
+        ({ hits } = await alternate(ws, ROUNDS, env));
+      } finally {
+        tally = await reader.stop();
+      }
+      expect(hits).toBe(ROUNDS * PROJECTS);
+      expectCleanTally(tally);
+      expect(tally.stamps.sort()).toEqual(['gen-a', 'gen-b']);
+      expect(findLeftovers(ws.path('dist'))).toEqual([]);
+      // The daemon really ran these invocations.
+      expect((await ws.nx(['daemon'], { env })).output).toContain('Nx Daemon is currently running');
+    } finally {
+      await ws.nx(['daemon', '--stop'], { env });
+    }
+  });
 });
