@@ -159,7 +159,7 @@ describe('nx g @lockstep/nx:init in a workspace as create-nx-workspace made it',
           ...CREATED_NX_JSON.targetDefaults,
           publish: { executor: '@lockstep/nx:publish', dependsOn: ['^publish'], cache: false },
           'nx-release-publish': { executor: '@lockstep/nx:publish', cache: false },
-          generate: { executor: '@lockstep/nx:generate', cache: true, outputs: ['{options.outDir}'] },
+          generate: { executor: '@lockstep/nx:generate', cache: false },
         },
         plugins: [{ plugin: '@lockstep/nx/plugin', options: { publishTargetName: 'publish', releasePublishTargetName: 'nx-release-publish', generateTargetName: 'generate' } }],
       });
@@ -213,17 +213,22 @@ describe('inferred targets', () => {
       const explicit = await showProject(a, name('explicit'));
       expect(explicit.targets.publish).toMatchObject({ executor: '@lockstep/nx:publish', dependsOn: ['^publish'], options: { access: 'public' } });
 
+      // generate (not cached) syncs outDir from the stash of generate--stash (cached), after generate--hold.
       const gen = await showProject(a, name('gen'));
-      expect(gen.targets.generate).toMatchObject({
+      const genOptions = { generator: 'packages/gen/lockstep.generate.js', outDir: 'dist/generated/packages/gen', stash: 'dist/generated/packages/.gen.lockstep-stash' };
+      expect(gen.targets.generate).toMatchObject({ executor: '@lockstep/nx:generate', cache: false, dependsOn: ['generate--stash'], options: genOptions });
+      expect(gen.targets['generate--stash']).toMatchObject({
         executor: '@lockstep/nx:generate',
         cache: true,
+        dependsOn: ['generate--hold'],
         inputs: ['default', '{projectRoot}/lockstep.generate.js'],
-        outputs: ['{options.outDir}'],
-        options: { generator: 'packages/gen/lockstep.generate.js', outDir: 'dist/generated/packages/gen' },
+        outputs: ['{options.stash}'],
+        options: { ...genOptions, phase: 'stash' },
       });
+      expect(gen.targets['generate--hold']).toMatchObject({ executor: '@lockstep/nx:generate', cache: false, options: { ...genOptions, phase: 'hold' } });
       expect(gen.targets.publish).toBeUndefined();
       const app = await showProject(a, name('app'));
-      expect(app.targets.generate.options).toEqual({ generator: 'packages/app/lockstep.generate.mjs', outDir: 'dist/app-generated' });
+      expect(app.targets.generate.options).toEqual({ generator: 'packages/app/lockstep.generate.mjs', outDir: 'dist/app-generated', stash: 'dist/.app-generated.lockstep-stash' });
 
       // The plugin's cache: one file for these options, an entry per project root it looked at.
       const cacheFiles = fs.readdirSync(a.dataDir).filter((f) => /^lockstep-.+\.hash$/.test(f));
@@ -250,7 +255,9 @@ describe('inferred targets', () => {
       const second = await a.nx(['run-many', '-t', 'generate', '--output-style=static']);
       show('generate again', second);
       expectSuccess(second, 'nx run-many -t generate, again');
-      expect(second.output).toMatch(/Nx read the output from the cache instead of running the command for 2 out of 2 tasks/);
+      // The two stash tasks are cache hits; the hold and sync tasks are not cached and bring outDir up to date.
+      expect(second.output).toMatch(/Nx read the output from the cache instead of running the command for 2 out of 6 tasks/);
+      expect(second.output).toMatch(/\[lockstep\] dist\/generated\/packages\/gen: 2 files from the stash .*, 0 written, 2 unchanged, 0 pruned/);
       expect(Object.keys(a.ws.snapshot('dist/generated/packages/gen')).sort()).toEqual(['index.txt', 'nested/data.json']);
     },
     NX_TEST_TIMEOUT_MS,
