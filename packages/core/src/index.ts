@@ -62,7 +62,7 @@ export {
   type SummaryCounts,
 } from './publish/status';
 export type { ReleasePackage, PackageStatus, PackedPackage, RegistryPort, JournalPort, PackageResult, PublishSummary, PackageSettings } from './publish/types';
-export { acquireReleaseLock, DEFAULT_GROUP_STALE_MS, type ReleaseLockOptions } from './group/release-lock';
+export { acquireLocalReleaseLock, DEFAULT_GROUP_STALE_MS, type LocalReleaseLockOptions } from './release/local-release-lock';
 export { resolveGroupName } from './group/group-name';
 export { repositoryIdentity, currentSha, currentBranch } from './group/repository-identity';
 export * from './registry/index';
@@ -71,3 +71,12 @@ export * from './journal/index';
 export * from './lease/index';
 export { parseDuration, formatDuration, checkDurationRange, type DurationLimits } from './util/duration';
 export { safeText, safeLines, safeJson, escapeControls, hasControls, truncateText, DISPLAY_MAX_CHARS, JSON_MAX_CHARS } from './util/display';
+export { runRelease, type RunReleaseInput, type RunReleaseResult } from './release/run-release';
+export type { ReleaseOptions } from './release/options';
+export { createReleaseServices } from './release/default-services';
+export type { ReleaseServices, JournalHandle, OpenJournalInput, RegistrySettings } from './release/services';
+export { takeReleaseLock, type ReleaseLock, type ReleaseLockRequest, type TakeReleaseLockInput } from './release/release-lock';
+export { RunStop, stopGrace, stopExitCode, underNx, type RunStopOptions, type StopGrace } from './release/stop';
+export { readWorkspacePackages, scanWorkspacePackages, resolvePackageRoot, type ProjectInfo, type WorkspacePackages } from './manifest/workspace-packages';
+export { packageGenerator } from './generate/package-generator';
+export { journalLocation } from './journal/location';

@@ -24,6 +24,7 @@ import { FaultProxy, FaultProxyOptions, RequestRecord, UploadRecord, startFaultP
 import { Registry, nerfDart, startRegistry, writeNpmrc } from '../../../../tools/registry/verdaccio';
 import { nxBin, nxEnv, track } from '../../../../tools/scripts/workspace';
 import { waitFor as pollUntil } from '../../../../packages/core/src/test-utils/wait-for';
+import { journalLocation } from '../../../../packages/core/src/journal/location';
 import { RunResult, TempWorkspace, createTempWorkspace } from './temp-workspace';
 
 export type { RunResult } from './temp-workspace';
@@ -392,7 +393,7 @@ export class PublishWorkspace {
   // --- the journal -----------------------------------------------------------
 
   journalDir(target = 'publish'): string {
-    return path.join(this.cacheDir, 'lockstep', 'publish', target);
+    return journalLocation(this.cacheDir, target);
   }
 
   /** Every file of the journal (run.json, packages/*.json), path → text; {} when there is no journal. */

@@ -1,6 +1,6 @@
 import { lstatSync, statSync } from 'fs';
 import * as path from 'path';
-import { clearJournal, errnoCode, readJournal } from '@lockstep/core';
+import { clearJournal, errnoCode, journalLocation, readJournal } from '@lockstep/core';
 import { cacheDirError, journalAccessError, noNxWorkspaceError, targetNameError } from '../errors';
 
 export interface StateOptions {
@@ -35,7 +35,7 @@ export async function stateClear(options: StateOptions): Promise<{ data: unknown
 function journalDir(options: StateOptions): string {
   if (!/^[\w.:-]+$/.test(options.target)) throw targetNameError(options.target);
   const cacheDir = options.cacheDir !== undefined ? checkCacheDir(path.resolve(options.cwd, options.cacheDir)) : nxCacheDir(options.cwd);
-  return path.join(cacheDir, 'lockstep', 'publish', options.target);
+  return journalLocation(cacheDir, options.target);
 }
 
 /**

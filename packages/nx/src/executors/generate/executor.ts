@@ -1,10 +1,8 @@
 import * as path from 'path';
 import { cacheDir, type ExecutorContext } from '@nx/devkit';
-import { type GenerateResult, type HoldStepOptions, cachedSyncTargetError, runGenerate, runHoldStep, runStashStep, runSyncStep, toLockstepError } from '@lockstep/core';
-import { projectInfos } from '../publish/run-projects';
-import { readWorkspacePackages } from '../publish/workspace-packages';
+import { type GenerateResult, type HoldStepOptions, cachedSyncTargetError, packageGenerator, readWorkspacePackages, runGenerate, runHoldStep, runStashStep, runSyncStep, toLockstepError } from '@lockstep/core';
+import { projectInfos } from '../project-infos';
 import { loadGenerator } from './load-generator';
-import { packageGenerator } from './package-generator';
 import { normalizeGenerateOptions } from './normalize-options';
 import type { GenerateExecutorSchema } from './schema';
 
@@ -18,7 +16,7 @@ export default async function generateExecutor(options: GenerateExecutorSchema, 
       normalized.producer.kind === 'command'
         ? normalized.producer
         : normalized.producer.specifier === 'package'
-          ? { kind: 'function' as const, name: 'package (built-in)', generate: packageGenerator(readWorkspacePackages(projectInfos(context, 'publish'), context.root, new Set()).versions) }
+          ? { kind: 'function' as const, name: 'package (built-in)', generate: packageGenerator(readWorkspacePackages(projectInfos(context, undefined), context.root, new Set()).versions) }
           : { kind: 'function' as const, name: normalized.producer.specifier, generate: await loadGenerator(normalized.producer.specifier, context.root) };
     const common = {
       outDir: normalized.outDir,

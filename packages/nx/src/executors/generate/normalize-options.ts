@@ -1,5 +1,6 @@
 import * as path from 'path';
-import { DEFAULT_LOCK_TIMEOUT_MS, ErrorCodes, LockstepError, defaultStashDir } from '@lockstep/core';
+import { DEFAULT_LOCK_TIMEOUT_MS, defaultStashDir } from '@lockstep/core';
+import { badOptionError } from '../../errors';
 import type { GenerateExecutorSchema } from './schema';
 
 export interface NormalizedGenerateOptions {
@@ -32,12 +33,11 @@ export interface NormalizeContext {
   env: NodeJS.ProcessEnv;
 }
 
-const bad = (message: string, hint: string) => new LockstepError(ErrorCodes.EBADOPTIONS, message, { hint });
 
 /** Resolves paths, environment and defaults once; nothing downstream re-checks. */
 export function normalizeGenerateOptions(options: Partial<GenerateExecutorSchema>, ctx: NormalizeContext): NormalizedGenerateOptions {
   if (typeof options.outDir !== 'string' || options.outDir.trim() === '') {
-    throw bad('The generate target needs an outDir.', 'Set "outDir" in the target\'s options, e.g. "dist/generated/<project>".');
+    throw badOptionError('The generate target needs an outDir.', 'Set "outDir" in the target\'s options, e.g. "dist/generated/<project>".');
   }
   // Where outDir really leads (links, the workspace, projects, .git) is checked by runGenerate on real paths.
   const outDir = path.resolve(ctx.root, options.outDir);
@@ -45,32 +45,32 @@ export function normalizeGenerateOptions(options: Partial<GenerateExecutorSchema
   const hasGenerator = typeof options.generator === 'string' && options.generator.trim() !== '';
   const hasCommand = typeof options.command === 'string' && options.command.trim() !== '';
   if (hasGenerator === hasCommand) {
-    throw bad(
+    throw badOptionError(
       hasGenerator ? 'Set either generator or command, not both.' : 'The generate target needs a generator or a command.',
       'Use "generator": "tools/my-generator.js" (exporting generate(ctx)), or "command": "node gen.js --out $LOCKSTEP_OUT_DIR".',
     );
   }
 
   if (options.prune !== undefined && typeof options.prune !== 'boolean' && options.prune !== 'all') {
-    throw bad(
+    throw badOptionError(
       `prune must be true, false or "all", not ${JSON.stringify(options.prune)}.`,
       'Remove the option to keep the default (true: remove only files an earlier generation wrote).',
     );
   }
   const stash = options.stash;
   if (stash !== undefined && typeof stash !== 'boolean' && (typeof stash !== 'string' || stash.trim() === '')) {
-    throw bad(`stash must be true, false or a workspace-relative directory, not ${JSON.stringify(stash)}.`, 'Use "stash": true (a hidden sibling of outDir, .<name>.lockstep-stash).');
+    throw badOptionError(`stash must be true, false or a workspace-relative directory, not ${JSON.stringify(stash)}.`, 'Use "stash": true (a hidden sibling of outDir, .<name>.lockstep-stash).');
   }
   const phase = options.phase;
   if (phase !== undefined && phase !== 'hold' && phase !== 'stash') {
-    throw bad(`phase must be "hold" or "stash", not ${JSON.stringify(phase)}.`, 'Leave phase out: the @lockstep/nx plugin sets it on the targets it infers (<target>--hold, <target>--stash).');
+    throw badOptionError(`phase must be "hold" or "stash", not ${JSON.stringify(phase)}.`, 'Leave phase out: the @lockstep/nx plugin sets it on the targets it infers (<target>--hold, <target>--stash).');
   }
   if (phase !== undefined && !stash) {
-    throw bad(`phase "${phase}" needs "stash".`, 'Set "stash": true on the target, or leave phase out: the @lockstep/nx plugin infers the hold and stash targets from it.');
+    throw badOptionError(`phase "${phase}" needs "stash".`, 'Set "stash": true on the target, or leave phase out: the @lockstep/nx plugin infers the hold and stash targets from it.');
   }
   const stashDir = stash ? path.resolve(ctx.root, typeof stash === 'string' ? stash.trim() : defaultStashDir(path.relative(ctx.root, outDir) || '.')) : undefined;
   if (options.allowOutsideWorkspace !== undefined && typeof options.allowOutsideWorkspace !== 'boolean') {
-    throw bad(`allowOutsideWorkspace must be true or false, not ${JSON.stringify(options.allowOutsideWorkspace)}.`, 'Remove the option to keep outDir inside the workspace.');
+    throw badOptionError(`allowOutsideWorkspace must be true or false, not ${JSON.stringify(options.allowOutsideWorkspace)}.`, 'Remove the option to keep outDir inside the workspace.');
   }
 
   return {
@@ -92,14 +92,14 @@ export function normalizeGenerateOptions(options: Partial<GenerateExecutorSchema
 function resolveTimeout(option: unknown, env: string | undefined): number {
   if (option !== undefined) {
     if (typeof option !== 'number' || !Number.isFinite(option) || option < 0) {
-      throw bad(`lockTimeoutMs must be a number of milliseconds ≥ 0, not ${JSON.stringify(option)}.`, 'For 10 minutes use 600000.');
+      throw badOptionError(`lockTimeoutMs must be a number of milliseconds ≥ 0, not ${JSON.stringify(option)}.`, 'For 10 minutes use 600000.');
     }
     return option;
   }
   if (env !== undefined && env !== '') {
     const value = Number(env);
     if (!Number.isFinite(value) || value < 0) {
-      throw bad(`LOCKSTEP_LOCK_TIMEOUT_MS must be a number of milliseconds ≥ 0, not '${env}'.`, 'For 10 minutes use LOCKSTEP_LOCK_TIMEOUT_MS=600000.');
+      throw badOptionError(`LOCKSTEP_LOCK_TIMEOUT_MS must be a number of milliseconds ≥ 0, not '${env}'.`, 'For 10 minutes use LOCKSTEP_LOCK_TIMEOUT_MS=600000.');
     }
     return value;
   }

@@ -1,11 +1,9 @@
 import { cacheDir, type ExecutorContext, type TaskGraph } from '@nx/devkit';
-import { toLockstepError } from '@lockstep/core';
-import { createPublishServices } from './default-services';
-import { checkRunWideOptions, normalizePublishOptions, type NormalizedPublishOptions } from './normalize-options';
-import { publishRun } from './publish-run';
-import { projectInfos, runDependenciesOf, runProjectsOf } from './run-projects';
+import { RunStop, createReleaseServices, runRelease, toLockstepError, type ReleaseOptions } from '@lockstep/core';
+import { checkRunWideOptions, normalizePublishOptions } from './normalize-options';
+import { projectInfos } from '../project-infos';
+import { runDependenciesOf, runProjectsOf } from './run-projects';
 import type { PublishExecutorSchema } from './schema';
-import { RunStop } from './stop';
 
 type TaskResult = { success: boolean; terminalOutput: string; status?: 'success' | 'failure' | 'skipped' };
 
@@ -25,7 +23,7 @@ export default async function publishBatch(
   const taskIds = Object.keys(inputs);
   const projectOf = new Map(taskIds.map((id) => [id, taskGraph.tasks[id]?.target.project ?? id.split(':')[0]]));
   const lines: string[] = [];
-  // A signal stops the batch (stop.ts); answered() then exits 128 + its number instead of answering Nx, which marks the tasks stopped.
+  // A signal stops the batch (core's release/stop.ts); answered() then exits 128 + its number instead of answering Nx, which marks the tasks stopped.
   const stop = new RunStop({ env: process.env, log: (line) => log(line) });
   const log = (line: string) => {
     lines.push(line);
@@ -35,7 +33,7 @@ export default async function publishBatch(
   try {
     const targetName = taskGraph.tasks[taskIds[0]]?.target.target ?? context.targetName ?? 'publish';
     // Each task's own options: per-package ones (registry, tag, access, otp, …) apply to its package; run-wide ones must agree.
-    const optionsByProject = new Map<string, NormalizedPublishOptions>();
+    const optionsByProject = new Map<string, ReleaseOptions>();
     for (const id of taskIds) optionsByProject.set(projectOf.get(id)!, normalizePublishOptions(inputs[id] ?? {}, { root: context.root, env: process.env }));
     checkRunWideOptions(optionsByProject);
     const normalized = optionsByProject.get(projectOf.get(taskIds[0])!)!;
@@ -46,7 +44,7 @@ export default async function publishBatch(
     const batchProjects = [...new Set(projectOf.values())].sort();
     const invocationProjects = runProjectsOf(context.taskGraph, targetName, undefined);
     const partOfRun = invocationProjects.length > batchProjects.length && batchProjects.every((p) => invocationProjects.includes(p));
-    const { byProject, summary } = await publishRun({
+    const { byProject, summary } = await runRelease({
       workspaceRoot: context.root,
       cacheDir,
       targetName,
@@ -56,7 +54,7 @@ export default async function publishBatch(
       ...(partOfRun ? { onlyProjects: batchProjects, runDependencies: runDependenciesOf(context.taskGraph, targetName), runPid: process.ppid } : {}),
       options: normalized,
       optionsByProject,
-      services: createPublishServices(normalized, { workspaceRoot: context.root, cacheDir, env: process.env, log, signal: stop.abort }),
+      services: createReleaseServices(normalized, { workspaceRoot: context.root, cacheDir, env: process.env, log, signal: stop.abort }),
       log,
       env: process.env,
       stop,

@@ -1,11 +1,9 @@
 import { cacheDir, type ExecutorContext } from '@nx/devkit';
-import { toLockstepError } from '@lockstep/core';
-import { createPublishServices } from './default-services';
+import { RunStop, createReleaseServices, runRelease, toLockstepError } from '@lockstep/core';
 import { normalizePublishOptions } from './normalize-options';
-import { publishRun } from './publish-run';
-import { projectInfos, runDependenciesOf, runProjectsOf } from './run-projects';
+import { projectInfos } from '../project-infos';
+import { runDependenciesOf, runProjectsOf } from './run-projects';
 import type { PublishExecutorSchema } from './schema';
-import { RunStop } from './stop';
 
 /**
  * Per-task mode: Nx schedules one task per project (dependsOn: ["^publish"]);
@@ -13,7 +11,7 @@ import { RunStop } from './stop';
  * and journal with the other tasks of the same invocation.
  */
 export default async function publishExecutor(options: PublishExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {
-  // A signal stops the task (stop.ts): it reports, then exits 128 + the signal's number.
+  // A signal stops the task (core's release/stop.ts): it reports, then exits 128 + the signal's number.
   const stop = new RunStop({ env: process.env, log: (line) => log(line) });
   const log = (line: string) => stop.print(line.startsWith('\n') ? line : `[lockstep] ${line}`);
   const result = await publishTask(options, context, stop, log);
@@ -27,7 +25,7 @@ async function publishTask(options: PublishExecutorSchema, context: ExecutorCont
     const targetName = context.targetName ?? 'publish';
     const normalized = normalizePublishOptions(options, { root: context.root, env: process.env });
     const project = context.projectName!;
-    const { byProject, summary } = await publishRun({
+    const { byProject, summary } = await runRelease({
       workspaceRoot: context.root,
       cacheDir,
       targetName,
@@ -36,7 +34,7 @@ async function publishTask(options: PublishExecutorSchema, context: ExecutorCont
       runDependencies: runDependenciesOf(context.taskGraph, targetName),
       onlyProjects: [project],
       options: normalized,
-      services: createPublishServices(normalized, { workspaceRoot: context.root, cacheDir, env: process.env, log, signal: stop.abort }),
+      services: createReleaseServices(normalized, { workspaceRoot: context.root, cacheDir, env: process.env, log, signal: stop.abort }),
       log,
       env: process.env,
       stop,

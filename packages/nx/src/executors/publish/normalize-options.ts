@@ -1,37 +1,8 @@
 import * as path from 'path';
-import { AUTH_MODES, ErrorCodes, LockstepError, isLockstepError, parseDuration, type AuthMode } from '@lockstep/core';
+import { AUTH_MODES, isLockstepError, parseDuration, type ReleaseOptions } from '@lockstep/core';
+import { badOptionError } from '../../errors';
 import type { PublishExecutorSchema } from './schema';
 
-export interface NormalizedPublishOptions {
-  registry?: string;
-  tag: string;
-  access?: 'public' | 'restricted';
-  otp?: string;
-  /** How uploads authenticate (core's AuthMode). */
-  auth: AuthMode;
-  /** undefined: npm's config, else as trusted publishing decides. */
-  provenance?: boolean;
-  /** Absolute. */
-  provenanceFile?: string;
-  dryRun: boolean;
-  maxConcurrency: number;
-  retries: number;
-  verifyTimeoutMs: number;
-  resume: 'auto' | 'fresh';
-  group: { template: string; waitTimeoutMs: number; max: number; cancelInProgress: boolean };
-  /** Where the release lock lives: this machine's lock directory, or leases on a git remote. */
-  lockBackend: { type: 'local' } | { type: 'git'; remote: string; ttlMs: number };
-  lockPolicy: 'require' | 'warn' | 'off';
-  forceLock: boolean;
-  /** Absolute. */
-  summaryFile?: string;
-  /** allow: the members of a cycle are published without an order among them; error: ECYCLE. */
-  cycles: 'allow' | 'error';
-  /** `nx release publish --first-release`: a project nx release did not bump is published like any other. */
-  firstRelease: boolean;
-  /** `nx release`'s version data by project: newVersion null = not bumped (expected on the registry already). */
-  versionData?: ReadonlyMap<string, { newVersion: string | null }>;
-}
 
 /** Every option the publish executor takes (schema.json's properties); any other is EBADOPTIONS, not silently ignored. */
 export const PUBLISH_OPTIONS = [
@@ -66,27 +37,26 @@ export const PUBLISH_OPTIONS = [
  */
 export const RUN_WIDE_OPTIONS = ['dryRun', 'maxConcurrency', 'verifyTimeoutMs', 'resume', 'concurrency', 'lockBackend', 'lockPolicy', 'forceLock', 'summaryFile', 'cycles'] as const;
 
-const bad = (message: string, hint: string) => new LockstepError(ErrorCodes.EBADOPTIONS, message, { hint });
 
 function integer(value: unknown, name: string, min: number, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw bad(`${name} must be a whole number ≥ ${min}, not ${JSON.stringify(value)}.`, `Remove ${name} to use the default (${fallback}).`);
+    throw badOptionError(`${name} must be a whole number ≥ ${min}, not ${JSON.stringify(value)}.`, `Remove ${name} to use the default (${fallback}).`);
   }
   return value;
 }
 
 function oneOf<T extends string>(value: unknown, name: string, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
-  if (!allowed.includes(value as T)) throw bad(`${name} must be one of ${allowed.map((a) => `"${a}"`).join(', ')}, not ${JSON.stringify(value)}.`, `Use ${name}: "${fallback}".`);
+  if (!allowed.includes(value as T)) throw badOptionError(`${name} must be one of ${allowed.map((a) => `"${a}"`).join(', ')}, not ${JSON.stringify(value)}.`, `Use ${name}: "${fallback}".`);
   return value as T;
 }
 
 /** Resolves env (NX_DRY_RUN) and defaults once; nothing downstream re-checks. */
-export function normalizePublishOptions(options: PublishExecutorSchema, ctx: { root: string; env: NodeJS.ProcessEnv }): NormalizedPublishOptions {
+export function normalizePublishOptions(options: PublishExecutorSchema, ctx: { root: string; env: NodeJS.ProcessEnv }): ReleaseOptions {
   const unknown = Object.keys(options ?? {}).filter((key) => !(PUBLISH_OPTIONS as readonly string[]).includes(key));
   if (unknown.length > 0) {
-    throw bad(
+    throw badOptionError(
       `Unknown publish option${unknown.length === 1 ? '' : 's'}: ${unknown.map((k) => `"${k}"`).join(', ')}.`,
       `The publish executor takes ${PUBLISH_OPTIONS.join(', ')}. Check the spelling in project.json, nx.json's targetDefaults and the command line.`,
     );
@@ -96,7 +66,7 @@ export function normalizePublishOptions(options: PublishExecutorSchema, ctx: { r
       const url = new URL(options.registry);
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol');
     } catch {
-      throw bad(`registry must be an http(s) URL, not ${JSON.stringify(options.registry)}.`, 'For example "https://registry.npmjs.org/", or leave it out to use .npmrc.');
+      throw badOptionError(`registry must be an http(s) URL, not ${JSON.stringify(options.registry)}.`, 'For example "https://registry.npmjs.org/", or leave it out to use .npmrc.');
     }
   }
   const concurrency = options.concurrency ?? {};
@@ -104,13 +74,13 @@ export function normalizePublishOptions(options: PublishExecutorSchema, ctx: { r
   const max = integer(concurrency.max, 'concurrency.max', 1, 1);
   const cancelInProgress = concurrency.cancelInProgress === true;
   if (lockBackend.type === 'git' && (max > 1 || cancelInProgress)) {
-    throw bad(
+    throw badOptionError(
       `${max > 1 ? `concurrency.max ${max}` : 'concurrency.cancelInProgress'} needs lockBackend "local": a run on another machine cannot be counted into slots or sent a signal.`,
       'With lockBackend "git", runs of the group queue one at a time; remove max and cancelInProgress.',
     );
   }
   const group = concurrency.group ?? 'publish';
-  if (typeof group !== 'string' || group.trim() === '') throw bad('concurrency.group must be a non-empty string.', 'For example "publish" or "release-{branch}".');
+  if (typeof group !== 'string' || group.trim() === '') throw badOptionError('concurrency.group must be a non-empty string.', 'For example "publish" or "release-{branch}".');
   return {
     registry: options.registry,
     tag: typeof options.tag === 'string' && options.tag.trim() ? options.tag.trim() : 'latest',
@@ -136,17 +106,17 @@ export function normalizePublishOptions(options: PublishExecutorSchema, ctx: { r
 }
 
 /** nx release's version data: `{ [project]: { currentVersion, newVersion, ... } }`; only newVersion is read. */
-function normalizeVersionData(value: unknown): NormalizedPublishOptions['versionData'] {
+function normalizeVersionData(value: unknown): ReleaseOptions['versionData'] {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw bad('nxReleaseVersionData must be an object by project (nx release passes it).', 'Do not set nxReleaseVersionData by hand: nx release passes it to nx-release-publish.');
+    throw badOptionError('nxReleaseVersionData must be an object by project (nx release passes it).', 'Do not set nxReleaseVersionData by hand: nx release passes it to nx-release-publish.');
   }
   const out = new Map<string, { newVersion: string | null }>();
   for (const [project, data] of Object.entries(value as Record<string, unknown>)) {
     const newVersion = (data as { newVersion?: unknown } | null)?.newVersion;
     if (newVersion === undefined) continue;
     if (newVersion !== null && typeof newVersion !== 'string') {
-      throw bad(`nxReleaseVersionData["${project}"].newVersion must be a version or null, not ${JSON.stringify(newVersion)}.`, 'Do not set nxReleaseVersionData by hand: nx release passes it to nx-release-publish.');
+      throw badOptionError(`nxReleaseVersionData["${project}"].newVersion must be a version or null, not ${JSON.stringify(newVersion)}.`, 'Do not set nxReleaseVersionData by hand: nx release passes it to nx-release-publish.');
     }
     out.set(project, { newVersion });
   }
@@ -170,11 +140,11 @@ const OTP_DIGITS = 6;
 export function normalizeOtp(value: unknown, env: NodeJS.ProcessEnv): string | undefined {
   if (value === undefined || value === null || value === '') return otpFromEnv(env);
   if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value) || value < 0) throw bad('otp must be the one-time password from your authenticator, a whole number of digits.', 'Pass it as a string, or better in NPM_CONFIG_OTP.');
+    if (!Number.isSafeInteger(value) || value < 0) throw badOptionError('otp must be the one-time password from your authenticator, a whole number of digits.', 'Pass it as a string, or better in NPM_CONFIG_OTP.');
     return String(value).padStart(OTP_DIGITS, '0');
   }
   if (typeof value === 'string') return value.trim() || otpFromEnv(env);
-  throw bad('otp must be a string (the one-time password from your authenticator).', 'Pass it in NPM_CONFIG_OTP instead of an option.');
+  throw badOptionError('otp must be a string (the one-time password from your authenticator).', 'Pass it in NPM_CONFIG_OTP instead of an option.');
 }
 
 function otpFromEnv(env: NodeJS.ProcessEnv): string | undefined {
@@ -185,22 +155,22 @@ function otpFromEnv(env: NodeJS.ProcessEnv): string | undefined {
 
 const DEFAULT_GIT_LEASE_TTL_MS = 2 * 60_000;
 
-function normalizeLockBackend(value: PublishExecutorSchema['lockBackend']): NormalizedPublishOptions['lockBackend'] {
+function normalizeLockBackend(value: PublishExecutorSchema['lockBackend']): ReleaseOptions['lockBackend'] {
   const spec = typeof value === 'string' || value === undefined ? { type: value ?? 'local' } : value;
   const type = oneOf(spec?.type, 'lockBackend', ['local', 'git'] as const, 'local');
   if (type === 'local') return { type };
   const remote = (spec as { remote?: unknown }).remote ?? 'origin';
   if (typeof remote !== 'string' || !/^[\w.\-/]+$/.test(remote)) {
-    throw bad(`lockBackend.remote must be the name of a git remote, not ${JSON.stringify(remote)}.`, 'For example { "type": "git", "remote": "origin" }.');
+    throw badOptionError(`lockBackend.remote must be the name of a git remote, not ${JSON.stringify(remote)}.`, 'For example { "type": "git", "remote": "origin" }.');
   }
   const ttl = (spec as { ttl?: unknown }).ttl;
   let ttlMs = DEFAULT_GIT_LEASE_TTL_MS;
   if (ttl !== undefined) {
     try {
       ttlMs = parseDuration(String(ttl), 'lockBackend.ttl');
-      if (ttlMs < 10_000) throw bad(`lockBackend.ttl must be at least 10s, not ${JSON.stringify(ttl)}.`, 'The lease is renewed every third of it over the network: use 30s or more (default 2m).');
+      if (ttlMs < 10_000) throw badOptionError(`lockBackend.ttl must be at least 10s, not ${JSON.stringify(ttl)}.`, 'The lease is renewed every third of it over the network: use 30s or more (default 2m).');
     } catch (error) {
-      if (isLockstepError(error)) throw bad(error.message, error.hint ?? 'For example "2m".');
+      if (isLockstepError(error)) throw badOptionError(error.message, error.hint ?? 'For example "2m".');
       throw error;
     }
   }
@@ -208,7 +178,7 @@ function normalizeLockBackend(value: PublishExecutorSchema['lockBackend']): Norm
 }
 
 /** The normalized value of a run-wide option, for comparison and messages. */
-function runWideValue(options: NormalizedPublishOptions, name: (typeof RUN_WIDE_OPTIONS)[number]): unknown {
+function runWideValue(options: ReleaseOptions, name: (typeof RUN_WIDE_OPTIONS)[number]): unknown {
   switch (name) {
     case 'concurrency':
       return options.group;
@@ -222,7 +192,7 @@ function runWideValue(options: NormalizedPublishOptions, name: (typeof RUN_WIDE_
  * (RUN_WIDE_OPTIONS). Throws one EBADOPTIONS naming every option that
  * differs, with each value and the projects that have it.
  */
-export function checkRunWideOptions(byProject: ReadonlyMap<string, NormalizedPublishOptions>): void {
+export function checkRunWideOptions(byProject: ReadonlyMap<string, ReleaseOptions>): void {
   const differences: string[] = [];
   for (const name of RUN_WIDE_OPTIONS) {
     const groups = new Map<string, string[]>();
@@ -235,7 +205,7 @@ export function checkRunWideOptions(byProject: ReadonlyMap<string, NormalizedPub
     differences.push(`${name}: ${shown.join(' vs ')}`);
   }
   if (differences.length === 0) return;
-  throw bad(
+  throw badOptionError(
     `The publish tasks of this run disagree on option${differences.length === 1 ? '' : 's'} that hold for the whole run: ${differences.join('; ')}.`,
     `${RUN_WIDE_OPTIONS.join(', ')} hold for the whole run: set them once (nx.json targetDefaults, or the command line), not per project. ` +
       'registry, tag, access, otp, retries and packageRoot may differ: each package uses its own.',

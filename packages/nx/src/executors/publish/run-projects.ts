@@ -1,15 +1,4 @@
-import type { ExecutorContext, TaskGraph } from '@nx/devkit';
-import type { ProjectInfo } from './workspace-packages';
-
-/** Every project of the workspace, with the packageRoot its publish target uses. */
-export function projectInfos(context: ExecutorContext, targetName: string, overrides: Map<string, string | undefined> = new Map()): ProjectInfo[] {
-  const projects = context.projectsConfigurations?.projects ?? {};
-  return Object.entries(projects).map(([name, config]) => ({
-    name,
-    root: config.root,
-    packageRoot: overrides.has(name) ? overrides.get(name) : (config.targets?.[targetName]?.options as { packageRoot?: string } | undefined)?.packageRoot,
-  }));
-}
+import type { TaskGraph } from '@nx/devkit';
 
 /** The projects whose `targetName` tasks are part of this Nx invocation: one run. */
 export function runProjectsOf(taskGraph: TaskGraph | undefined, targetName: string, fallback: string | undefined): string[] {

@@ -1,37 +1,29 @@
 import { mkdirSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import {
-  ErrorCodes,
-  LockstepError,
-  PreflightProblem,
-  PublishSummary,
-  RegistryPort,
-  ReleasePackage,
-  currentBranch,
-  currentSha,
-  formatSummary,
-  preflightError,
-  planLevels,
-  preflightRun,
-  readJournal,
-  repositoryIdentity,
-  resolveGroupName,
-  runPublish,
-  systemProcessProbe,
-  writeFileDurable,
-} from '@lockstep/core';
-import type { NormalizedPublishOptions } from './normalize-options';
+import { ErrorCodes } from '../errors';
+import { ownPackageMissingError, supersededRunError } from './errors';
+import { PreflightProblem, preflightError, preflightRun } from '../publish/preflight';
+import { PublishSummary, RegistryPort, ReleasePackage } from '../publish/types';
+import { currentSha } from '../group/repository-identity';
+import { formatSummary } from '../publish/format-summary';
+import { planLevels } from '../schedule/plan-levels';
+import { readJournal } from '../journal/read-journal';
+import { journalLocation } from '../journal/location';
+import { runPublish } from '../publish/run-publish';
+import { systemProcessProbe } from '../lock/process-probe';
+import { writeFileDurable } from '../atomic/write-durable';
+import type { ReleaseOptions } from './options';
 import { applyVersionData, describeCycles, packageSettings, routedRegistry } from './package-options';
 import { preflightOnce } from './preflight-record';
-import { ReleaseHold, takeReleaseHold } from './release-hold';
+import { ReleaseLock, takeReleaseLock } from './release-lock';
 import { RunMarkers } from './run-markers';
 import { runSummaryFromRecords, unreachablePackages } from './run-report';
-import { JournalHandle, PublishServices } from './services';
+import { JournalHandle, ReleaseServices } from './services';
 import { RunStop } from './stop';
-import { ProjectInfo, scanWorkspacePackages } from './workspace-packages';
+import { ProjectInfo, scanWorkspacePackages } from '../manifest/workspace-packages';
 
-export interface PublishRunInput {
+export interface RunReleaseInput {
   workspaceRoot: string;
   /** Nx's cache directory: the journal lives under it. */
   cacheDir: string;
@@ -47,13 +39,13 @@ export interface PublishRunInput {
   onlyProjects?: readonly string[];
   /** The run's root process when the environment does not name it (Nx gives batch workers no NX_INVOCATION_ROOT_PID). */
   runPid?: number;
-  options: NormalizedPublishOptions;
+  options: ReleaseOptions;
   /** Batch mode: each project's own task options (per-package ones apply to its package); absent: `options` for every package. */
-  optionsByProject?: ReadonlyMap<string, NormalizedPublishOptions>;
-  services: PublishServices;
+  optionsByProject?: ReadonlyMap<string, ReleaseOptions>;
+  services: ReleaseServices;
   log: (line: string) => void;
   env: NodeJS.ProcessEnv;
-  /** The process's stop (signals, grace, abort); absent: publishRun listens itself for as long as it runs. */
+  /** The process's stop (signals, grace, abort); absent: runRelease listens itself for as long as it runs. */
   stop?: RunStop;
   /**
    * Per task: each run project's dependencies as Nx orders their tasks
@@ -71,7 +63,7 @@ export interface PublishRunInput {
  */
 const JOURNAL_SETUP_TIMEOUT_MS = 30 * 60_000;
 
-export interface PublishRunResult {
+export interface RunReleaseResult {
   summary: PublishSummary;
   /** By project name: did this project's package end well? */
   byProject: Map<string, boolean>;
@@ -84,7 +76,7 @@ export interface PublishRunResult {
  * journal, publish, and when the whole run is complete, close the journal
  * and release the lock.
  */
-export async function publishRun(input: PublishRunInput): Promise<PublishRunResult> {
+export async function runRelease(input: RunReleaseInput): Promise<RunReleaseResult> {
   const { options, log, services } = input;
   const required = new Set(input.runProjects);
   const workspace = scanWorkspacePackages(input.projects, input.workspaceRoot, required);
@@ -101,7 +93,7 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
   const missingOwn = input.onlyProjects?.filter((_, i) => onlyPackages![i] === undefined) ?? [];
   const only = onlyPackages ? new Set(onlyPackages.filter((p): p is ReleasePackage => p !== undefined).map((p) => p.name)) : undefined;
 
-  let lock: ReleaseHold | undefined;
+  let lock: ReleaseLock | undefined;
   // SIGINT/SIGTERM: start nothing more, cut off what is in flight after the grace (stop.ts).
   const stop = input.stop ?? new RunStop({ env: input.env, log });
   stop.describe = () => lock?.supersededBy();
@@ -140,9 +132,7 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
   };
   // A task whose own project has no readable package never gets here (its problem fails the preflight); never publish "everything" for it.
   const ownPackageMissing = () =>
-    new LockstepError(ErrorCodes.EINTERNAL, `Project ${missingOwn.join(', ')} has no package to publish, yet the run's checks passed.`, {
-      hint: 'This is a bug in lockstep. Please report it with the command you ran and this output.',
-    });
+    ownPackageMissingError(missingOwn);
 
   try {
     if (options.dryRun) {
@@ -168,7 +158,7 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
 
     const runPid = Number(input.env.NX_INVOCATION_ROOT_PID) || input.runPid || process.pid;
     const runId = `${os.hostname()}:${runPid}:${systemProcessProbe.startTime(runPid) ?? '0'}`;
-    const journalDir = path.join(input.cacheDir, 'lockstep', 'publish', input.targetName);
+    const journalDir = journalLocation(input.cacheDir, input.targetName);
     mkdirSync(journalDir, { recursive: true });
     if (only) {
       // The tasks of a per-task run tell each other what only one of them should do (run-markers.ts).
@@ -176,7 +166,7 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
       markers.sweep();
       markers.enter();
     }
-    lock = await takeReleaseLock(input, runPid, runId, onePerRun(markers, log));
+    lock = await takeReleaseLock({ ...input, runPid, runId, log: onePerRun(markers, log) });
     const registry = await routedRegistry(services, options, runPackages, optionsOf);
     const sha = currentSha(input.workspaceRoot) ?? 'no-git';
     const journal = await services.openJournal(journalDir, {
@@ -230,13 +220,11 @@ export async function publishRun(input: PublishRunInput): Promise<PublishRunResu
     reported = complete || !only;
     if (reported) markers?.claim('reported');
     const result = await finishRun(input, report, reported, stop, journal.describeRun?.());
-    // A hold lost before the run was complete: what was not started stays pending, and the run fails loudly.
+    // A release lock lost before the run was complete: what was not started stays pending, and the run fails loudly.
     const lost = complete ? undefined : lock?.lost();
     if (lost) throw lost;
     if (stop.reason && !complete) {
-      throw new LockstepError(ErrorCodes.ESUPERSEDED, `This run was ${stop.reason}; it stopped between packages, and what it had not started stays pending.`, {
-        hint: 'Nothing is lost: the newer run (or the next run at this commit) resumes from the journal.',
-      });
+      throw supersededRunError(stop.reason);
     }
     return result;
   } finally {
@@ -303,7 +291,7 @@ async function blockUnreachable(
  * Per task, the report of a stopped run: its table (from the journal, if the
  * run got that far), the summary file and the stop line.
  */
-async function reportStoppedRun(input: PublishRunInput, markers: RunMarkers, packages: ReleasePackage[], stop: RunStop): Promise<void> {
+async function reportStoppedRun(input: RunReleaseInput, markers: RunMarkers, packages: ReleasePackage[], stop: RunStop): Promise<void> {
   const snapshot = await readJournal(markers.journalDir);
   if (!snapshot || snapshot.run.runId !== markers.runId) {
     input.log(`Stopped by ${stop.signal} before the run had started: nothing was published. Exit code ${stop.exitCode}.`);
@@ -323,29 +311,7 @@ async function reportStoppedRun(input: PublishRunInput, markers: RunMarkers, pac
   await finishRun(input, summary, true, stop, { runId: snapshot.run.runId, sha: snapshot.run.sha, journal: snapshot.dir });
 }
 
-async function takeReleaseLock(input: PublishRunInput, runPid: number, runId: string, log = input.log): Promise<ReleaseHold | undefined> {
-  const { options } = input;
-  if (options.lockPolicy === 'off') return undefined;
-  const group = resolveGroupName(options.group.template, {
-    branch: currentBranch(input.workspaceRoot, input.env),
-    target: input.targetName,
-    project: input.onlyProjects?.join(',') ?? input.runProjects.join(','),
-  }, input.env);
-  const repoId = repositoryIdentity(input.workspaceRoot);
-  const common = { group, repoId, runPid, runId, perTask: input.onlyProjects !== undefined, workspaceRoot: input.workspaceRoot, options, command: `nx ${input.targetName} (${input.runProjects.length} projects)`, log };
-  if (options.lockPolicy === 'warn') {
-    try {
-      return await takeReleaseHold({ ...common, waitTimeoutMs: 0 });
-    } catch (error) {
-      if (!(error instanceof LockstepError) || (error.code !== ErrorCodes.ELOCKTIMEOUT && error.code !== ErrorCodes.ELEASECONFLICT)) throw error;
-      log(`!!! lockPolicy "warn": the release group '${group}' is held by another live run; going on WITHOUT the lock. Uploads of the two runs may interleave.`);
-      return undefined;
-    }
-  }
-  return takeReleaseHold({ ...common, waitTimeoutMs: options.group.waitTimeoutMs });
-}
-
-async function finishRun(input: PublishRunInput, summary: PublishSummary, printTable: boolean, stop: RunStop, run?: unknown): Promise<PublishRunResult> {
+async function finishRun(input: RunReleaseInput, summary: PublishSummary, printTable: boolean, stop: RunStop, run?: unknown): Promise<RunReleaseResult> {
   const byProject = new Map<string, boolean>();
   for (const p of summary.packages) if (p.project) byProject.set(p.project, p.status === 'published' || p.status === 'skipped' || (summary.dryRun && p.status === 'pending'));
   if (printTable) input.log(`\n${formatSummary(summary)}`);

@@ -1,7 +1,9 @@
 import { readFileSync } from 'fs';
 import { satisfies, validRange } from 'semver';
 import * as path from 'path';
-import { ErrorCodes, LockstepError, ReleasePackage } from '@lockstep/core';
+import type { LockstepError } from '../errors';
+import { manifestNotJsonError, manifestNotObjectError, manifestUnnamedError, noManifestError, samePackageNameError } from './errors';
+import { ReleasePackage } from '../publish/types';
 
 export interface ProjectInfo {
   name: string;
@@ -83,11 +85,7 @@ export function scanWorkspacePackages(projects: ProjectInfo[], workspaceRoot: st
       if (!required.has(project.name)) continue;
       problems.push({
         subject,
-        error: new LockstepError(ErrorCodes.EPACK, `Project ${project.name} has no package.json in ${path.relative(workspaceRoot, dir) || '.'}.`, {
-          hint: project.packageRoot
-            ? `packageRoot is "${project.packageRoot}": make the publish target dependsOn the target that fills it (e.g. "generate").`
-            : 'Add a package.json to the project, or set packageRoot to the folder to publish.',
-        }),
+        error: noManifestError(project.name, path.relative(workspaceRoot, dir), project.packageRoot),
       });
       continue;
     }
@@ -97,20 +95,18 @@ export function scanWorkspacePackages(projects: ProjectInfo[], workspaceRoot: st
     } catch (error) {
       problems.push({
         subject,
-        error: new LockstepError(ErrorCodes.EPACK, `${path.relative(workspaceRoot, file)} is not valid JSON: ${(error as Error).message}`, { hint: 'Fix the file and run again.' }),
+        error: manifestNotJsonError(path.relative(workspaceRoot, file), (error as Error).message),
       });
       continue;
     }
     if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
-      problems.push({ subject, error: new LockstepError(ErrorCodes.EPACK, `${path.relative(workspaceRoot, file)} does not hold a JSON object.`, { hint: 'Fix the file and run again.' }) });
+      problems.push({ subject, error: manifestNotObjectError(path.relative(workspaceRoot, file)) });
       continue;
     }
     if (required.has(project.name) && (typeof manifest.name !== 'string' || manifest.name === '' || typeof manifest.version !== 'string' || manifest.version === '')) {
       problems.push({
         subject,
-        error: new LockstepError(ErrorCodes.EPACK, `${path.relative(workspaceRoot, file)} needs a name and a version to be published.`, {
-          hint: 'Set "name" and "version", or mark the package "private": true.',
-        }),
+        error: manifestUnnamedError(path.relative(workspaceRoot, file)),
       });
       continue;
     }
@@ -128,9 +124,7 @@ export function scanWorkspacePackages(projects: ProjectInfo[], workspaceRoot: st
     manifests.delete(project);
     problems.push({
       subject: `project ${project}`,
-      error: new LockstepError(ErrorCodes.EPACK, `Projects ${other} and ${project} both publish ${manifest.name}.`, {
-        hint: 'Give each package its own name, or remove the publish target from one of the projects.',
-      }),
+      error: samePackageNameError(other, project, manifest.name),
     });
   }
   const versions = new Map<string, string>();

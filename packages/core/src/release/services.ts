@@ -1,4 +1,6 @@
-import type { AuthMode, JournalPort, LockstepError, PackedPackage, RegistryPort, ReleasePackage } from '@lockstep/core';
+import type { JournalPort, PackedPackage, RegistryPort, ReleasePackage } from '../publish/types';
+import type { LockstepError } from '../errors';
+import type { AuthMode } from '../registry/oidc';
 import type { RecordView } from './run-report';
 
 export interface JournalHandle extends JournalPort {
@@ -36,8 +38,8 @@ export interface RegistrySettings {
   provenanceFile?: string;
 }
 
-/** The outside world of a publish run, injectable so the executor can be tested without a registry. */
-export interface PublishServices {
+/** The outside world of a release run, injectable so the run can be tested without a registry. */
+export interface ReleaseServices {
   pack(pkg: ReleasePackage, releaseVersions: Map<string, string>, workspaceVersions: Map<string, string>): Promise<PackedPackage>;
   /** Everything pack would refuse, without making the tarball (G6 preflight): [] when packable; `files: false` checks the manifest and its specs only. */
   checkPack(pkg: ReleasePackage, releaseVersions: ReadonlyMap<string, string>, workspaceVersions: ReadonlyMap<string, string>, scope?: { files: boolean }): Promise<LockstepError[]>;

@@ -1,10 +1,8 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { ProcessProbe } from '@lockstep/core';
-import type { TaskGraph } from '@nx/devkit';
+import type { ProcessProbe } from '../lock/process-probe';
 import { RunMarkers } from './run-markers';
-import { runDependenciesOf } from './run-projects';
 
 describe('RunMarkers: what the tasks of one per-task run tell each other', () => {
   let dir: string;
@@ -55,26 +53,5 @@ describe('RunMarkers: what the tasks of one per-task run tell each other', () =>
   it('sweep without a runs folder does nothing', () => {
     mkdirSync(dir, { recursive: true });
     expect(() => new RunMarkers(dir, 'host-a:1:t1', 1, probe).sweep()).not.toThrow();
-  });
-});
-
-describe('runDependenciesOf: the run\'s dependencies as Nx orders the tasks', () => {
-  const task = (project: string, target = 'publish') => ({ id: `${project}:${target}`, target: { project, target }, overrides: {}, outputs: [], parallelism: true });
-
-  it('direct publish dependencies, and those reached through tasks of other targets', () => {
-    const graph = {
-      roots: [],
-      tasks: Object.fromEntries([task('a'), task('b'), task('c'), task('b', 'build')].map((t) => [t.id, t])),
-      dependencies: { 'a:publish': [], 'b:publish': ['b:build'], 'b:build': ['a:publish'], 'c:publish': ['b:publish', 'a:publish'] },
-      continuousDependencies: {},
-    } as unknown as TaskGraph;
-    expect(runDependenciesOf(graph, 'publish')).toEqual(
-      new Map([
-        ['a', []],
-        ['b', ['a']],
-        ['c', ['a', 'b']],
-      ]),
-    );
-    expect(runDependenciesOf(undefined, 'publish')).toBeUndefined();
   });
 });

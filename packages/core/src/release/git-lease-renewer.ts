@@ -1,10 +1,11 @@
 /**
- * The detached renewer of a per-task run's git lease (see git-hold.ts):
+ * The detached renewer of a per-task run's git lease (see git-release-lock.ts):
  * `node git-lease-renewer.js <RenewerConfig as JSON>`. Exits when the run's
  * nx process is gone or the lease is no longer the run's.
  */
-import { ErrorCodes, isLockstepError, systemProcessProbe } from '@lockstep/core';
-import { RenewerConfig, gitBackendFor } from './git-hold';
+import { ErrorCodes, isLockstepError } from '../errors';
+import { systemProcessProbe } from '../lock/process-probe';
+import { RenewerConfig, gitBackendFor } from './git-release-lock';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,6 +1,7 @@
-import { planLevels, type PackageSettings, type RegistryPort, type ReleasePackage } from '@lockstep/core';
-import type { NormalizedPublishOptions } from './normalize-options';
-import type { PublishServices } from './services';
+import { planLevels } from '../schedule/plan-levels';
+import type { PackageSettings, RegistryPort, ReleasePackage } from '../publish/types';
+import type { ReleaseOptions } from './options';
+import type { ReleaseServices } from './services';
 
 /**
  * Per-package options of a run. In batch mode each package uses its own
@@ -9,7 +10,7 @@ import type { PublishServices } from './services';
  * projects); in per-task mode a task has only its own, which then hold for
  * every package it checks.
  */
-export type OptionsOf = (pkg: ReleasePackage) => NormalizedPublishOptions;
+export type OptionsOf = (pkg: ReleasePackage) => ReleaseOptions;
 
 /** Why nx release's version data marks a package as expected on the registry already. */
 export const NOT_BUMPED = 'nx release did not bump it (newVersion null)';
@@ -37,7 +38,7 @@ export function packageSettings(packages: readonly ReleasePackage[], optionsOf: 
   }));
 }
 
-const clientKey = (o: Pick<NormalizedPublishOptions, 'registry' | 'retries' | 'otp' | 'auth' | 'provenance' | 'provenanceFile'>) =>
+const clientKey = (o: Pick<ReleaseOptions, 'registry' | 'retries' | 'otp' | 'auth' | 'provenance' | 'provenanceFile'>) =>
   JSON.stringify([o.registry ?? null, o.retries, o.otp ?? null, o.auth, o.provenance ?? null, o.provenanceFile ?? null]);
 
 /**
@@ -46,7 +47,7 @@ const clientKey = (o: Pick<NormalizedPublishOptions, 'registry' | 'retries' | 'o
  * A name outside the run (a workspace dependency published earlier) is asked
  * on the run's default client. The port's `registry` is the default's.
  */
-export async function routedRegistry(services: PublishServices, base: NormalizedPublishOptions, packages: readonly ReleasePackage[], optionsOf: OptionsOf): Promise<RegistryPort> {
+export async function routedRegistry(services: ReleaseServices, base: ReleaseOptions, packages: readonly ReleasePackage[], optionsOf: OptionsOf): Promise<RegistryPort> {
   const fallback = await services.createRegistry(base);
   const clients = new Map<string, RegistryPort>([[clientKey(base), fallback]]);
   const byName = new Map<string, RegistryPort>();

@@ -2,14 +2,15 @@ import { ChildProcess, spawn } from 'child_process';
 import { mkdtempSync, rmSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { parseResource } from '@lockstep/core';
-import { gitBackendFor, runOwner } from './git-hold';
+import { parseResource } from '../lease/resource';
+import { assertFreshDist } from '../test-utils/fresh-dist';
+import { gitBackendFor, runOwner } from './git-release-lock';
 
-// The detached renewer as a real process (packages/nx/dist, built by `npm test`)
+// The detached renewer as a real process (packages/core/dist, built by `npm test`)
 // against a real bare remote; a sleeping child process stands for the run's nx.
-const RENEWER = path.join(__dirname, '..', '..', '..', 'dist', 'executors', 'publish', 'git-lease-renewer.js');
+const RENEWER = path.join(__dirname, '..', '..', 'dist', 'release', 'git-lease-renewer.js');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { makeRemoteAndClones, remoteLeases } = require('../../../../core/src/lease/__fixtures__/git-repos');
+const { makeRemoteAndClones, remoteLeases } = require('../lease/__fixtures__/git-repos');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const exited = (child: ChildProcess, timeoutMs: number) =>
@@ -25,6 +26,7 @@ const exited = (child: ChildProcess, timeoutMs: number) =>
 jest.setTimeout(30_000);
 
 describe('the detached git lease renewer of per-task runs', () => {
+  beforeAll(() => assertFreshDist());
   let dir: string;
   let clone: string;
   const children: ChildProcess[] = [];

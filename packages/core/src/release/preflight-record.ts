@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync, rmSync } from 'fs';
 import * as path from 'path';
-import { ErrorCodes, PreflightError, PreflightProblem, isLockstepError, writeFileDurable } from '@lockstep/core';
+import { ErrorCodes, isLockstepError } from '../errors';
+import { PreflightError, PreflightProblem } from '../publish/preflight';
+import { writeFileDurable } from '../atomic/write-durable';
 
 /**
  * The preflight of a per-task run (G6) runs once, in the task that sets up

@@ -2,16 +2,20 @@ import { EventEmitter } from 'events';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { acquireReleaseLock, repositoryIdentity, type RegistryPort } from '@lockstep/core';
-import { waitFor } from '../../../../core/src/test-utils/wait-for';
-import { createPublishServices } from './default-services';
-import { normalizePublishOptions } from './normalize-options';
-import { PublishRunInput, publishRun } from './publish-run';
-import { PublishServices } from './services';
+import { acquireLocalReleaseLock } from './local-release-lock';
+import { repositoryIdentity } from '../group/repository-identity';
+import type { RegistryPort } from '../publish/types';
+import { waitFor } from '../test-utils/wait-for';
+import { createReleaseServices } from './default-services';
+import { releaseOptions } from '../test-utils/release-options';
+import { journalLocation } from '../journal/location';
+import type { ReleaseOptions } from './options';
+import { RunReleaseInput, runRelease } from './run-release';
+import { ReleaseServices } from './services';
 import { RunStop } from './stop';
 
 /**
- * publishRun in per-task and batch mode against a fake registry port and the
+ * runRelease in per-task and batch mode against a fake registry port and the
  * real journal, packing and preflight: what G6 promises at the level of one
  * run made of several task processes (here: concurrent calls sharing one
  * runId, as the tasks of one Nx invocation do).
@@ -54,14 +58,14 @@ function fakeRegistry(options: { refuseCredentials?: boolean } = {}): Fake {
   return fake;
 }
 
-describe('publishRun: the whole run is validated once, before the first upload (G6)', () => {
+describe('runRelease: the whole run is validated once, before the first upload (G6)', () => {
   let root: string;
   const write = (rel: string, value: unknown) => {
     mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
     writeFileSync(path.join(root, rel), typeof value === 'string' ? value : `${JSON.stringify(value, null, 2)}\n`);
   };
   const cacheDir = () => path.join(root, '.nx', 'cache');
-  const journalDir = () => path.join(cacheDir(), 'lockstep', 'publish', 'publish');
+  const journalDir = () => journalLocation(cacheDir(), 'publish');
 
   beforeEach(() => {
     root = mkdtempSync(path.join(os.tmpdir(), 'lockstep-publish-run-'));
@@ -77,11 +81,11 @@ describe('publishRun: the whole run is validated once, before the first upload (
 
   const projects = () => ['base', 'mid', 'top'].map((name) => ({ name, root: `packages/${name}` }));
 
-  function task(fake: Fake, onlyProject: string | undefined, counter: { checks: number }, extra: Record<string, unknown> = {}): Promise<unknown> {
+  function task(fake: Fake, onlyProject: string | undefined, counter: { checks: number }, extra: Partial<ReleaseOptions> = {}): Promise<unknown> {
     const log = () => undefined;
-    const options = normalizePublishOptions({ lockPolicy: 'off', ...extra } as never, { root, env: {} });
-    const real = createPublishServices(options, { workspaceRoot: root, cacheDir: cacheDir(), env: {}, log });
-    const services: PublishServices = {
+    const options = releaseOptions(extra);
+    const real = createReleaseServices(options, { workspaceRoot: root, cacheDir: cacheDir(), env: {}, log });
+    const services: ReleaseServices = {
       ...real,
       checkPack: async (...args) => {
         counter.checks++;
@@ -89,7 +93,7 @@ describe('publishRun: the whole run is validated once, before the first upload (
       },
       createRegistry: async () => fake.port,
     };
-    const input: PublishRunInput = {
+    const input: RunReleaseInput = {
       workspaceRoot: root,
       cacheDir: cacheDir(),
       targetName: 'publish',
@@ -102,7 +106,7 @@ describe('publishRun: the whole run is validated once, before the first upload (
       // One Nx invocation: every task of it has the same root pid, so the same runId.
       env: { NX_INVOCATION_ROOT_PID: String(process.pid) },
     };
-    return publishRun(input);
+    return runRelease(input);
   }
 
   it('per task: a leaf\'s workspace: spec on no package and a bad version elsewhere fail EVERY task of the run, naming both, with nothing uploaded and one validation for the run', async () => {
@@ -160,9 +164,9 @@ describe('publishRun: the whole run is validated once, before the first upload (
 
     write('packages/mid/package.json', { name: '@t/mid', version: '1.0.0', dependencies: { '@t/base': 'workspace:^' } });
     // A new invocation: another runId (here, another root pid).
-    const options = normalizePublishOptions({ lockPolicy: 'off' } as never, { root, env: {} });
-    const real = createPublishServices(options, { workspaceRoot: root, cacheDir: cacheDir(), env: {}, log: () => undefined });
-    await publishRun({
+    const options = releaseOptions();
+    const real = createReleaseServices(options, { workspaceRoot: root, cacheDir: cacheDir(), env: {}, log: () => undefined });
+    await runRelease({
       workspaceRoot: root,
       cacheDir: cacheDir(),
       targetName: 'publish',
@@ -195,14 +199,14 @@ describe('publishRun: the whole run is validated once, before the first upload (
   });
 });
 
-describe('publishRun per task: the run ends with a report when a package fails or the run is stopped', () => {
+describe('runRelease per task: the run ends with a report when a package fails or the run is stopped', () => {
   let root: string;
   const write = (rel: string, value: unknown) => {
     mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
     writeFileSync(path.join(root, rel), typeof value === 'string' ? value : `${JSON.stringify(value, null, 2)}\n`);
   };
   const cacheDir = () => path.join(root, '.nx', 'cache');
-  const journalDir = () => path.join(cacheDir(), 'lockstep', 'publish', 'publish');
+  const journalDir = () => journalLocation(cacheDir(), 'publish');
   const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
   const PROJECTS = ['base', 'mid', 'top', 'side'];
   // As Nx orders the tasks (dependsOn ^publish): base ← mid ← top; side alone.
@@ -224,11 +228,11 @@ describe('publishRun per task: the run ends with a report when a package fails o
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-  function perTask(port: RegistryPort, project: string, lines: string[], extra: Partial<PublishRunInput> = {}, options: Record<string, unknown> = {}) {
+  function perTask(port: RegistryPort, project: string, lines: string[], extra: Partial<RunReleaseInput> = {}, options: Partial<ReleaseOptions> = {}) {
     const log = (line: string) => void lines.push(line);
-    const normalized = normalizePublishOptions({ lockPolicy: 'off', summaryFile: 'dist/summary.json', ...options } as never, { root, env: {} });
-    const real = createPublishServices(normalized, { workspaceRoot: root, cacheDir: cacheDir(), env: {}, log });
-    return publishRun({
+    const normalized = releaseOptions({ summaryFile: path.join(root, 'dist/summary.json'), ...options });
+    const real = createReleaseServices(normalized, { workspaceRoot: root, cacheDir: cacheDir(), env: {}, log });
+    return runRelease({
       workspaceRoot: root,
       cacheDir: cacheDir(),
       targetName: 'publish',
@@ -321,7 +325,7 @@ describe('publishRun per task: the run ends with a report when a package fails o
     const saved = process.env.LOCKSTEP_LOCK_DIR;
     process.env.LOCKSTEP_LOCK_DIR = lockDir;
     // Another run (another root pid: this process's parent, which is alive) holds the group.
-    const holder = await acquireReleaseLock({ group: 'publish', repoId: repositoryIdentity(root), runPid: process.ppid, waitTimeoutMs: 0, command: 'another release', log: () => undefined });
+    const holder = await acquireLocalReleaseLock({ group: 'publish', repoId: repositoryIdentity(root), runPid: process.ppid, waitTimeoutMs: 0, command: 'another release', log: () => undefined });
     try {
       const fake = fakeRegistry();
       const lines: string[] = [];

@@ -1,14 +1,15 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { RegistryPort } from '@lockstep/core';
-import { createPublishServices } from './default-services';
-import { NormalizedPublishOptions, normalizePublishOptions } from './normalize-options';
-import { PublishRunInput, publishRun } from './publish-run';
-import { PublishServices, RegistrySettings } from './services';
+import type { RegistryPort } from '../publish/types';
+import { createReleaseServices } from './default-services';
+import { releaseOptions } from '../test-utils/release-options';
+import type { ReleaseOptions } from './options';
+import { RunReleaseInput, runRelease } from './run-release';
+import { ReleaseServices, RegistrySettings } from './services';
 
 /**
- * publishRun with each project's own options (batch mode), nx release's
+ * runRelease with each project's own options (batch mode), nx release's
  * version data, and cycles: real journal, packing and preflight, fake
  * registries (one per registry client the run asks for).
  */
@@ -64,7 +65,7 @@ function fakeRegistries(seed: Record<string, string[]> = {}) {
   return { events, uploads, created, create, has: (url: string, id: string) => store(url).has(id) };
 }
 
-describe('publishRun with per-project options, version data and cycles', () => {
+describe('runRelease with per-project options, version data and cycles', () => {
   let root: string;
   let invocations = 0;
   const write = (rel: string, value: unknown) => {
@@ -88,15 +89,15 @@ describe('publishRun with per-project options, version data and cycles', () => {
   async function run(
     fake: ReturnType<typeof fakeRegistries>,
     names: string[],
-    optionsFor: (project: string) => Record<string, unknown>,
+    optionsFor: (project: string) => Partial<ReleaseOptions>,
     lines: string[] = [],
-  ): Promise<Awaited<ReturnType<typeof publishRun>>> {
+  ): Promise<Awaited<ReturnType<typeof runRelease>>> {
     const log = (line: string) => void lines.push(line);
-    const byProject = new Map<string, NormalizedPublishOptions>(names.map((n) => [n, normalizePublishOptions({ lockPolicy: 'off', ...optionsFor(n) } as never, { root, env: {} })]));
+    const byProject = new Map<string, ReleaseOptions>(names.map((n) => [n, releaseOptions(optionsFor(n))]));
     const options = byProject.get(names[0])!;
-    const real = createPublishServices(options, { workspaceRoot: root, cacheDir: cacheDir(), env: {}, log });
-    const services: PublishServices = { ...real, createRegistry: async (settings) => fake.create(settings ?? options) };
-    const input: PublishRunInput = {
+    const real = createReleaseServices(options, { workspaceRoot: root, cacheDir: cacheDir(), env: {}, log });
+    const services: ReleaseServices = { ...real, createRegistry: async (settings) => fake.create(settings ?? options) };
+    const input: RunReleaseInput = {
       workspaceRoot: root,
       cacheDir: cacheDir(),
       targetName: 'publish',
@@ -109,7 +110,7 @@ describe('publishRun with per-project options, version data and cycles', () => {
       // Each call is its own Nx invocation (a failed preflight is remembered per run).
       env: { NX_INVOCATION_ROOT_PID: String(process.pid * 100 + ++invocations) },
     };
-    return publishRun(input);
+    return runRelease(input);
   }
 
   it('batch: each package is published with its own task\'s tag, access, OTP and registry (one client per registry)', async () => {
@@ -138,8 +139,8 @@ describe('publishRun with per-project options, version data and cycles', () => {
     addPackage('kept');
     addPackage('user', { '@t/kept': 'workspace:^' });
     const fake = fakeRegistries({ 'http://default.test/': ['@t/kept@1.0.0'] });
-    const versionData = { kept: { currentVersion: '1.0.0', newVersion: null }, user: { currentVersion: '0.9.0', newVersion: '1.0.0' } };
-    const { summary } = await run(fake, ['kept', 'user'], () => ({ nxReleaseVersionData: versionData }));
+    const versionData = new Map([['kept', { newVersion: null }], ['user', { newVersion: '1.0.0' }]]);
+    const { summary } = await run(fake, ['kept', 'user'], () => ({ versionData }));
     expect(summary.ok).toBe(true);
     expect(fake.uploads.map((u) => u.name)).toEqual(['@t/user']);
     expect(summary.packages.find((p) => p.name === '@t/kept')).toMatchObject({ status: 'skipped', note: expect.stringContaining('nx release did not bump it') });
@@ -148,16 +149,16 @@ describe('publishRun with per-project options, version data and cycles', () => {
   it('nx release version data: a project not bumped that is not on the registry fails the run before the first upload (G6); with firstRelease it is published', async () => {
     addPackage('kept');
     addPackage('user', { '@t/kept': 'workspace:^' });
-    const versionData = { kept: { currentVersion: '1.0.0', newVersion: null }, user: { currentVersion: '0.9.0', newVersion: '1.0.0' } };
+    const versionData = new Map([['kept', { newVersion: null }], ['user', { newVersion: '1.0.0' }]]);
     const fake = fakeRegistries();
-    await expect(run(fake, ['kept', 'user'], () => ({ nxReleaseVersionData: versionData }))).rejects.toMatchObject({
+    await expect(run(fake, ['kept', 'user'], () => ({ versionData }))).rejects.toMatchObject({
       code: 'EPREFLIGHT',
       message: expect.stringContaining('@t/kept@1.0.0 should already be on http://default.test/ (nx release did not bump it (newVersion null)), and is not.'),
     });
     expect(fake.uploads).toEqual([]);
 
     const first = fakeRegistries();
-    const { summary } = await run(first, ['kept', 'user'], () => ({ nxReleaseVersionData: versionData, firstRelease: true, resume: 'fresh' }));
+    const { summary } = await run(first, ['kept', 'user'], () => ({ versionData, firstRelease: true, resume: 'fresh' as const }));
     expect(summary.ok).toBe(true);
     expect(first.uploads.map((u) => u.name).sort()).toEqual(['@t/kept', '@t/user']);
   });
@@ -184,7 +185,7 @@ describe('publishRun with per-project options, version data and cycles', () => {
     addPackage('a', { '@t/b': 'workspace:*' });
     addPackage('b', { '@t/a': 'workspace:*' });
     const fake = fakeRegistries();
-    await expect(run(fake, ['a', 'b'], () => ({ cycles: 'error' }))).rejects.toMatchObject({ code: 'EPREFLIGHT', message: expect.stringContaining('[ECYCLE]') });
+    await expect(run(fake, ['a', 'b'], () => ({ cycles: 'error' as const }))).rejects.toMatchObject({ code: 'EPREFLIGHT', message: expect.stringContaining('[ECYCLE]') });
     expect(fake.uploads).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readFileSync, writeSync } from 'fs';
 import { constants } from 'os';
-import { ErrorCodes, LockstepError } from '@lockstep/core';
+import { stoppedError } from './errors';
 
 /**
  * How a publish process stops when asked (SIGINT, SIGTERM), per task and in
@@ -74,12 +74,6 @@ export function stopExitCode(signal: NodeJS.Signals): number {
   return 128 + (constants.signals[signal] ?? 15);
 }
 
-/** EABORTED with the signal: the reason `abort` carries, and what a registry request cut off by it throws. */
-export function stoppedError(signal: NodeJS.Signals, why: string): LockstepError {
-  return new LockstepError(ErrorCodes.EABORTED, `Stopped by ${signal}: ${why}.`, {
-    hint: 'Nothing is lost: the next run at this commit resumes from the journal and asks the registry about anything cut off in flight.',
-  });
-}
 
 type SignalSource = Pick<NodeJS.Process, 'on' | 'removeListener'>;
 
@@ -105,7 +99,7 @@ export class RunStop {
   signal: NodeJS.Signals | undefined;
   /** What the run was when it got the first signal ("superseded by …"), from `describe`. */
   reason: string | undefined;
-  /** Says what the run is when a signal comes (the release hold: superseded by whom). */
+  /** Says what the run is when a signal comes (the release lock: superseded by whom). */
   describe: (() => string | undefined) | undefined;
   readonly grace: StopGrace;
   private readonly controller = new AbortController();

@@ -1,5 +1,6 @@
 import * as path from 'path';
-import { type GeneratorFunction, stagePackage } from '@lockstep/core';
+import type { GeneratorFunction } from './run-generate';
+import { stagePackage } from '../pack/stage-package';
 
 /**
  * The built-in `package` generator: a publish-ready copy of the project (the

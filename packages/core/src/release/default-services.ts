@@ -1,22 +1,20 @@
-import {
-  checkPackage,
-  createRedactor,
-  createRunOtpPrompt,
-  systemProcessProbe,
-  createRegistryClient,
-  openJournal,
-  packPackage,
-  type RegistryPort,
-} from '@lockstep/core';
+import { checkPackage } from '../pack/check-package';
+import { createRedactor } from '../registry/redact';
+import { createRunOtpPrompt } from '../registry/otp-prompt';
+import { systemProcessProbe } from '../lock/process-probe';
+import { createRegistryClient } from '../registry/registry-client';
+import { openJournal } from '../journal/open-journal';
+import { packPackage } from '../pack/pack-package';
+import type { RegistryPort } from '../publish/types';
 import { maxSatisfying } from 'semver';
 import { readdirSync, rmSync } from 'fs';
 import * as path from 'path';
-import type { NormalizedPublishOptions } from './normalize-options';
-import { JournalHandle, OpenJournalInput, PublishServices } from './services';
+import type { ReleaseOptions } from './options';
+import { JournalHandle, OpenJournalInput, ReleaseServices } from './services';
 
 /** The real world: npm's libraries against the configured registry, the journal on disk. */
-export function createPublishServices(
-  options: NormalizedPublishOptions,
+export function createReleaseServices(
+  options: ReleaseOptions,
   ctx: {
     workspaceRoot: string;
     cacheDir: string;
@@ -25,7 +23,7 @@ export function createPublishServices(
     /** Cuts off every registry request at once (a stop's deadline, a second signal). */
     signal?: AbortSignal;
   },
-): PublishServices {
+): ReleaseServices {
   const stagingRoot = packStagingRoot(ctx.cacheDir);
   // Every secret seen so far: each registry client (one per registry, retries and OTP of the run) adds its own.
   const secrets: Array<string | undefined> = [options.otp, ctx.env.NODE_AUTH_TOKEN, ctx.env.NPM_TOKEN];

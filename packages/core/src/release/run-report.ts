@@ -1,4 +1,4 @@
-import type { PackageStatus, PublishSummary, ReleasePackage } from '@lockstep/core';
+import type { PackageStatus, PublishSummary, ReleasePackage } from '../publish/types';
 
 /** A package's journal record, as far as the report needs it. */
 export interface RecordView {

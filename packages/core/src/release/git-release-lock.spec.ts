@@ -1,6 +1,8 @@
-import { LeaseBackend, LeaseView, LockstepError, parseResource } from '@lockstep/core';
+import { LeaseBackend, LeaseView } from '../lease/types';
+import { LockstepError } from '../errors';
+import { parseResource } from '../lease/resource';
 import { performance } from 'perf_hooks';
-import { LeaseKeeper, runIsGone, runOwner } from './git-hold';
+import { LeaseKeeper, runIsGone, runOwner } from './git-release-lock';
 
 // The keeper against a fake backend (unit level; the real git backend is in core's specs and e2e).
 const resource = parseResource('group:publish');

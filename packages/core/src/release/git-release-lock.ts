@@ -2,7 +2,16 @@ import { spawn } from 'child_process';
 import { readlinkSync } from 'fs';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
-import { ErrorCodes, LeaseBackend, LeaseResource, LockstepError, createLeaseBackend, isLockstepError, systemProcessProbe } from '@lockstep/core';
+import { ErrorCodes, LockstepError, isLockstepError } from '../errors';
+import { releaseLeaseLostError } from './errors';
+import { LeaseBackend } from '../lease/types';
+import type { LeaseResource } from '../lease/resource';
+import { createLeaseBackend } from '../lease/backend';
+import { systemProcessProbe } from '../lock/process-probe';
+import { safeText } from '../util/display';
+import { formatDuration } from '../util/duration';
+import { parseResource } from '../lease/resource';
+import type { ReleaseLock, ReleaseLockRequest } from './release-lock';
 
 /**
  * Keeping a run's git lease alive. Every successful renew (or the acquire)
@@ -81,9 +90,7 @@ export class LeaseKeeper {
 
   private lose(message: string): void {
     if (this.lostError) return;
-    this.lostError = new LockstepError(ErrorCodes.ELOCKCOMPROMISED, message, {
-      hint: 'Another run may take the group over now. Nothing started after this point; check the other run, then run again to resume.',
-    });
+    this.lostError = releaseLeaseLostError(message);
     if (this.timer) clearTimeout(this.timer);
     this.log(`!!! ${message}`);
   }
@@ -148,4 +155,60 @@ export function gitBackendFor(config: Pick<RenewerConfig, 'cwd' | 'remote' | 'tt
     // A run of this host whose nx process is gone (a failed or killed run) holds nothing: no need to wait out its TTL.
     abandoned: (record) => runIsGone(record.owner),
   });
+}
+
+/**
+ * The group as a lease `group:<name>` on a git remote: runs on different
+ * machines serialise. Every task of a run acquires as the run (same owner:
+ * acquiring again renews) and keeps it renewed while it lives (LeaseKeeper);
+ * in per-task mode the task that took the lease also starts a detached
+ * renewer for the gaps between tasks. The task that completes the run
+ * releases.
+ */
+export async function takeGitReleaseLock(request: ReleaseLockRequest, backendOptions: { remote: string; ttlMs: number }): Promise<ReleaseLock> {
+  const { log, group } = request;
+  const ttlMs = backendOptions.ttlMs;
+  const backend = gitBackendFor({ cwd: request.workspaceRoot, remote: backendOptions.remote, ttlMs });
+  const resource = parseResource(`group:${group}`);
+  const owner = runOwner(request.runPid);
+  // A signal while waiting stops the wait (nothing acquired), as with the local backend.
+  const interrupted = new AbortController();
+  const onSignal = () => interrupted.abort();
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  const acquiredFrom = performance.now();
+  let acquired;
+  try {
+    acquired = await backend.acquire(resource, {
+      owner,
+      ttlMs,
+      waitMs: request.waitTimeoutMs,
+      signal: interrupted.signal,
+      onWait: (info) => {
+        const holder = info.conflicts[0];
+        log(
+          `Waiting for ${group} (held by ${holder ? `${safeText(holder.owner)} on ${safeText(holder.hostname)} since ${safeText(holder.acquiredAt)}` : 'another run'}; lease on git remote '${backendOptions.remote}')`,
+        );
+      },
+    });
+  } finally {
+    process.removeListener('SIGTERM', onSignal);
+    process.removeListener('SIGINT', onSignal);
+  }
+  if (acquired.tookOver) log(`Took over the lease on ${group} from ${safeText(acquired.tookOver.owner)} (expired, or its run is gone).`);
+  if (!acquired.renewed) {
+    log(`Holding ${group} as a lease on git remote '${backendOptions.remote}' (ttl ${formatDuration(ttlMs)}, renewed every ${formatDuration(ttlMs / 3)}).`);
+    if (request.perTask) startDetachedRenewer({ cwd: request.workspaceRoot, remote: backendOptions.remote, resource, owner, ttlMs, runPid: request.runPid });
+  }
+  const keeper = new LeaseKeeper(backend, resource, owner, ttlMs, log, acquiredFrom);
+  return {
+    release: async () => {
+      await keeper.stop();
+      if (keeper.lost()) return false;
+      return (await backend.release(resource, { owner })).released;
+    },
+    detach: () => void keeper.stop(),
+    supersededBy: () => undefined,
+    lost: () => keeper.lost(),
+  };
 }

@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'fs';
 import * as path from 'path';
-import { ProcessProbe, systemProcessProbe } from '@lockstep/core';
+import { ProcessProbe, systemProcessProbe } from '../lock/process-probe';
 
 /**
  * What the task processes of one per-task run (one Nx invocation) tell each

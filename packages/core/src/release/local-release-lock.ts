@@ -1,11 +1,13 @@
 import { LockHandle } from '../lock/lock';
 import { describeOwner } from '../lock/owner';
 import { systemProcessProbe } from '../lock/process-probe';
-import { acquireGroup } from './group';
+import { acquireGroup, describeSupersede } from '../group/group';
+import { isLockstepError } from '../errors';
+import type { ReleaseLock, ReleaseLockRequest } from './release-lock';
 
 export const DEFAULT_GROUP_STALE_MS = 30 * 60_000;
 
-export interface ReleaseLockOptions {
+export interface LocalReleaseLockOptions {
   /** The resolved concurrency group, e.g. "publish" or "release-main". */
   group: string;
   /** repositoryIdentity(workspaceRoot): two checkouts of one repo share the lock. */
@@ -29,7 +31,7 @@ export interface ReleaseLockOptions {
  * (one Nx invocation) rather than by one task process. Waiting runs queue in
  * arrival order and are told who holds it every 10 s.
  */
-export async function acquireReleaseLock(options: ReleaseLockOptions): Promise<LockHandle> {
+export async function acquireLocalReleaseLock(options: LocalReleaseLockOptions): Promise<LockHandle> {
   const { group, log } = options;
   return acquireGroup({
     group,
@@ -53,3 +55,27 @@ export async function acquireReleaseLock(options: ReleaseLockOptions): Promise<L
     },
   });
 }
+
+/** The release lock on this machine: a concurrency group of the core lock, held by the run. */
+export async function takeLocalReleaseLock(request: ReleaseLockRequest): Promise<ReleaseLock> {
+  const { options } = request;
+  const handle: LockHandle = await acquireLocalReleaseLock({
+    group: request.group,
+    repoId: request.repoId,
+    runPid: request.runPid,
+    max: options.group.max,
+    // Not waiting (lockPolicy warn) means not superseding either: the run goes on without the group.
+    cancelInProgress: options.group.cancelInProgress && request.waitTimeoutMs > 0,
+    waitTimeoutMs: request.waitTimeoutMs,
+    force: options.forceLock,
+    command: request.command,
+    log: request.log,
+  });
+  return {
+    release: () => handle.release(),
+    detach: () => handle.detach(),
+    supersededBy: () => describeSupersede(handle),
+    lost: () => (handle.compromised && isLockstepError(handle.signal.reason) ? handle.signal.reason : undefined),
+  };
+}
+

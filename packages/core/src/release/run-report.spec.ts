@@ -1,4 +1,4 @@
-import type { PublishSummary, ReleasePackage } from '@lockstep/core';
+import type { PublishSummary, ReleasePackage } from '../publish/types';
 import { RecordView, runSummaryFromRecords, unreachablePackages } from './run-report';
 
 const pkg = (name: string, deps: string[] = []): ReleasePackage => ({ name, version: '1.0.0', dir: `/ws/${name}`, private: false, internalDeps: deps, project: name });

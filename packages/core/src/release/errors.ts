@@ -1,0 +1,34 @@
+import { ErrorCodes, LockstepError } from '../errors';
+
+/**
+ * Every error of the release run (run-release.ts, the release lock, the
+ * stop). See errors.ts for the naming convention.
+ */
+
+/** A task whose own project has no readable package got past the run's checks (they should have refused it). */
+export function ownPackageMissingError(projects: readonly string[]): LockstepError {
+  return new LockstepError(ErrorCodes.EINTERNAL, `Project ${projects.join(', ')} has no package to publish, yet the run's checks passed.`, {
+    hint: 'This is a bug in lockstep. Please report it with the command you ran and this output.',
+  });
+}
+
+/** A run stopped between packages because a newer run superseded it (cancelInProgress). */
+export function supersededRunError(reason: string): LockstepError {
+  return new LockstepError(ErrorCodes.ESUPERSEDED, `This run was ${reason}; it stopped between packages, and what it had not started stays pending.`, {
+    hint: 'Nothing is lost: the newer run (or the next run at this commit) resumes from the journal.',
+  });
+}
+
+/** The run's git lease can no longer be trusted (not renewed in time, or someone else's now). */
+export function releaseLeaseLostError(message: string): LockstepError {
+  return new LockstepError(ErrorCodes.ELOCKCOMPROMISED, message, {
+    hint: 'Another run may take the group over now. Nothing started after this point; check the other run, then run again to resume.',
+  });
+}
+
+/** EABORTED with the signal: the reason a stop's abort carries, and what a registry request cut off by it throws. */
+export function stoppedError(signal: NodeJS.Signals, why: string): LockstepError {
+  return new LockstepError(ErrorCodes.EABORTED, `Stopped by ${signal}: ${why}.`, {
+    hint: 'Nothing is lost: the next run at this commit resumes from the journal and asks the registry about anything cut off in flight.',
+  });
+}
