@@ -80,3 +80,4 @@ export { RunStop, stopGrace, stopExitCode, underNx, type RunStopOptions, type St
 export { readWorkspacePackages, scanWorkspacePackages, resolvePackageRoot, type ProjectInfo, type WorkspacePackages } from './manifest/workspace-packages';
 export { packageGenerator } from './generate/package-generator';
 export { journalLocation } from './journal/location';
+export { DEPENDENCY_FIELDS, INSTALLED_FIELDS, internalDependency, readSpec, type DependencyField, type SpecMeaning } from './manifest/internal-spec';

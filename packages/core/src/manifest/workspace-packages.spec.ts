@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { isInternalSpec, readWorkspacePackages, resolvePackageRoot, scanWorkspacePackages } from './workspace-packages';
+import { readWorkspacePackages, resolvePackageRoot, scanWorkspacePackages } from './workspace-packages';
 
 // One temp workspace per test, for both describe blocks below.
 let root: string;
@@ -93,20 +93,5 @@ describe('scanWorkspacePackages (what the G6 preflight starts from)', () => {
     expect(b.internalDeps).toEqual(['@d/a']);
     expect(b.depReasons).toEqual({ '@d/a': 'dependencies["@d/a"] is "workspace:^"' });
     expect(b.registryRanges).toEqual([{ name: '@d/c', field: 'peerDependencies', range: '^0.9.0' }]);
-  });
-});
-
-describe('isInternalSpec', () => {
-  it.each([
-    ['workspace:^', '1.0.0', true],
-    ['file:../utils', '1.0.0', true],
-    ['link:../utils', '1.0.0', true],
-    ['^1.0.0', '1.2.0', true],
-    ['*', '1.0.0', true],
-    ['^0.9.0', '1.0.0', false],
-    ['npm:other@1', '1.0.0', false],
-    ['github:org/repo', '1.0.0', false],
-  ])('%s against workspace %s → %s', (spec, version, expected) => {
-    expect(isInternalSpec(spec, version)).toBe(expected);
   });
 });

@@ -1,9 +1,10 @@
 import { readFileSync } from 'fs';
-import { satisfies, validRange } from 'semver';
+import { validRange } from 'semver';
 import * as path from 'path';
 import type { LockstepError } from '../errors';
 import { manifestNotJsonError, manifestNotObjectError, manifestUnnamedError, noManifestError, samePackageNameError } from './errors';
 import { ReleasePackage } from '../publish/types';
+import { INSTALLED_FIELDS, internalDependency, readSpec } from './internal-spec';
 
 export interface ProjectInfo {
   name: string;
@@ -17,19 +18,6 @@ export interface WorkspacePackages {
   byProject: Map<string, ReleasePackage>;
   /** Versions of every workspace package, by package name. */
   versions: Map<string, string>;
-}
-
-const RUNTIME_DEP_FIELDS = ['dependencies', 'optionalDependencies', 'peerDependencies'] as const;
-
-/**
- * Whether a dependency spec means the workspace package (and so orders the
- * release): workspace:, file:, link:, or a range the workspace version
- * satisfies. `"^0.9.0"` while the workspace has 1.0.0 is the registry's 0.9.x.
- */
-export function isInternalSpec(spec: string, workspaceVersion: string): boolean {
-  if (/^(workspace|file|link):/.test(spec)) return true;
-  if (spec === '*' || spec === '' || spec === 'latest') return true;
-  return validRange(spec) !== null && satisfies(workspaceVersion, spec, { includePrerelease: true });
 }
 
 export function resolvePackageRoot(project: ProjectInfo, workspaceRoot: string): string {
@@ -134,17 +122,22 @@ export function scanWorkspacePackages(projects: ProjectInfo[], workspaceRoot: st
     const internalDeps = new Set<string>();
     const depReasons: Record<string, string> = {};
     const registryRanges: NonNullable<ReleasePackage['registryRanges']> = [];
-    for (const field of RUNTIME_DEP_FIELDS) {
+    for (const field of INSTALLED_FIELDS) {
       const deps = manifest[field];
       if (typeof deps !== 'object' || deps === null || Array.isArray(deps)) continue;
       for (const [dep, rawSpec] of Object.entries<unknown>(deps)) {
         const spec = String(rawSpec);
-        if (!versions.has(dep) || dep === manifest.name) continue;
-        if (isInternalSpec(spec, versions.get(dep)!)) {
-          internalDeps.add(dep);
-          depReasons[dep] ??= `${field}["${dep}"] is "${spec}"`;
-        } else if (validRange(spec) !== null) {
-          registryRanges.push({ name: dep, field, range: spec });
+        // The package a spec means (an alias names another): the same reading the packed manifest's rewrite makes.
+        const internal = internalDependency(dep, spec, versions);
+        if (internal !== undefined) {
+          if (internal === manifest.name) continue;
+          internalDeps.add(internal);
+          depReasons[internal] ??= `${field}["${dep}"] is "${spec}"`;
+          continue;
+        }
+        const meaning = readSpec(dep, spec, { isWorkspacePackage: (name) => versions.has(name) });
+        if (meaning.via === 'registry' && !meaning.tag && meaning.name !== manifest.name && versions.has(meaning.name) && validRange(meaning.range) !== null) {
+          registryRanges.push({ name: meaning.name, field, range: meaning.range });
         }
       }
     }

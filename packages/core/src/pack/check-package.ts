@@ -2,11 +2,10 @@ import { constants as fsConstants, promises as fsp } from 'fs';
 import * as path from 'path';
 import { LockstepError } from '../errors';
 import { mapLimit } from '../util/map-limit';
+import { INSTALLED_FIELDS } from '../manifest/internal-spec';
 import { localPathSpecError, packCheckError, unreadableFilesError } from './errors';
 import { StageOptions, listPackage } from './stage-package';
 
-/** Dependency fields a consumer's install resolves: a spec there must mean something to a registry. */
-const INSTALLED_FIELDS = ['dependencies', 'optionalDependencies', 'peerDependencies'] as const;
 
 const CHECK_CONCURRENCY = 32;
 /** Unreadable files named in one problem; the rest are counted. */
@@ -47,6 +46,7 @@ export async function checkPackage(packageDir: string, options: StageOptions & {
   }
   const { dir, manifest, list } = listing;
   const owner = manifest.name;
+  // A spec in a field a consumer's install resolves must mean something to a registry.
   for (const field of INSTALLED_FIELDS) {
     const deps = manifest[field];
     if (typeof deps !== 'object' || deps === null || Array.isArray(deps)) continue;

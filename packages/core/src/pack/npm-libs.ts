@@ -29,6 +29,9 @@ export interface NpaResult {
   type: string;
   name: string | null;
   fetchSpec: string | null;
+  rawSpec: string;
+  /** An `npm:` alias's real package. */
+  subSpec?: NpaResult;
 }
 type Npa = { resolve(name: string, spec: string, where?: string): NpaResult };
 

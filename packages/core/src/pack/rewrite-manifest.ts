@@ -1,10 +1,6 @@
-import * as path from 'path';
 import { LockstepError } from '../errors';
+import { DEPENDENCY_FIELDS, readSpec } from '../manifest/internal-spec';
 import { SpecSite, badWorkspaceSpecError, unknownWorkspacePackageError, workspaceVersionUnknownError } from './errors';
-import { npa } from './npm-libs';
-
-/** The manifest fields whose internal specs are rewritten, in npm's order. */
-export const DEPENDENCY_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'] as const;
 
 export interface RewriteManifestOptions {
   /** Versions of the packages released in this run: what their internal specs become. */
@@ -68,36 +64,22 @@ function rewriteField(owner: string, field: string, deps: Record<string, unknown
 function rewriteSpec(site: SpecSite, options: RewriteManifestOptions): string {
   const { dep, spec } = site;
   const versionOf = (name: string) => options.releaseVersions.get(name) ?? options.workspaceVersions.get(name);
-
-  if (spec.startsWith('workspace:')) {
-    const rest = spec.slice('workspace:'.length).trim();
-    if (rest === '') throw badWorkspaceSpecError(site, 'it names no range', 'Write "workspace:*", "workspace:^", "workspace:~" or "workspace:<range>".');
-    if (isPathSpec(rest)) {
-      const target = packageAtPath(rest, options) ?? (versionOf(dep) !== undefined ? dep : undefined);
-      if (target === undefined) throw unknownWorkspacePackageError(site, rest, true);
-      return aliased(dep, target, versionOf(target)!);
+  // One reading of the spec (manifest/internal-spec.ts), the same one that orders the release.
+  const meaning = readSpec(dep, spec, { isWorkspacePackage: (name) => versionOf(name) !== undefined, packageDir: options.packageDir, workspaceDirs: options.workspaceDirs });
+  switch (meaning.via) {
+    case 'invalid':
+      throw badWorkspaceSpecError(site, meaning.why, meaning.hint);
+    case 'unknown':
+      throw unknownWorkspacePackageError(site, meaning.target, meaning.byPath);
+    case 'workspace': {
+      const version = versionOf(meaning.name);
+      if (version === undefined) throw workspaceVersionUnknownError(site, meaning.name);
+      const { range } = meaning;
+      return aliased(dep, meaning.name, range === undefined || range === '*' ? version : range === '^' || range === '~' ? `${range}${version}` : range);
     }
-    const alias = /^((?:@[^/@\s]+\/)?[^/@\s]+)@(.*)$/.exec(rest);
-    const target = alias ? alias[1] : dep;
-    const range = alias ? alias[2].trim() : rest;
-    const version = versionOf(target);
-    if (version === undefined) throw unknownWorkspacePackageError(site, target);
-    if (range === '') throw badWorkspaceSpecError(site, `it names no range after "${target}@"`, `Write "workspace:${target}@*" or "workspace:${target}@^".`);
-    if (!/^[\d^~<>=*xXvV\s]/.test(range)) {
-      throw badWorkspaceSpecError(site, `"${range}" is neither a version range nor <name>@<range>`, 'Write "workspace:*", "workspace:^", "workspace:~", "workspace:<range>" or "workspace:<name>@<range>".');
-    }
-    return aliased(dep, target, range === '*' ? version : range === '^' || range === '~' ? `${range}${version}` : range);
+    default:
+      return spec;
   }
-
-  if (spec.startsWith('file:') || spec.startsWith('link:')) {
-    if (options.packageDir !== undefined && options.workspaceDirs !== undefined) {
-      const target = packageAtPath(spec, options);
-      return target === undefined ? spec : aliased(dep, target, versionOf(target) ?? missingVersion(site, target));
-    }
-    const version = versionOf(dep);
-    return version === undefined ? spec : version;
-  }
-  return spec;
 }
 
 /** `1.2.3` under its own name, `npm:<target>@1.2.3` under another dependency name. */
@@ -105,38 +87,6 @@ function aliased(dep: string, target: string, rangeOrVersion: string): string {
   return dep === target ? rangeOrVersion : `npm:${target}@${rangeOrVersion}`;
 }
 
-function isPathSpec(rest: string): boolean {
-  return rest.startsWith('.') || rest.startsWith('/') || rest.startsWith('~/') || /^[a-zA-Z]:[\\/]/.test(rest);
-}
-
-/** The workspace package whose folder a path spec (`file:`, `link:`, `workspace:` or bare) points at. */
-function packageAtPath(spec: string, options: RewriteManifestOptions): string | undefined {
-  if (options.packageDir === undefined || options.workspaceDirs === undefined) return undefined;
-  const target = resolveSpecPath(spec, options.packageDir);
-  for (const [name, dir] of options.workspaceDirs) {
-    if (path.resolve(dir) === target) return name;
-  }
-  return undefined;
-}
-
-function resolveSpecPath(spec: string, packageDir: string): string {
-  const raw = spec.replace(/^(?:file|link|workspace):/, '');
-  if (spec.startsWith('file:')) {
-    try {
-      // npm's own reading of file: specs (file:../x, file:///abs, file:~/x).
-      const fetchSpec = npa().resolve('x', spec, packageDir).fetchSpec;
-      if (fetchSpec) return path.resolve(fetchSpec);
-    } catch {
-      // not a spec npm understands: resolve it as a plain path below
-    }
-  }
-  return path.resolve(packageDir, raw);
-}
-
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function missingVersion(site: SpecSite, target: string): never {
-  throw workspaceVersionUnknownError(site, target);
 }
