@@ -15,9 +15,9 @@
  *   noop-batch    nx run-many -t noop-task --batch: + the forked batch worker
  *   noop-per-task nx run-many -t noop-task --parallel=4: + one forked task
  *                 process per project (Nx's floor for per-task mode)
- *   core          runPublish (core API) on the same 60 packages in this
+ *   core          publishPackages (core API) on the same 60 packages in this
  *                 process, no Nx: journal open + publish, what lockstep costs
- *   unit          runPublish (core API, in this process) on a 1-package plan
+ *   unit          publishPackages (core API, in this process) on a 1-package plan
  *                 through the same proxy: one pack + pre-check + upload +
  *                 verify, the unit of the bound
  *
@@ -247,7 +247,7 @@ function analyseBatch(probe, log, t0, end) {
 
 /**
  * A RegistryPort over createRegistryClient, as the executor's
- * default-services builds it (publish with precheck: false, since runPublish
+ * default-services builds it (publish with precheck: false, since publishPackages
  * has just asked), with every call timed into `phases`.
  */
 function timedRegistry(client, registryUrl, phases) {
@@ -331,7 +331,7 @@ async function runPublishBench(core, options = {}) {
     };
     results.config.setupMs = performance.now() - t0;
 
-    // --- the unit: runPublish on a 1-package plan through the proxy, in this process
+    // --- the unit: publishPackages on a 1-package plan through the proxy, in this process
     const unitRoot = path.join(base, 'unit');
     fs.mkdirSync(unitRoot);
     fs.writeFileSync(path.join(unitRoot, 'package.json'), JSON.stringify({ name: 'unit-root', private: true }));
@@ -366,7 +366,7 @@ async function runPublishBench(core, options = {}) {
       proxy.setOptions({ faultRate: 0, seed: undefined });
       proxy.resetStats();
       const t = performance.now();
-      const summary = await core.runPublish({
+      const summary = await core.publishPackages({
         packages: [pkg],
         workspaceVersions: new Map(),
         pack: async (p, releaseVersions) => {
@@ -457,7 +457,7 @@ async function runPublishBench(core, options = {}) {
       return run;
     };
 
-    // --- the same 60 packages through the core API in this process (no Nx): runPublish
+    // --- the same 60 packages through the core API in this process (no Nx): publishPackages
     const inProcess = async (variant, round) => {
       const n = runCounter++;
       const version = nextVersion();
@@ -481,7 +481,7 @@ async function runPublishBench(core, options = {}) {
       };
       const registryPort = timedRegistry(client, proxy.url, {});
       const common = { packages, registry: registryPort, journal: opened.journal, pack: packFn, maxConcurrency: opts.concurrency, verifyTimeoutMs: 5 * 60_000, tag: 'latest' };
-      const summary = await core.runPublish({ ...common, workspaceVersions: new Map(), log: () => {}, redact: (x) => x });
+      const summary = await core.publishPackages({ ...common, workspaceVersions: new Map(), log: () => {}, redact: (x) => x });
       const end = now();
       const uploaded = new Set(proxy.stats.uploads.filter((u) => u.forwarded && u.version === version && u.status < 300).map((u) => u.name));
       const run = {

@@ -33,7 +33,7 @@ function buildPublishRows(results) {
     const w = p.walls;
     const n = (s) => (s && s.n ? ` (n=${s.n})` : '');
     rows.push({
-      metric: `publish unit: 1-package runPublish via the core API (pack + pre-check + upload + verify)${n(p.unit)}`,
+      metric: `publish unit: 1-package publishPackages via the core API (pack + pre-check + upload + verify)${n(p.unit)}`,
       median: ms(p.unit.median),
       p95: ms(p.unit.p95),
       ratio: '—',
@@ -63,14 +63,14 @@ function buildPublishRows(results) {
       pass: p.ratios.defaultOverBatch <= 1.1,
     });
     rows.push({
-      metric: '  of which runPublish inside the batch executor (summary.durationMs)',
+      metric: '  of which publishPackages inside the batch executor (summary.durationMs)',
       median: ms(p.batchProfile.runPublishMs),
       p95: '—',
       ratio: both(p.ratios.batchRunPublishOverBound, p.paired.batchRunPublishOverBound),
       budget: '—',
     });
     rows.push({
-      metric: `publish without Nx: runPublish via the core API on the same 60 packages (journal open + publish)${n(w.core)}`,
+      metric: `publish without Nx: publishPackages via the core API on the same 60 packages (journal open + publish)${n(w.core)}`,
       median: ms(w.core.median),
       p95: ms(w.core.p95),
       ratio: both(p.ratios.coreOverBound, p.paired.coreOverBound),
@@ -155,7 +155,7 @@ function buildPublishRows(results) {
       pass: sc.planningMs.median < PUBLISH_BUDGETS.planningMs && sc.ok,
     });
     rows.push({
-      metric: `scale: ${c.packages} packages dry run (runPublish, no registry: packs each, ${c.concurrency} at once)`,
+      metric: `scale: ${c.packages} packages dry run (publishPackages, no registry: packs each, ${c.concurrency} at once)`,
       median: ms(sc.dryRunMs.median),
       p95: '—',
       ratio: '—',
@@ -194,14 +194,14 @@ function publishNotes(results) {
       `- batch, median ms from spawn: Nx forks the batch worker at ${b.nxUntilWorker}, the executor starts at ${b.execStartMs} ` +
         `(worker boot ${b.workerBoot}, Nx batch init ${b.nxBatchInit}, executor load ${b.executorLoad}); inside it: set-up before the first request ${b.execSetup}, ` +
         `registry traffic ${b.registryWindow}, after the last response ${b.execTail}; Nx after the executor ${b.nxTail}. ` +
-        `runPublish ${b.runPublishMs}; per package under load ${b.perPackageMedianMs} (unit ${Math.round(p.unit.median)}); ${b.requests} requests, ${b.extraVerifyPolls} verify polls beyond the first.`,
+        `publishPackages ${b.runPublishMs}; per package under load ${b.perPackageMedianMs} (unit ${Math.round(p.unit.median)}); ${b.requests} requests, ${b.extraVerifyPolls} verify polls beyond the first.`,
     );
     out.push(
       `- batch minus the do-nothing batch: ${x(p.ratios.batchMinusNxNoopOverBound)} bound (what lockstep adds over Nx's own batch cost); batch ÷ core API run ${x(p.ratios.batchOverCore)}.`,
     );
     const ip = p.inProcess;
     out.push(
-      `- core API run (no Nx): journal open ${ip.coreJournalOpenMs}, runPublish ${ip.corePublishMs} (${x(p.ratios.corePublishOverBound)} bound), per package ${ip.corePerPackageMs}.`,
+      `- core API run (no Nx): journal open ${ip.coreJournalOpenMs}, publishPackages ${ip.corePublishMs} (${x(p.ratios.corePublishOverBound)} bound), per package ${ip.corePerPackageMs}.`,
     );
     const tr = p.perPackageTraffic;
     const line = (k) => {

@@ -10,7 +10,7 @@
  *   planning = the run's packages built in memory + planLevels + a registry
  *              client + getPublished for every package, `precheckParallel`
  *              in flight (core's mapLimit), straight to Verdaccio;
- *   dry run  = runPublish without a registry (plans and packs every package);
+ *   dry run  = publishPackages without a registry (plans and packs every package);
  * and its peak RSS (process.resourceUsage().maxRSS) after each step. The
  * child is run `reps` times (each a fresh process) and the median is kept.
  */

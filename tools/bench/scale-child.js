@@ -70,7 +70,7 @@ async function main() {
   const releaseNames = new Set(packages.map((p) => p.name));
   let lines = 0;
   const summary = await time('dryRun', () =>
-    core.runPublish({
+    core.publishPackages({
       packages,
       workspaceVersions: new Map(),
       pack: async (pkg, releaseVersions) => {

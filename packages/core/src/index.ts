@@ -47,7 +47,7 @@ export {
 export { cachedSyncTargetError } from './generate/errors';
 export { planLevels, type Plan, type PlanNode, type PlanOptions } from './schedule/plan-levels';
 export { runScheduled, type NodeOutcome, type ScheduleOptions, type ScheduleResult } from './schedule/run-scheduled';
-export { runPublish, type RunPublishOptions } from './publish/run-publish';
+export { publishPackages, type PublishPackagesOptions } from './publish/publish-packages';
 export { preflightRun, preflightError, PreflightError, type PreflightOptions, type PreflightProblem, type PreflightReport } from './publish/preflight';
 export { formatSummary } from './publish/format-summary';
 export {

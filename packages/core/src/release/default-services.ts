@@ -80,7 +80,7 @@ export function createReleaseServices(
       return {
         registry: settings.registry ?? client.config.registry,
         getPublished: (name, version) => client.getPublished(name, version),
-        // runPublish has just asked the registry; the client still re-checks before any retry of a lost upload.
+        // publishPackages has just asked the registry; the client still re-checks before any retry of a lost upload.
         publish: (manifest, tarball, o) => client.publish(manifest as Record<string, unknown> & { name: string; version: string }, tarball, { ...o, precheck: false }),
         ensureDistTag: (name, version, tag) => client.ensureDistTag(name, version, tag),
         waitUntilVisible: (name, version, integrity, o) => client.waitUntilVisible(name, version, integrity, o),

@@ -10,7 +10,7 @@ import { formatSummary } from '../publish/format-summary';
 import { planLevels } from '../schedule/plan-levels';
 import { readJournal } from '../journal/read-journal';
 import { journalLocation } from '../journal/location';
-import { runPublish } from '../publish/run-publish';
+import { publishPackages } from '../publish/publish-packages';
 import { systemProcessProbe } from '../lock/process-probe';
 import { writeFileDurable } from '../atomic/write-durable';
 import type { ReleaseOptions } from './options';
@@ -138,7 +138,7 @@ export async function runRelease(input: RunReleaseInput): Promise<RunReleaseResu
     if (options.dryRun) {
       await preflight(undefined, only);
       if (missingOwn.length > 0) throw ownPackageMissing();
-      const summary = await runPublish({
+      const summary = await publishPackages({
         packages: runPackages,
         only,
         workspaceVersions,
@@ -183,7 +183,7 @@ export async function runRelease(input: RunReleaseInput): Promise<RunReleaseResu
     if (missingOwn.length > 0) throw ownPackageMissing();
     if (journal.resumedFrom) log(`Resuming the unfinished run ${journal.resumedFrom} of commit ${sha.slice(0, 12)}: published packages are confirmed against the registry and skipped.`);
 
-    const summary = await runPublish({
+    const summary = await publishPackages({
       packages: runPackages,
       only,
       workspaceVersions,
@@ -240,7 +240,7 @@ export async function runRelease(input: RunReleaseInput): Promise<RunReleaseResu
   }
 }
 
-/** The run's levels (names by level), as runPublish plans them; [] if they cannot be planned. */
+/** The run's levels (names by level), as publishPackages plans them; [] if they cannot be planned. */
 function planOf(packages: ReleasePackage[]): string[][] {
   try {
     return planLevels(packages.map((p) => ({ name: p.name, deps: p.internalDeps, edges: p.depReasons })), { cycles: 'allow' }).byLevel;

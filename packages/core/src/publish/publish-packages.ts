@@ -8,7 +8,7 @@ import { endedWell, isFinal, summarizeRows } from './status';
 import { expectedVersionMissingError, outOfRunDependencyMissingError, versionExistsError } from './errors';
 import { JournalPort, PackageResult, PackageSettings, PackageStatus, PackedPackage, PublishSummary, RegistryPort, ReleasePackage } from './types';
 
-export interface RunPublishOptions {
+export interface PublishPackagesOptions {
   /** Every package of the run: the plan, the versions internal specs become. */
   packages: ReleasePackage[];
   /**
@@ -55,7 +55,7 @@ const PRECHECK_CONCURRENCY = 16;
  * pack → (already there? skip : upload) → wait until visible with the local
  * integrity → dependents may start. A failure blocks its dependents only.
  */
-export async function runPublish(options: RunPublishOptions): Promise<PublishSummary> {
+export async function publishPackages(options: PublishPackagesOptions): Promise<PublishSummary> {
   const started = performance.now();
   const byName = new Map(options.packages.map((p) => [p.name, p]));
   const fullPlan = planLevels(

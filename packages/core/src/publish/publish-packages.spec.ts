@@ -1,6 +1,6 @@
 import { LockstepError } from '../errors';
 import { journalCorruptError } from '../journal/errors';
-import { runPublish, RunPublishOptions } from './run-publish';
+import { publishPackages, PublishPackagesOptions } from './publish-packages';
 import { JournalPort, PackageStatus, RegistryPort, ReleasePackage } from './types';
 
 /** An in-memory registry that records what happened, in order. */
@@ -57,7 +57,7 @@ const pkg = (name: string, deps: string[] = [], extra: Partial<ReleasePackage> =
   ...extra,
 });
 
-function options(packages: ReleasePackage[], registry: FakeRegistry | undefined, journal = new FakeJournal(), extra: Partial<RunPublishOptions> = {}): RunPublishOptions {
+function options(packages: ReleasePackage[], registry: FakeRegistry | undefined, journal = new FakeJournal(), extra: Partial<PublishPackagesOptions> = {}): PublishPackagesOptions {
   return {
     packages,
     workspaceVersions: new Map(),
@@ -75,11 +75,11 @@ function options(packages: ReleasePackage[], registry: FakeRegistry | undefined,
 
 const graph = () => [pkg('utils'), pkg('ui', ['utils']), pkg('app', ['ui', 'utils']), pkg('cli', ['utils'])];
 
-describe('runPublish', () => {
+describe('publishPackages', () => {
   it('uploads each package once, only after its dependencies are visible with the expected integrity', async () => {
     const registry = new FakeRegistry();
     const journal = new FakeJournal();
-    const summary = await runPublish(options(graph(), registry, journal));
+    const summary = await publishPackages(options(graph(), registry, journal));
     expect(summary.ok).toBe(true);
     expect(summary.counts).toMatchObject({ published: 4, failed: 0 });
     expect(summary.levels).toEqual([['utils'], ['cli', 'ui'], ['app']]);
@@ -92,7 +92,7 @@ describe('runPublish', () => {
 
   it('asks the registry about each package once, up front, in a batch run', async () => {
     const registry = new FakeRegistry();
-    await runPublish(options(graph(), registry));
+    await publishPackages(options(graph(), registry));
     expect(registry.reads).toBe(4);
   });
 
@@ -103,7 +103,7 @@ describe('runPublish', () => {
       await new Promise((r) => setTimeout(r, 30));
       return realWait(name, version, integrity);
     };
-    await runPublish(options([pkg('a'), pkg('b'), pkg('c', ['a'])], registry, new FakeJournal(), { maxConcurrency: 1 }));
+    await publishPackages(options([pkg('a'), pkg('b'), pkg('c', ['a'])], registry, new FakeJournal(), { maxConcurrency: 1 }));
     const at = (e: string) => registry.events.indexOf(e);
     expect(at('upload b@1.0.0')).toBeLessThan(at('visible a@1.0.0'));
     expect(at('upload c@1.0.0')).toBeGreaterThan(at('visible a@1.0.0'));
@@ -113,7 +113,7 @@ describe('runPublish', () => {
     const registry = new FakeRegistry();
     registry.versions.set('utils@1.0.0', 'sha512-utils');
     registry.tags.set('utils', '0.9.0');
-    const summary = await runPublish(options([pkg('utils')], registry));
+    const summary = await publishPackages(options([pkg('utils')], registry));
     expect(summary.packages[0]).toMatchObject({ status: 'skipped', note: expect.stringContaining('dist-tag latest repaired') });
     expect(registry.events).not.toContain('upload utils@1.0.0');
     expect(registry.tags.get('utils')).toBe('1.0.0');
@@ -123,7 +123,7 @@ describe('runPublish', () => {
     const registry = new FakeRegistry();
     registry.versions.set('ui@1.0.0', 'sha512-something-else');
     const journal = new FakeJournal();
-    const summary = await runPublish(options(graph(), registry, journal));
+    const summary = await publishPackages(options(graph(), registry, journal));
     const by = Object.fromEntries(summary.packages.map((p) => [p.name, p]));
     expect(by.ui).toMatchObject({ status: 'failed', error: { code: 'EVERSIONEXISTS', hint: expect.stringContaining('bump the version') } });
     expect(by.app).toMatchObject({ status: 'blocked', note: 'blocked by ui' });
@@ -133,14 +133,14 @@ describe('runPublish', () => {
   });
 
   it('skips private packages', async () => {
-    const summary = await runPublish(options([pkg('internal', [], { private: true })], new FakeRegistry()));
+    const summary = await publishPackages(options([pkg('internal', [], { private: true })], new FakeRegistry()));
     expect(summary.packages[0]).toMatchObject({ status: 'skipped', note: 'private' });
     expect(summary.ok).toBe(true);
   });
 
   it('touches nothing remote and records nothing in a dry run', async () => {
     const journal = new FakeJournal();
-    const summary = await runPublish(options(graph(), undefined, journal));
+    const summary = await publishPackages(options(graph(), undefined, journal));
     expect(summary).toMatchObject({ ok: true, dryRun: true, counts: { pending: 4 } });
     expect(journal.records.size).toBe(0);
   });
@@ -149,7 +149,7 @@ describe('runPublish', () => {
     const registry = new FakeRegistry();
     registry.failPublish.set('utils', new LockstepError('EAUTH', 'token secret-token was refused', { hint: 'check secret-token' }));
     const lines: string[] = [];
-    const summary = await runPublish(options([pkg('utils')], registry, new FakeJournal(), { log: (l) => lines.push(l) }));
+    const summary = await publishPackages(options([pkg('utils')], registry, new FakeJournal(), { log: (l) => lines.push(l) }));
     expect(JSON.stringify(summary)).not.toContain('secret-token');
     expect(lines.join('\n')).not.toContain('secret-token');
     expect(summary.packages[0].error).toMatchObject({ code: 'EAUTH', message: 'token *** was refused' });
@@ -159,14 +159,14 @@ describe('runPublish', () => {
     it('confirms in-run dependencies from the journal and the registry before uploading', async () => {
       const registry = new FakeRegistry();
       const journal = new FakeJournal();
-      await runPublish(options(graph(), registry, journal, { only: new Set(['utils']) }));
-      const summary = await runPublish(options(graph(), registry, journal, { only: new Set(['ui']) }));
+      await publishPackages(options(graph(), registry, journal, { only: new Set(['utils']) }));
+      const summary = await publishPackages(options(graph(), registry, journal, { only: new Set(['ui']) }));
       expect(summary.packages.map((p) => [p.name, p.status])).toEqual([['ui', 'published']]);
     });
 
     it('blocks a package whose dependency this run did not publish', async () => {
       const registry = new FakeRegistry();
-      const summary = await runPublish(options(graph(), registry, new FakeJournal(), { only: new Set(['ui']) }));
+      const summary = await publishPackages(options(graph(), registry, new FakeJournal(), { only: new Set(['ui']) }));
       expect(summary.packages).toEqual([expect.objectContaining({ name: 'ui', status: 'blocked', note: 'blocked by utils' })]);
       expect(registry.events).toEqual([]);
     });
@@ -180,7 +180,7 @@ describe('runPublish', () => {
         return journal.records.get(name);
       };
       const lines: string[] = [];
-      const summary = await runPublish(options(graph(), registry, journal, { only: new Set(['ui']), log: (line) => lines.push(line) }));
+      const summary = await publishPackages(options(graph(), registry, journal, { only: new Set(['ui']), log: (line) => lines.push(line) }));
       expect(summary.ok).toBe(false);
       expect(summary.packages).toEqual([
         expect.objectContaining({ name: 'ui', status: 'blocked', error: { code: 'EJOURNALCORRUPT', message: corrupt.message, hint: corrupt.hint } }),
@@ -196,22 +196,22 @@ describe('runPublish', () => {
     const registry = new FakeRegistry();
     const journal = new FakeJournal();
     await journal.transition('utils', 'publishing');
-    const dependent = runPublish(options(graph(), registry, journal, { only: new Set(['ui']) }));
+    const dependent = publishPackages(options(graph(), registry, journal, { only: new Set(['ui']) }));
     await new Promise((r) => setTimeout(r, 100));
-    await runPublish(options(graph(), registry, journal, { only: new Set(['utils']) }));
+    await publishPackages(options(graph(), registry, journal, { only: new Set(['utils']) }));
     const summary = await dependent;
     expect(summary.packages.map((p) => [p.name, p.status])).toEqual([['ui', 'published']]);
   });
 
   it('refuses to publish against a workspace dependency outside the run that is not on the registry (EWORKSPACEDEP)', async () => {
     const registry = new FakeRegistry();
-    const summary = await runPublish(
+    const summary = await publishPackages(
       options([pkg('ui', ['utils'])], registry, new FakeJournal(), { workspaceVersions: new Map([['utils', '1.0.0']]) }),
     );
     expect(summary.packages[0]).toMatchObject({ status: 'failed', error: { code: 'EWORKSPACEDEP' } });
     expect(registry.events).toEqual([]);
     registry.versions.set('utils@1.0.0', 'sha512-utils');
-    const again = await runPublish(options([pkg('ui', ['utils'])], registry, new FakeJournal(), { workspaceVersions: new Map([['utils', '1.0.0']]) }));
+    const again = await publishPackages(options([pkg('ui', ['utils'])], registry, new FakeJournal(), { workspaceVersions: new Map([['utils', '1.0.0']]) }));
     expect(again.packages[0].status).toBe('published');
   });
 
@@ -219,7 +219,7 @@ describe('runPublish', () => {
     let stop = false;
     const registry = new FakeRegistry();
     const journal = new FakeJournal();
-    const summary = await runPublish(
+    const summary = await publishPackages(
       options(graph(), registry, journal, {
         maxConcurrency: 1,
         shouldStop: () => stop,
@@ -245,7 +245,7 @@ describe('runPublish', () => {
       stop = true;
       return publish(...args);
     };
-    const summary = await runPublish(options(graph(), registry, new FakeJournal(), { maxConcurrency: 1, shouldStop: () => stop }));
+    const summary = await publishPackages(options(graph(), registry, new FakeJournal(), { maxConcurrency: 1, shouldStop: () => stop }));
     expect(summary.packages.find((p) => p.name === 'utils')?.status).toBe('published');
     expect(summary.counts).toMatchObject({ published: 1, pending: 3, blocked: 0, failed: 0 });
   });
@@ -260,14 +260,14 @@ describe('runPublish', () => {
         abort.signal.addEventListener('abort', () => reject(abort.signal.reason));
         setTimeout(() => abort.abort(new Error('cut off')), 5);
       });
-    const summary = await runPublish(options(graph(), registry, journal, { maxConcurrency: 1, shouldStop: () => abort.signal.aborted, signal: abort.signal }));
+    const summary = await publishPackages(options(graph(), registry, journal, { maxConcurrency: 1, shouldStop: () => abort.signal.aborted, signal: abort.signal }));
     expect(summary.packages.find((p) => p.name === 'utils')).toMatchObject({ status: 'pending', note: expect.stringMatching(/^stopped: cut off in flight/) });
     expect(summary.counts).toMatchObject({ pending: 4, blocked: 0, failed: 0 });
     expect(journal.records.get('utils')?.status).toBe('publishing');
   });
 });
 
-describe('runPublish: cycles, per-package settings, versions expected on the registry', () => {
+describe('publishPackages: cycles, per-package settings, versions expected on the registry', () => {
   // base ← a ⇄ b ← app
   const cyclic = () => [pkg('base'), pkg('a', ['b', 'base']), pkg('b', ['a']), pkg('app', ['a'])];
 
@@ -275,7 +275,7 @@ describe('runPublish: cycles, per-package settings, versions expected on the reg
     const registry = new FakeRegistry();
     const journal = new FakeJournal();
     const lines: string[] = [];
-    const summary = await runPublish(options(cyclic(), registry, journal, { log: (l) => lines.push(l) }));
+    const summary = await publishPackages(options(cyclic(), registry, journal, { log: (l) => lines.push(l) }));
     expect(summary.ok).toBe(true);
     expect(summary.counts).toMatchObject({ published: 4, failed: 0, blocked: 0 });
     const uploads = registry.events.filter((e) => e.startsWith('upload'));
@@ -290,7 +290,7 @@ describe('runPublish: cycles, per-package settings, versions expected on the reg
 
   it('cycles: "error" refuses the cycle with ECYCLE before anything is uploaded', async () => {
     const registry = new FakeRegistry();
-    await expect(runPublish(options(cyclic(), registry, new FakeJournal(), { cycles: 'error' }))).rejects.toMatchObject({ code: 'ECYCLE' });
+    await expect(publishPackages(options(cyclic(), registry, new FakeJournal(), { cycles: 'error' }))).rejects.toMatchObject({ code: 'ECYCLE' });
     expect(registry.events).toEqual([]);
   });
 
@@ -299,11 +299,11 @@ describe('runPublish: cycles, per-package settings, versions expected on the reg
     const journal = new FakeJournal();
     registry.versions.set('base@1.0.0', 'sha512-base');
     await journal.transition('base', 'published', { integrity: 'sha512-base' });
-    const first = await runPublish(options(cyclic(), registry, journal, { only: new Set(['a']), verifyTimeoutMs: 200 }));
+    const first = await publishPackages(options(cyclic(), registry, journal, { only: new Set(['a']), verifyTimeoutMs: 200 }));
     expect(first.packages).toEqual([expect.objectContaining({ name: 'a', status: 'published' })]);
-    const second = await runPublish(options(cyclic(), registry, journal, { only: new Set(['b']), verifyTimeoutMs: 200 }));
+    const second = await publishPackages(options(cyclic(), registry, journal, { only: new Set(['b']), verifyTimeoutMs: 200 }));
     expect(second.packages).toEqual([expect.objectContaining({ name: 'b', status: 'published' })]);
-    const dependent = await runPublish(options(cyclic(), registry, journal, { only: new Set(['app']) }));
+    const dependent = await publishPackages(options(cyclic(), registry, journal, { only: new Set(['app']) }));
     expect(dependent.packages).toEqual([expect.objectContaining({ name: 'app', status: 'published' })]);
     const at = (e: string) => registry.events.lastIndexOf(e);
     expect(at('upload app@1.0.0')).toBeGreaterThan(at('visible a@1.0.0'));
@@ -329,7 +329,7 @@ describe('runPublish: cycles, per-package settings, versions expected on the reg
       ['a', { tag: 'next', access: 'restricted', otp: '000123' }],
       ['old', { tag: 'beta' }],
     ]);
-    const summary = await runPublish(options([pkg('a'), pkg('b'), pkg('old')], registry, new FakeJournal(), { settings, tag: 'latest', access: 'public', otp: '999999' }));
+    const summary = await publishPackages(options([pkg('a'), pkg('b'), pkg('old')], registry, new FakeJournal(), { settings, tag: 'latest', access: 'public', otp: '999999' }));
     expect(summary.ok).toBe(true);
     expect(sent.sort((x, y) => String(x.name).localeCompare(String(y.name)))).toEqual([
       { name: 'a', tag: 'next', access: 'restricted', otp: '000123' },
@@ -347,7 +347,7 @@ describe('runPublish: cycles, per-package settings, versions expected on the reg
     registry.ensureDistTag = async () => {
       throw new Error('must not touch the dist-tags of a version nx release did not bump');
     };
-    const summary = await runPublish(
+    const summary = await publishPackages(
       options([pkg('kept', [], { expectPublished: 'not bumped by nx release' }), pkg('user', ['kept'])], registry, new FakeJournal(), {
         pack: async (p) => {
           packed.push(p.name);
@@ -363,7 +363,7 @@ describe('runPublish: cycles, per-package settings, versions expected on the reg
 
   it('a version expected on the registry that is not there fails (EWORKSPACEDEP) and blocks its dependents; nothing is uploaded for it', async () => {
     const registry = new FakeRegistry();
-    const summary = await runPublish(options([pkg('kept', [], { expectPublished: 'not bumped by nx release' }), pkg('user', ['kept'])], registry));
+    const summary = await publishPackages(options([pkg('kept', [], { expectPublished: 'not bumped by nx release' }), pkg('user', ['kept'])], registry));
     expect(summary.ok).toBe(false);
     expect(summary.packages.find((p) => p.name === 'kept')).toMatchObject({ status: 'failed', error: { code: 'EWORKSPACEDEP' } });
     expect(summary.packages.find((p) => p.name === 'user')).toMatchObject({ status: 'blocked' });
