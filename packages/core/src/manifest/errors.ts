@@ -7,7 +7,7 @@ import { ErrorCodes, LockstepError } from '../errors';
  */
 
 /** A project of the run has no package.json in its package root. */
-export function noManifestError(project: string, dir: string, packageRoot: string | undefined): LockstepError {
+export function projectWithoutManifestError(project: string, dir: string, packageRoot: string | undefined): LockstepError {
   return new LockstepError(ErrorCodes.EPACK, `Project ${project} has no package.json in ${dir || '.'}.`, {
     hint: packageRoot
       ? `packageRoot is "${packageRoot}": make the publish target dependsOn the target that fills it (e.g. "generate").`
@@ -15,15 +15,15 @@ export function noManifestError(project: string, dir: string, packageRoot: strin
   });
 }
 
-export function manifestNotJsonError(file: string, why: string): LockstepError {
+export function projectManifestNotJsonError(file: string, why: string): LockstepError {
   return new LockstepError(ErrorCodes.EPACK, `${file} is not valid JSON: ${why}`, { hint: 'Fix the file and run again.' });
 }
 
-export function manifestNotObjectError(file: string): LockstepError {
+export function projectManifestNotObjectError(file: string): LockstepError {
   return new LockstepError(ErrorCodes.EPACK, `${file} does not hold a JSON object.`, { hint: 'Fix the file and run again.' });
 }
 
-export function manifestUnnamedError(file: string): LockstepError {
+export function projectManifestUnnamedError(file: string): LockstepError {
   return new LockstepError(ErrorCodes.EPACK, `${file} needs a name and a version to be published.`, {
     hint: 'Set "name" and "version", or mark the package "private": true.',
   });

@@ -2,7 +2,7 @@ import { readFileSync } from 'fs';
 import { validRange } from 'semver';
 import * as path from 'path';
 import type { LockstepError } from '../errors';
-import { manifestNotJsonError, manifestNotObjectError, manifestUnnamedError, noManifestError, samePackageNameError } from './errors';
+import { projectManifestNotJsonError, projectManifestNotObjectError, projectManifestUnnamedError, projectWithoutManifestError, samePackageNameError } from './errors';
 import { ReleasePackage } from '../publish/types';
 import { INSTALLED_FIELDS, internalDependency, readSpec } from './internal-spec';
 
@@ -73,7 +73,7 @@ export function scanWorkspacePackages(projects: ProjectInfo[], workspaceRoot: st
       if (!required.has(project.name)) continue;
       problems.push({
         subject,
-        error: noManifestError(project.name, path.relative(workspaceRoot, dir), project.packageRoot),
+        error: projectWithoutManifestError(project.name, path.relative(workspaceRoot, dir), project.packageRoot),
       });
       continue;
     }
@@ -83,18 +83,18 @@ export function scanWorkspacePackages(projects: ProjectInfo[], workspaceRoot: st
     } catch (error) {
       problems.push({
         subject,
-        error: manifestNotJsonError(path.relative(workspaceRoot, file), (error as Error).message),
+        error: projectManifestNotJsonError(path.relative(workspaceRoot, file), (error as Error).message),
       });
       continue;
     }
     if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
-      problems.push({ subject, error: manifestNotObjectError(path.relative(workspaceRoot, file)) });
+      problems.push({ subject, error: projectManifestNotObjectError(path.relative(workspaceRoot, file)) });
       continue;
     }
     if (required.has(project.name) && (typeof manifest.name !== 'string' || manifest.name === '' || typeof manifest.version !== 'string' || manifest.version === '')) {
       problems.push({
         subject,
-        error: manifestUnnamedError(path.relative(workspaceRoot, file)),
+        error: projectManifestUnnamedError(path.relative(workspaceRoot, file)),
       });
       continue;
     }

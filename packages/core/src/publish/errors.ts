@@ -1,7 +1,7 @@
 import { ErrorCodes, LockstepError } from '../errors';
 
 /**
- * Every error of the publish area: the run (run-publish.ts) and the checks
+ * Every error of the publish area: the run (publish-packages.ts) and the checks
  * before its first upload (preflight.ts). A situation both find (a version
  * that should be on the registry and is not, a dependency outside the run
  * that is not there) has one factory, so both say it the same way. See

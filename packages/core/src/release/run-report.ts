@@ -1,3 +1,4 @@
+import { FINAL_STATUSES } from '../journal/records';
 import type { PackageStatus, PublishSummary, ReleasePackage } from '../publish/types';
 
 /** A package's journal record, as far as the report needs it. */
@@ -13,7 +14,7 @@ export interface RecordView {
   updatedAt?: string;
 }
 
-const FINAL: readonly PackageStatus[] = ['published', 'skipped', 'failed', 'blocked'];
+const FINAL: readonly PackageStatus[] = FINAL_STATUSES;
 const IN_FLIGHT: readonly PackageStatus[] = ['packing', 'publishing', 'verifying'];
 
 /**
