@@ -7,7 +7,8 @@ import { openJournal } from '../journal/open-journal';
 import { packPackage } from '../pack/pack-package';
 import type { RegistryPort } from '../publish/types';
 import { maxSatisfying } from 'semver';
-import { readdirSync, rmSync } from 'fs';
+import { rmSync } from 'fs';
+import { readdirOrEmpty } from '../util/fs';
 import * as path from 'path';
 import type { ReleaseOptions } from './options';
 import { JournalHandle, OpenJournalInput, ReleaseServices } from './services';
@@ -126,13 +127,7 @@ export function createReleaseServices(
  */
 function packStagingRoot(cacheDir: string): string {
   const base = path.join(cacheDir, 'lockstep', 'staging');
-  let names: string[] = [];
-  try {
-    names = readdirSync(base);
-  } catch {
-    // nothing staged yet
-  }
-  for (const name of names) {
+  for (const name of readdirOrEmpty(base, { emptyWhen: 'unreadable' })) {
     const pid = Number(name);
     if (Number.isInteger(pid) && pid !== process.pid && !systemProcessProbe.isAlive(pid)) rmSync(path.join(base, name), { recursive: true, force: true });
   }

@@ -5,9 +5,8 @@
  */
 import { ErrorCodes, isLockstepError } from '../errors';
 import { systemProcessProbe } from '../lock/process-probe';
+import { sleep } from '../util/sleep';
 import { RenewerConfig, gitBackendFor } from './git-release-lock';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2]) as RenewerConfig;

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, rmSync } from 'fs';
+import { readFileSync, rmSync } from 'fs';
+import { readdirOrEmpty } from '../util/fs';
 import * as path from 'path';
 import { ErrorCodes, isLockstepError } from '../errors';
 import { PreflightError, PreflightProblem } from '../publish/preflight';
@@ -68,13 +69,7 @@ function readRecorded(file: string, runId: string): Recorded | undefined {
 }
 
 function sweepOtherRecords(journalDir: string, keep: string): void {
-  let names: string[] = [];
-  try {
-    names = readdirSync(journalDir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
+  for (const name of readdirOrEmpty(journalDir, { emptyWhen: 'unreadable' })) {
     if (name.startsWith(PREFIX) && path.join(journalDir, name) !== keep) rmSync(path.join(journalDir, name), { force: true });
   }
 }

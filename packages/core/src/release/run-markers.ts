@@ -1,4 +1,5 @@
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import { mkdirSync, rmSync, writeFileSync } from 'fs';
+import { readdirOrEmpty } from '../util/fs';
 import * as path from 'path';
 import { ProcessProbe, systemProcessProbe } from '../lock/process-probe';
 
@@ -61,13 +62,7 @@ export class RunMarkers {
    * together, the last to leave sees none.
    */
   othersActive(): boolean {
-    let names: string[] = [];
-    try {
-      names = readdirSync(path.join(this.dir, 'tasks'));
-    } catch {
-      return false;
-    }
-    return names.some((name) => name !== this.entry && this.probe.isAlive(Number(name.split('-')[0])));
+    return readdirOrEmpty(path.join(this.dir, 'tasks'), { emptyWhen: 'unreadable' }).some((name) => name !== this.entry && this.probe.isAlive(Number(name.split('-')[0])));
   }
 
   /**
@@ -77,12 +72,7 @@ export class RunMarkers {
    */
   sweep(): void {
     const base = path.join(this.journalDir, 'runs');
-    let names: string[] = [];
-    try {
-      names = readdirSync(base);
-    } catch {
-      return;
-    }
+    const names = readdirOrEmpty(base, { emptyWhen: 'unreadable' });
     const host = safeName(this.probe.hostname());
     for (const name of names) {
       if (name === path.basename(this.dir)) continue;

@@ -7,6 +7,7 @@ import { PreflightProblem, preflightError, preflightRun } from '../publish/prefl
 import { PublishSummary, RegistryPort, ReleasePackage } from '../publish/types';
 import { currentSha } from '../group/repository-identity';
 import { formatSummary } from '../publish/format-summary';
+import { countStatuses, endedWell } from '../publish/status';
 import { planLevels } from '../schedule/plan-levels';
 import { readJournal } from '../journal/read-journal';
 import { journalLocation } from '../journal/location';
@@ -211,7 +212,7 @@ export async function runRelease(input: RunReleaseInput): Promise<RunReleaseResu
     const complete = journal.isComplete() && (!markers || markers.claim('completed'));
     if (complete) {
       // The handle holds exactly the run's packages.
-      await journal.finish(journal.all().every((r) => r.status === 'published' || r.status === 'skipped') ? 'done' : 'failed');
+      await journal.finish(journal.all().every((r) => endedWell(r.status)) ? 'done' : 'failed');
       await lock?.release();
       lock = undefined;
     }
@@ -304,7 +305,7 @@ async function reportStoppedRun(input: RunReleaseInput, markers: RunMarkers, pac
     tag: input.options.tag,
     durationMs: 0,
     levels: planOf(packages),
-    counts: { published: 0, skipped: 0, failed: 0, blocked: 0, pending: 0 },
+    counts: countStatuses([]),
     packages: [],
   };
   const summary = runSummaryFromRecords(base, snapshot.packages, packages, snapshot.run.startedAt, Date.now(), 'not started (stopped)');
@@ -313,7 +314,7 @@ async function reportStoppedRun(input: RunReleaseInput, markers: RunMarkers, pac
 
 async function finishRun(input: RunReleaseInput, summary: PublishSummary, printTable: boolean, stop: RunStop, run?: unknown): Promise<RunReleaseResult> {
   const byProject = new Map<string, boolean>();
-  for (const p of summary.packages) if (p.project) byProject.set(p.project, p.status === 'published' || p.status === 'skipped' || (summary.dryRun && p.status === 'pending'));
+  for (const p of summary.packages) if (p.project) byProject.set(p.project, endedWell(p.status, summary.dryRun));
   if (printTable) input.log(`\n${formatSummary(summary)}`);
   // A stopped run says so, and with which exit code (Nx itself reports any stop as 130).
   const stopped = stop.signal ? { signal: stop.signal, exitCode: stop.exitCode } : undefined;

@@ -1,4 +1,4 @@
-import { FINAL_STATUSES } from '../journal/records';
+import { IN_FLIGHT_STATUSES, isFinal, summarizeRows } from '../publish/status';
 import type { PackageStatus, PublishSummary, ReleasePackage } from '../publish/types';
 
 /** A package's journal record, as far as the report needs it. */
@@ -14,8 +14,6 @@ export interface RecordView {
   updatedAt?: string;
 }
 
-const FINAL: readonly PackageStatus[] = FINAL_STATUSES;
-const IN_FLIGHT: readonly PackageStatus[] = ['packing', 'publishing', 'verifying'];
 
 /**
  * The summary of a whole per-task run, from its journal records: what the
@@ -38,19 +36,16 @@ export function runSummaryFromRecords(
   const planLevel = new Map<string, number>();
   base.levels.forEach((names, i) => names.forEach((name) => planLevel.set(name, i)));
   const runStart = runStartedAt ? Date.parse(runStartedAt) : NaN;
-  const counts = { published: 0, skipped: 0, failed: 0, blocked: 0, pending: 0 };
   const results = records
     .filter((r) => projectOf.has(r.name))
     .map((r) => {
       const status = r.status;
-      if (status in counts) counts[status as keyof typeof counts]++;
-      else counts.pending++;
       const started = r.startedAt ? Date.parse(r.startedAt) : NaN;
       const updated = r.updatedAt ? Date.parse(r.updatedAt) : NaN;
       // Kept by a resume (final statuses only: the rest were reset to pending) and not moved since.
-      const earlier = FINAL.includes(status) && Number.isFinite(runStart) && Number.isFinite(updated) && updated < runStart;
+      const earlier = isFinal(status) && Number.isFinite(runStart) && Number.isFinite(updated) && updated < runStart;
       const from = Number.isFinite(runStart) ? Math.max(started, runStart) : started;
-      const note = IN_FLIGHT.includes(status)
+      const note = IN_FLIGHT_STATUSES.includes(status)
         ? 'in flight when the run stopped: the next run checks the registry first'
         : status === 'pending'
           ? pendingNote
@@ -67,12 +62,14 @@ export function runSummaryFromRecords(
         error: r.error,
       };
     });
+  // The whole run, never a dry run: what is not final is pending and fails the run.
+  const { ok, counts, packages: rows } = summarizeRows(results, { dryRun: false });
   return {
     ...base,
-    ok: counts.failed === 0 && counts.blocked === 0 && counts.pending === 0,
+    ok,
     durationMs: Number.isFinite(runStart) ? Math.max(0, now - runStart) : base.durationMs,
     counts,
-    packages: results.sort((a, b) => a.level - b.level || a.name.localeCompare(b.name)),
+    packages: rows,
   };
 }
 
@@ -96,13 +93,13 @@ export function unreachablePackages(records: readonly RecordView[], depsOf: Read
     for (const dep of depsOf.get(name) ?? []) {
       const s = status.get(dep);
       if (s === 'failed' || s === 'blocked') cause = dep;
-      else if (s !== undefined && !FINAL.includes(s)) cause = causeOf(dep, seen);
+      else if (s !== undefined && !isFinal(s)) cause = causeOf(dep, seen);
       if (cause) break;
     }
     causes.set(name, cause);
     return cause;
   };
-  const open = records.filter((r) => !FINAL.includes(r.status));
+  const open = records.filter((r) => !isFinal(r.status));
   const unreachable: Array<{ name: string; cause: string }> = [];
   for (const r of open) {
     const cause = causeOf(r.name, new Set());
