@@ -1,8 +1,8 @@
 /**
  * The facts about a package's status in a publish run, in one place: the
  * journal stores these statuses, the run and the per-task report count and
- * sort by them, and the release code (nx today) asks whether a package
- * ended well.
+ * sort by them, and the release run (release/run-release.ts) asks whether
+ * a package ended well.
  */
 
 /** Every status a package of a publish run can be in, in the order a package passes through them. */
