@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync } from 'fs';
 import * as path from 'path';
 import { assertFreshDist } from '../test-utils/fresh-dist';
 import { Worker } from '../test-utils/workers';
+import type { GenerateWorker, ReaderWorker } from '../test-utils/worker-protocol';
 import { useTempDir } from '../test-utils/temp-dir';
 import { waitFor } from '../test-utils/wait-for';
 import { sleep } from '../util/sleep';
@@ -54,9 +55,9 @@ describe('generate under real process races', () => {
 
   it('5 generate processes racing on one outDir while 2 readers read every file: nothing torn, empty or missing (50 rounds)', async () => {
     const { root, outDir, lockDir } = setup();
-    const generators = Array.from({ length: 5 }, () => new Worker(GENERATOR));
+    const generators = Array.from({ length: 5 }, () => new Worker<GenerateWorker>(GENERATOR));
     await generators[0].request({ op: 'generate', outDir, lockDir, workspaceRoot: root, generation: 'g-initial' });
-    const readers = [new Worker(READER, [outDir]), new Worker(READER, [outDir])];
+    const readers = [new Worker<ReaderWorker>(READER, [outDir]), new Worker<ReaderWorker>(READER, [outDir])];
     await Promise.all(readers.map((r) => r.whenReady()));
     try {
       for (let round = 0; round < 50; round++) {
@@ -86,9 +87,9 @@ describe('generate under real process races', () => {
 
   it('a SIGKILLed holder at a random point: the next run takes the lock over through the pid probe and the output is whole (50 rounds)', async () => {
     const { root, outDir, lockDir } = setup();
-    const next = new Worker(GENERATOR);
+    const next = new Worker<GenerateWorker>(GENERATOR);
     await next.request({ op: 'generate', outDir, lockDir, workspaceRoot: root, generation: 'k-initial', scale: 4 });
-    const reader = new Worker(READER, [outDir]);
+    const reader = new Worker<ReaderWorker>(READER, [outDir]);
     await reader.whenReady();
     let killedWhileLocked = 0;
     try {

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { assertFreshDist } from '../test-utils/fresh-dist';
 import { useTempDir } from '../test-utils/temp-dir';
 import { waitFor } from '../test-utils/wait-for';
+import type { GroupMemberEvent } from '../test-utils/worker-protocol';
 import { readGroupStatus } from './group';
 
 // Real processes in one concurrency group (the fixture loads packages/core/dist).
@@ -16,12 +17,7 @@ beforeAll(() => assertFreshDist());
 // start: each wait below gives up (saying what for) well before its test does.
 const WAIT_MS = 60_000;
 
-interface Event {
-  pid: number;
-  t: number;
-  event: string;
-  [k: string]: any;
-}
+type Event = GroupMemberEvent;
 
 class Member {
   readonly events: Event[] = [];

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'fs';
 import * as path from 'path';
 import { useTempDir } from '../test-utils/temp-dir';
 import { Worker } from '../test-utils/workers';
+import type { JournalWorker } from '../test-utils/worker-protocol';
 import { isJournalTemp, recordFileName } from './journal-files';
 import { openJournal } from './open-journal';
 import { readJournal } from './read-journal';
@@ -41,9 +42,10 @@ describe('journal under real process races', () => {
   it('6 task processes of one run opening at once: set-up happens once, every record intact (7 rounds: create, join, resume, replace, refuse, fresh)', async () => {
     const dir = path.join(tmp(), 'journal');
     const packages = Array.from({ length: 6 }, (_, i) => ({ name: i % 2 ? `@scope/pkg-${i}` : `pkg-${i}`, version: `1.0.${i}` }));
-    const workers = Array.from({ length: 6 }, () => new Worker(WORKER));
+    const workers = Array.from({ length: 6 }, () => new Worker<JournalWorker>(WORKER));
     await Promise.all(workers.map((w) => w.whenReady()));
-    const all = (msg: Record<string, unknown>) => Promise.all(workers.map((w, i) => w.request({ dir, packages, own: packages[i].name, ...msg })));
+    const all = (msg: { op: 'publish'; runId: string; sha: string; resume?: 'auto' | 'fresh'; steps?: number }) =>
+      Promise.all(workers.map((w, i) => w.request({ dir, packages, own: packages[i].name, ...msg })));
     const onDisk = (): PackageRecord[] => packages.map((p) => JSON.parse(readFileSync(path.join(dir, 'packages', recordFileName(p.name)), 'utf8')));
     const expectOneSetUp = (results: any[], mode: string) => {
       expect(results.filter((r) => !r.ok)).toEqual([]);
@@ -67,7 +69,7 @@ describe('journal under real process races', () => {
         // 2. The run is left unfinished; the next invocation at the same commit resumes it once. Published stays published.
         results = await all({ op: 'publish', runId: `r${lap}-2`, sha: SHA_A });
         expectOneSetUp(results, 'resumed');
-        expect(results.find((r) => r.mode === 'resumed').previous).toMatchObject({ runId: `r${lap}-1`, status: 'running' });
+        expect(results.find((r) => r.mode === 'resumed')?.previous).toMatchObject({ runId: `r${lap}-1`, status: 'running' });
         expectTidy(`r${lap}-2`);
         expect(onDisk().map((r) => [r.status, r.attempts])).toEqual(packages.map(() => ['published', 1]));
 
@@ -109,7 +111,7 @@ describe('journal under real process races', () => {
     let leakedTemps = 0;
     const modes = new Map<string, number>();
     for (let round = 0; round < 40; round++) {
-      const worker = new Worker(WORKER);
+      const worker = new Worker<JournalWorker>(WORKER);
       await worker.whenReady();
       // A churning worker never replies; `request` is only the way to send it work.
       void worker.request({ op: 'churn', dir, sha: SHA_A, packages });

@@ -5,6 +5,7 @@ import { assertFreshDist } from '../test-utils/fresh-dist';
 import { useTempDir } from '../test-utils/temp-dir';
 import { waitFor } from '../test-utils/wait-for';
 import { Worker } from '../test-utils/workers';
+import type { GitLeaseWorker } from '../test-utils/worker-protocol';
 import { sleep } from '../util/sleep';
 import { git, leaseRecord, leaseRef, makeRemoteAndClones, plantLease, remoteLeases } from './__fixtures__/git-repos';
 import { GitLeaseBackend } from './git';
@@ -33,7 +34,7 @@ describe('git leases under real process races', () => {
     const { clones, remote } = makeRemoteAndClones(tmp(), 4);
     const markerDir = path.join(tmp(), 'markers');
     mkdirSync(markerDir);
-    const workers = clones.map((clone) => new Worker(WORKER, [clone]));
+    const workers = clones.map((clone) => new Worker<GitLeaseWorker>(WORKER, [clone]));
     await Promise.all(workers.map((w) => w.whenReady()));
     try {
       let violations = 0;
@@ -64,7 +65,7 @@ describe('git leases under real process races', () => {
 
   it('an expired lease is taken over exactly once by four racing observers (12 rounds)', async () => {
     const { clones, remote } = makeRemoteAndClones(tmp(), 4);
-    const workers = clones.map((clone) => new Worker(WORKER, [clone]));
+    const workers = clones.map((clone) => new Worker<GitLeaseWorker>(WORKER, [clone]));
     await Promise.all(workers.map((w) => w.whenReady()));
     const resource = 'package:@acme/expired';
     try {

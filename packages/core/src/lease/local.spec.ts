@@ -7,6 +7,7 @@ import { ProcessProbe, systemProcessProbe } from '../lock/process-probe';
 import { expectLockstepError } from '../test-utils/lockstep-error';
 import { useTempDir } from '../test-utils/temp-dir';
 import { Worker } from '../test-utils/workers';
+import type { LocalLeaseWorker } from '../test-utils/worker-protocol';
 import { sleep } from '../util/sleep';
 import { LocalLeaseBackend } from './local';
 import * as store from './local-store';
@@ -452,7 +453,7 @@ describe('LocalLeaseBackend', () => {
     // Forked workers load packages/core/dist: build core first (npx tsc -b packages/core).
     // Six node processes and hundreds of rounds of IPC: sized for a busy 2-core machine.
     const RACE_MS = 120_000;
-    let workers: Worker[] = [];
+    let workers: Array<Worker<LocalLeaseWorker>> = [];
     afterEach(async () => {
       await Promise.all(workers.map((w) => w.stop()));
       workers = [];
@@ -463,7 +464,7 @@ describe('LocalLeaseBackend', () => {
       const markerDir = path.join(tmp(), 'markers');
       mkdirSync(markerDir);
       const leases = new LocalLeaseBackend({ lockDir: dir });
-      workers = Array.from({ length: 6 }, () => new Worker(WORKER));
+      workers = Array.from({ length: 6 }, () => new Worker<LocalLeaseWorker>(WORKER));
       await Promise.all(workers.map((w) => w.whenReady()));
       let violations = 0;
       let tookOver = 0;
@@ -491,7 +492,7 @@ describe('LocalLeaseBackend', () => {
       const leases = new LocalLeaseBackend({ lockDir: dir });
       // Every pair of these conflicts: nested paths, and repo: with everything.
       const resources = ['path:/race', 'path:/race/a', 'path:/race/a/b', 'repo:main', 'path:/race', 'path:/race/a/b/c'];
-      workers = Array.from({ length: 6 }, () => new Worker(WORKER));
+      workers = Array.from({ length: 6 }, () => new Worker<LocalLeaseWorker>(WORKER));
       await Promise.all(workers.map((w) => w.whenReady()));
       let violations = 0;
       let acquisitions = 0;

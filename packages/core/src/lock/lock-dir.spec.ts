@@ -6,6 +6,7 @@ import { parseResource } from '../lease/resource';
 import { useTempDir } from '../test-utils/temp-dir';
 import { waitFor } from '../test-utils/wait-for';
 import { Worker } from '../test-utils/workers';
+import type { LockDirAttacker, LockDirVictim } from '../test-utils/worker-protocol';
 import { acquireLock } from './lock';
 import { resolveLockDir, verifyLockDir } from './lock-dir';
 
@@ -294,19 +295,19 @@ describe('lock directory under a re-pointing attacker (real processes)', () => {
     const b = privateDir(path.join(tmp(), 'b'));
     const link = path.join(tmp(), 'lockdir');
     symlinkSync(a, link);
-    const attacker = new Worker(ATTACKER);
-    const victim = new Worker(VICTIM, [], { ...process.env, LOCKSTEP_LOCK_DIR: link });
+    const attacker = new Worker<LockDirAttacker>(ATTACKER);
+    const victim = new Worker<LockDirVictim>(VICTIM, [], { ...process.env, LOCKSTEP_LOCK_DIR: link });
     try {
       await victim.whenReady();
       await attacker.request({ op: 'repoint', link, targets: [a, b] });
       let before = 0;
-      await waitFor(async () => (before = (await attacker.request<{ swaps: number }>({ op: 'count' })).swaps) >= 100, {
+      await waitFor(async () => (before = (await attacker.request({ op: 'count' })).swaps ?? 0) >= 100, {
         timeoutMs: WAIT_MS,
         what: () => `the attacker to re-point the symlink 100 times (${before} so far)`,
       });
-      const locks = await victim.request<{ outcomes: string[] }>({ op: 'rounds', rounds: 200, kind: 'lock', key: KEY });
-      const leases = await victim.request<{ outcomes: string[] }>({ op: 'rounds', rounds: 200, kind: 'lease' });
-      const { swaps } = await attacker.request<{ swaps: number }>({ op: 'stop' });
+      const locks = await victim.request({ op: 'rounds', rounds: 200, kind: 'lock', key: KEY });
+      const leases = await victim.request({ op: 'rounds', rounds: 200, kind: 'lease' });
+      const { swaps } = await attacker.request({ op: 'stop' });
       expect(swaps).toBeGreaterThan(before); // it kept re-pointing while the victim ran
       for (const { outcomes } of [locks, leases]) {
         expect(outcomes).toHaveLength(200);
@@ -323,16 +324,16 @@ describe('lock directory under a re-pointing attacker (real processes)', () => {
     it(`fails the next acquire when the real lock directory is swapped for ${replacement === 'symlink' ? 'a symlink' : 'another directory'} mid-run (10 rounds ok, then 10 refused, for locks and leases)`, async () => {
       const dir = path.join(tmp(), 'locks');
       const theirs = privateDir(path.join(tmp(), 'theirs'));
-      const attacker = new Worker(ATTACKER);
-      const victim = new Worker(VICTIM, [], { ...process.env, LOCKSTEP_LOCK_DIR: dir });
+      const attacker = new Worker<LockDirAttacker>(ATTACKER);
+      const victim = new Worker<LockDirVictim>(VICTIM, [], { ...process.env, LOCKSTEP_LOCK_DIR: dir });
       try {
-        for (const kind of ['lock', 'lease']) {
-          const { outcomes } = await victim.request<{ outcomes: string[] }>({ op: 'rounds', rounds: 10, kind, key: KEY });
+        for (const kind of ['lock', 'lease'] as const) {
+          const { outcomes } = await victim.request({ op: 'rounds', rounds: 10, kind, key: KEY });
           expect(outcomes).toEqual(Array(10).fill('ok'));
         }
         await attacker.request({ op: 'swap', dir, movedTo: path.join(tmp(), 'moved'), replacement, target: theirs });
-        for (const kind of ['lock', 'lease']) {
-          const { outcomes } = await victim.request<{ outcomes: string[] }>({ op: 'rounds', rounds: 10, kind, key: KEY });
+        for (const kind of ['lock', 'lease'] as const) {
+          const { outcomes } = await victim.request({ op: 'rounds', rounds: 10, kind, key: KEY });
           expect(outcomes).toEqual(Array(10).fill('ELOCKDIRUNSAFE'));
         }
         expect(readdirSync(replacement === 'symlink' ? theirs : dir)).toEqual([]);
@@ -346,11 +347,11 @@ describe('lock directory under a re-pointing attacker (real processes)', () => {
     const dir = path.join(tmp(), 'locks');
     const theirs = privateDir(path.join(tmp(), 'theirs'));
     const progress = path.join(tmp(), 'progress');
-    const attacker = new Worker(ATTACKER);
-    const victim = new Worker(VICTIM, [], { ...process.env, LOCKSTEP_LOCK_DIR: dir });
+    const attacker = new Worker<LockDirAttacker>(ATTACKER);
+    const victim = new Worker<LockDirVictim>(VICTIM, [], { ...process.env, LOCKSTEP_LOCK_DIR: dir });
     try {
       await attacker.whenReady();
-      const done = victim.request<{ outcomes: string[] }>({ op: 'rounds', rounds: 5000, kind: 'lock', key: KEY, holdMs: 2, progressFile: progress, stopAfterRefusals: 20 });
+      const done = victim.request({ op: 'rounds', rounds: 5000, kind: 'lock', key: KEY, holdMs: 2, progressFile: progress, stopAfterRefusals: 20 });
       await waitFor(() => {
         try {
           return Number(readFileSync(progress, 'utf8')) >= 20;

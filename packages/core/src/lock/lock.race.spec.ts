@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { assertFreshDist } from '../test-utils/fresh-dist';
 import { Worker } from '../test-utils/workers';
+import type { LockWorker } from '../test-utils/worker-protocol';
 import { useTempDir } from '../test-utils/temp-dir';
 import { waitFor } from '../test-utils/wait-for';
 import { sleep } from '../util/sleep';
@@ -37,7 +38,7 @@ describe('lock under real process races', () => {
     const key = 'path:/race/reclaim';
     const paths = mutexPaths(lockDir, key);
     ensureMutexDirs(paths, key);
-    const workers = Array.from({ length: 8 }, () => new Worker(WORKER));
+    const workers = Array.from({ length: 8 }, () => new Worker<LockWorker>(WORKER));
     const dead = deadPid();
     try {
       let violations = 0;
@@ -74,7 +75,7 @@ describe('lock under real process races', () => {
     mkdirSync(lockDir, { mode: 0o700 });
     mkdirSync(markerDir);
     const key = 'path:/race/fifo';
-    const workers = Array.from({ length: 6 }, () => new Worker(WORKER));
+    const workers = Array.from({ length: 6 }, () => new Worker<LockWorker>(WORKER));
     await Promise.all(workers.map((w) => w.whenReady()));
     try {
       // Worker 0 holds until 1..5 have queued up, one after the other, in that order.
@@ -101,7 +102,7 @@ describe('lock under real process races', () => {
     mkdirSync(lockDir, { mode: 0o700 });
     mkdirSync(markerDir);
     const key = 'path:/race/sigkill';
-    const waiter = new Worker(WORKER);
+    const waiter = new Worker<LockWorker>(WORKER);
     try {
       for (let round = 0; round < 20; round++) {
         const holder = spawn(process.execPath, [HOLDER, key, lockDir, 'forever'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -127,7 +128,7 @@ describe('lock under real process races', () => {
     mkdirSync(markerDir);
     const key = 'path:/race/stall';
     // The waiter is up before the holder starts: its start-up must not eat into the stall.
-    const waiter = new Worker(WORKER);
+    const waiter = new Worker<LockWorker>(WORKER);
     await waiter.whenReady();
     // Stale after 400 ms, stalled for 3 s: the waiter has that long to take over, and holds past the stall's end.
     const holder = spawn(process.execPath, [HOLDER, key, lockDir, 'stall', '400', '3000'], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -3,6 +3,7 @@
 //   one-shot:   node generate-worker.js <outDir> <lockDir> <generation> [scale] [--announce] [--root <workspaceRoot>]
 //               prints "locked" once it holds the lock and "done <json>" at the end.
 // The workspace root must contain outDir (runGenerate refuses an outDir that is the root).
+/** @typedef {import('../../test-utils/worker-protocol').GenerateWorker} Protocol its messages, typed for the spec */
 const { runGenerate } = require('../../../dist');
 const { generationFiles } = require('./content');
 

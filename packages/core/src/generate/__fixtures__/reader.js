@@ -1,5 +1,6 @@
 // Reads every stable file of outDir in a loop and counts whole, torn, empty
 // and missing reads. Replies to { op: 'report' } with its counts so far.
+/** @typedef {import('../../test-utils/worker-protocol').ReaderWorker} Protocol its messages, typed for the spec */
 const fs = require('fs');
 const path = require('path');
 const { STABLE, check } = require('./content');

@@ -2,6 +2,7 @@
 // { key, group, lockDir, max, cancelInProgress, graceMs, holdMs, releaseFile, markerDir, onTerm }
 // onTerm: 'graceful' (say by whom, stop after stopMs, release) | 'ignore' (keep holding).
 // Prints one JSON event per line on stdout.
+/** @typedef {import('../../test-utils/worker-protocol').GroupMemberEvent} Protocol its stdout lines, typed for the spec */
 const fs = require('fs');
 const path = require('path');
 const { acquireGroup, describeSupersede } = require('../../../dist');

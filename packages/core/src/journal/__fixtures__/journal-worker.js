@@ -8,6 +8,7 @@
 //   { op: 'churn', dir, sha, packages }  never replies: opens (resuming), moves random
 //       packages forward (some fail, some are blocked) until the run is complete,
 //       finishes it, opens a new run, and so on, until it is SIGKILLed.
+/** @typedef {import('../../test-utils/worker-protocol').JournalWorker} Protocol its messages, typed for the spec */
 const { openJournal } = require('../../../dist/journal');
 
 const FLOW = ['packing', 'publishing', 'verifying', 'published'];

@@ -6,6 +6,7 @@
 //  { op: 'takeover', ... } try (waitMs 0) every pollMs until this worker holds
 //                          the lease or sees that someone other than the dead
 //                          owner holds it; reply who won.
+/** @typedef {import('../../test-utils/worker-protocol').GitLeaseWorker} Protocol its messages, typed for the spec */
 const fs = require('fs');
 const path = require('path');
 const { GitLeaseBackend, parseResource } = require('../../../dist');

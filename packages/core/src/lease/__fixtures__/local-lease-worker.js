@@ -1,6 +1,7 @@
 // A long-lived worker for local lease race tests. The parent sends requests
 // over IPC; exclusivity is proven with a marker file created with O_EXCL while
 // the lease is held. Loads packages/core/dist (build core first).
+/** @typedef {import('../../test-utils/worker-protocol').LocalLeaseWorker} Protocol its messages, typed for the spec */
 const fs = require('fs');
 const path = require('path');
 const { LocalLeaseBackend, parseResource } = require('../../../dist');

@@ -2,6 +2,7 @@
 // over IPC; the worker acquires, proves exclusivity with a marker file created
 // with O_EXCL inside the critical section, holds for holdMs (and, with releaseFile,
 // until that file exists), releases, replies.
+/** @typedef {import('../../test-utils/worker-protocol').LockWorker} Protocol its messages, typed for the spec */
 const fs = require('fs');
 const path = require('path');
 const { acquireLock } = require('../../../dist');

@@ -7,6 +7,7 @@
 //   { op: 'swap', dir, movedTo, replacement: 'symlink' | 'dir', target? }:
 //     renames the real directory `dir` away to `movedTo` and puts a symlink to
 //     `target` (or a fresh private directory) in its place; replies { done: true }.
+/** @typedef {import('../../test-utils/worker-protocol').LockDirAttacker} Protocol its messages, typed for the spec */
 const fs = require('fs');
 
 let running = false;

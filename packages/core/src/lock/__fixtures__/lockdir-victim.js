@@ -3,6 +3,7 @@
 // lockDir), and reports how each round ended: 'ok' or the error code. The
 // parent sends { op: 'rounds', rounds, kind: 'lock' | 'lease', holdMs,
 // progressFile?, stopAfterRefusals? }.
+/** @typedef {import('../../test-utils/worker-protocol').LockDirVictim} Protocol its messages, typed for the spec */
 const fs = require('fs');
 const { acquireLock, createLeaseBackend, parseResource } = require('../../../dist');
 
