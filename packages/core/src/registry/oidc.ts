@@ -1,6 +1,6 @@
 import { LockstepError } from '../errors';
 import { escapeName } from './registry-client';
-import { oidcExchangeError, oidcNoIdentityError, oidcOutsideCiError } from './oidc-errors';
+import { oidcExchangeError, oidcNoIdentityError, oidcOutsideCiError } from './errors';
 
 /**
  * Trusted publishing, as npm does it (npm 11.5.1+, `lib/utils/oidc.js`):

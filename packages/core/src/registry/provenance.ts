@@ -3,7 +3,7 @@ import { statusOf } from './classify';
 import type { NpmConfig } from './npm-config';
 import { escapeName } from './registry-client';
 import { detectOidcProvider, type IdentityClaims } from './oidc';
-import { provenanceError } from './oidc-errors';
+import { provenanceError } from './errors';
 
 /** What libnpmpublish is told about provenance for one upload. */
 export type ProvenanceOptions = { provenance: boolean } | { provenance: false; provenanceFile: string };
