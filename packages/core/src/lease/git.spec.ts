@@ -362,7 +362,8 @@ describe('GitLeaseBackend', () => {
     const b = backend(1, { marginMs: 100 });
     await b.status();
     await sleep(350);
-    await a.renew(res('package:@acme/live'), { owner: 'alice' });
+    // Renewed for long enough that no git slowness on a loaded machine can make the renewed lease itself expire before gc looks.
+    await a.renew(res('package:@acme/live'), { owner: 'alice', ttlMs: 60_000 });
     const { removed } = await b.gc();
     expect(removed.map((v) => v.resource)).toEqual(['package:@acme/dead']);
     expect([...remoteLeases(remote).keys()]).toEqual([leaseRef('package:@acme/live')]);
