@@ -28,13 +28,13 @@ const projects = () => Array.from({ length: PROJECTS }, (_, i) => i);
  * targets with "stash": true (the one option), whose generation is a function
  * of GEN_STAMP (as it would be of a schema file).
  */
-async function stashWorkspace(name: string): Promise<TempWorkspace> {
+async function stashWorkspace(name: string, projectCount = PROJECTS): Promise<TempWorkspace> {
   const files: Record<string, unknown> = {
     'nx.json': { plugins: ['@lockstep/nx/plugin'] },
     ...fixtureFiles(),
     'tools/gen.js': generatorModule('tools/gen.js', { count: COUNT }),
   };
-  for (const i of projects()) {
+  for (let i = 0; i < projectCount; i++) {
     files[`apps/app${i}/project.json`] = {
       name: `app${i}`,
       root: `apps/app${i}`,
@@ -147,5 +147,53 @@ describe('a generate target with "stash" (the @lockstep/nx plugin infers its hol
     } finally {
       await ws.nx(['daemon', '--stop'], { env });
     }
+  });
+});
+
+/** What each entry of the workspace's Nx cache holds in `stash`: its hash, files and index (entries without the stash left out). */
+function cacheEntries(ws: TempWorkspace, stash: string): Array<{ hash: string; tree: Record<string, Buffer>; index: { taskHash?: string; files: Array<{ path: string }> } | undefined }> {
+  const cacheDir = ws.path('.nx', 'cache');
+  const out = [];
+  for (const hash of fs.readdirSync(cacheDir)) {
+    const dir = path.join(cacheDir, hash, stash);
+    if (!fs.existsSync(dir)) continue;
+    const tree = snapshotDir(dir);
+    const indexFile = tree['.lockstep-stash.json'];
+    delete tree['.lockstep-stash.json'];
+    out.push({ hash, tree, index: indexFile ? JSON.parse(indexFile.toString('utf8')) : undefined });
+  }
+  return out;
+}
+
+describe('concurrent invocations with different inputs', () => {
+  let ws: TempWorkspace;
+  beforeAll(async () => {
+    ws = await stashWorkspace('stash-entries', 1);
+  }, SETUP_MS);
+  afterAll(() => ws?.remove());
+
+  const ROUNDS = Number(process.env.LOCKSTEP_E2E_ENTRY_ROUNDS ?? 20);
+
+  it(`${ROUNDS} rounds of three nx invocations at once (two new generations and a cache hit of an older one restoring the stash): every cache entry holds exactly the files of its own inputs`, async () => {
+    const stampOf = new Map<string, string>();
+    for (let round = 0; round < ROUNDS; round++) {
+      const stamps = [`r${round}-a`, `r${round}-b`, round > 0 ? `r${round - 1}-a` : 'r0-a'];
+      const runs = await Promise.all(stamps.map((stamp) => ws.nx(['run', 'app0:generate', '--output-style=static'], { env: { GEN_STAMP: stamp } })));
+      runs.forEach((run, i) => expectSuccess(run, `nx run app0:generate (round ${round}, GEN_STAMP=${stamps[i]})`));
+      // outDir is one whole generation: one of the three, whichever synced last.
+      expect(stamps).toContain(oneGeneration(ws.snapshot(outDirOf(0)), `outDir after round ${round}`));
+    }
+    const entries = cacheEntries(ws, 'dist/gen/.app0.lockstep-stash');
+    // Two new generations per round, each stored once under its own hash.
+    expect(entries).toHaveLength(2 * ROUNDS);
+    for (const entry of entries) {
+      const stamp = oneGeneration(entry.tree, `the cache entry ${entry.hash}`);
+      // The entry describes itself: the hash it was generated for, and exactly its files.
+      expect(entry.index?.taskHash).toBe(entry.hash);
+      expect(entry.index!.files.map((f) => f.path).sort()).toEqual(Object.keys(entry.tree).sort());
+      expect(stampOf.has(stamp)).toBe(false);
+      stampOf.set(stamp, entry.hash);
+    }
+    expect([...stampOf.keys()].sort()).toEqual(Array.from({ length: ROUNDS }, (_, r) => [`r${r}-a`, `r${r}-b`]).flat().sort());
   });
 });
