@@ -10,6 +10,7 @@ import * as path from 'path';
 import { check, generation } from '../../../tools/scripts/fixtures/selfcheck';
 import { ReaderTally, findLeftovers, fixtureFiles, generatorModule, startReader } from '../../../tools/scripts/sample-workspace';
 import { snapshotDir } from '../../../tools/scripts/workspace';
+import { RemoteCacheServer, startRemoteCacheServer } from './utils/remote-cache-server';
 import { TempWorkspace, createTempWorkspace, expectSuccess } from './utils/temp-workspace';
 
 // Dozens of nx invocations per test on a busy 2-core machine.
@@ -30,6 +31,8 @@ const projects = () => Array.from({ length: PROJECTS }, (_, i) => i);
  */
 async function stashWorkspace(name: string, projectCount = PROJECTS): Promise<TempWorkspace> {
   const files: Record<string, unknown> = {
+    // The same root package.json in every workspace (createWorkspace would name it after the directory): clones hash alike.
+    'package.json': { name: 'stash-clone', version: '0.0.0', private: true },
     'nx.json': { plugins: ['@lockstep/nx/plugin'] },
     ...fixtureFiles(),
     'tools/gen.js': generatorModule('tools/gen.js', { count: COUNT }),
@@ -195,5 +198,56 @@ describe('concurrent invocations with different inputs', () => {
       stampOf.set(stamp, entry.hash);
     }
     expect([...stampOf.keys()].sort()).toEqual(Array.from({ length: ROUNDS }, (_, r) => [`r${r}-a`, `r${r}-b`]).flat().sort());
+  });
+});
+
+describe("Nx's self-hosted remote cache (NX_SELF_HOSTED_REMOTE_CACHE_SERVER)", () => {
+  let server: RemoteCacheServer;
+  let a: TempWorkspace;
+  let b: TempWorkspace;
+  beforeAll(async () => {
+    server = await startRemoteCacheServer();
+    // Two clones of one repository, each with its own Nx cache directory (.nx/cache in the clone).
+    [a, b] = await Promise.all([stashWorkspace('remote-a', 1), stashWorkspace('remote-b', 1)]);
+  }, SETUP_MS);
+  afterAll(async () => {
+    a?.remove();
+    b?.remove();
+    await server?.close();
+  });
+
+  const ROUNDS = Number(process.env.LOCKSTEP_E2E_REMOTE_ROUNDS ?? 5);
+
+  it(`clone A generates ${ROUNDS} generations and uploads them; on clone B each is a remote hit, and B's outDir is brought up to date while a reader checks every file: 0 torn, 0 empty, 0 missing`, async () => {
+    const stamps = Array.from({ length: ROUNDS }, (_, i) => `remote-${i}`);
+    for (const stamp of stamps) {
+      const run = await a.nx(['run', 'app0:generate', '--output-style=static'], { env: { ...server.env(), GEN_STAMP: stamp } });
+      expectSuccess(run, `clone A: nx run app0:generate (GEN_STAMP=${stamp})`);
+      expect(run.output).toMatch(/\[lockstep\] dist\/gen\/app0: generated into the stash/);
+    }
+    // One upload per generation: the stash task's entry (hold and sync are not cached).
+    expect(server.log.filter((line) => /^PUT \S+ 200$/.test(line))).toHaveLength(ROUNDS);
+
+    // B has a generation of its own in outDir before the reader starts.
+    expectSuccess(await b.nx(['run', 'app0:generate'], { env: { GEN_STAMP: 'local-b' } }), 'clone B: a local generation');
+    const reader = await startReader(b.path(outDirOf(0)), COUNT, b.scratch('reader.json'));
+    let tally: ReaderTally;
+    try {
+      for (const stamp of stamps) {
+        const run = await b.nx(['run', 'app0:generate', '--output-style=static'], { env: { ...server.env(), GEN_STAMP: stamp } });
+        expectSuccess(run, `clone B: nx run app0:generate (GEN_STAMP=${stamp})`);
+        expect(run.output).toMatch(/> nx run app0:generate--stash\s+\[remote cache\]/);
+        expect(run.output).toMatch(new RegExp(`\\[lockstep\\] ${outDirOf(0)}: ${COUNT} files from the stash .*, ${COUNT} written`));
+        expect(oneGeneration(b.snapshot(outDirOf(0)), `clone B's outDir after the remote hit of ${stamp}`)).toBe(stamp);
+      }
+    } finally {
+      tally = await reader.stop();
+    }
+    expectCleanTally(tally);
+    expect(tally.stamps.sort()).toEqual(['local-b', ...stamps].sort());
+    // B only read (its local-b run had no server): A's lookups missed, B's hit; nothing else was uploaded.
+    expect(server.log.filter((line) => /^GET \S+ 200$/.test(line))).toHaveLength(ROUNDS);
+    expect(server.log.filter((line) => line.startsWith('PUT'))).toHaveLength(ROUNDS);
+    expect(findLeftovers(b.path('dist'))).toEqual([]);
   });
 });
