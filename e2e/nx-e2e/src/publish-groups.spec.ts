@@ -8,6 +8,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { expectSuccess } from './utils/temp-workspace';
+import { filesUnder } from './utils/files';
 import { createTempWorkspace } from './utils/temp-workspace';
 import {
   PublishRegistry,
@@ -78,22 +79,7 @@ describe('cancelInProgress (local backend)', () => {
 
 /** Supersede requests (files in a `superseded` directory) anywhere under the lock dir. */
 function supersedeRequests(lockDir: string): string[] {
-  const found: string[] = [];
-  const walk = (dir: string) => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return; // removed while we looked
-    }
-    for (const e of entries) {
-      const full = path.join(dir, e.name);
-      if (e.isDirectory()) walk(full);
-      else if (path.basename(dir) === 'superseded' && !e.name.startsWith('.tmp-')) found.push(full);
-    }
-  };
-  walk(lockDir);
-  return found;
+  return filesUnder(lockDir).filter((file) => path.basename(path.dirname(file)) === 'superseded' && !path.basename(file).startsWith('.tmp-'));
 }
 
 /** A second clone of `pws`'s repository, set up as another CI machine: own lock dir, own Nx cache, same packages. */

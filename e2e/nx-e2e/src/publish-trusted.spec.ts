@@ -9,6 +9,7 @@ import * as path from 'path';
 import { CiIdentity, TrustedPublishingFront, createTrustedPublishingFront, startCiIdentity } from '../../../tools/registry/trusted-publishing';
 import { expectSuccess } from './utils/temp-workspace';
 import { PackageSpec, PublishRegistry, PublishWorkspace, expectDependencyOrder, expectEveryVersionOnce, show, summaryCounts, usePublishSuite } from './utils/publish-workspace';
+import { filesUnder } from './utils/files';
 
 const TEST_TIMEOUT_MS = 300_000;
 
@@ -41,30 +42,15 @@ function twelvePackages(): PackageSpec[] {
 }
 
 /** Every file under `dir` (journal, lock dir), path → text. */
-function filesUnder(dir: string): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  const walk = (abs: string) => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(abs, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const file = path.join(abs, entry.name);
-      if (entry.isDirectory()) walk(file);
-      else if (entry.isFile()) out.push([file, fs.readFileSync(file, 'latin1')]);
-    }
-  };
-  walk(dir);
-  return out;
+function textsUnder(dir: string): Array<[string, string]> {
+  return filesUnder(dir).map((file) => [file, fs.readFileSync(file, 'latin1')]);
 }
 
 /** No identity token, request token or exchanged token anywhere in the run's output, journal, lock files or Nx's cache dir. */
 function expectNoSecrets(pws: PublishWorkspace, output: string, front: TrustedPublishingFront): void {
   const secrets = [ci.requestToken, ...ci.issued, ...front.tokens()];
   expect(secrets.length).toBeGreaterThan(2);
-  const places: Array<[string, string]> = [['output', output], ...filesUnder(pws.cacheDir), ...filesUnder(pws.lockDir), ...filesUnder(path.join(pws.root, '.nx'))];
+  const places: Array<[string, string]> = [['output', output], ...textsUnder(pws.cacheDir), ...textsUnder(pws.lockDir), ...textsUnder(path.join(pws.root, '.nx'))];
   const leaks = places.flatMap(([where, text]) => secrets.filter((s) => text.includes(s)).map(() => where));
   expect(leaks).toEqual([]);
 }

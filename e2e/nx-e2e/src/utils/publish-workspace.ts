@@ -26,6 +26,7 @@ import { nxBin, nxEnv, track } from '../../../../tools/scripts/workspace';
 import { waitFor as pollUntil } from '../../../../packages/core/src/test-utils/wait-for';
 import { journalLocation } from '../../../../packages/core/src/journal/location';
 import { RunResult, TempWorkspace, createTempWorkspace } from './temp-workspace';
+import { filesUnder } from './files';
 
 export type { RunResult } from './temp-workspace';
 
@@ -399,23 +400,9 @@ export class PublishWorkspace {
   /** Every file of the journal (run.json, packages/*.json), path → text; {} when there is no journal. */
   journalFiles(target = 'publish'): Record<string, string> {
     const dir = this.journalDir(target);
-    const out: Record<string, string> = {};
-    const walk = (abs: string) => {
-      let entries: fs.Dirent[];
-      try {
-        entries = fs.readdirSync(abs, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const entry of entries) {
-        const file = path.join(abs, entry.name);
-        if (entry.isDirectory()) walk(file);
-        else out[path.relative(dir, file)] = fs.readFileSync(file, 'utf8');
-      }
-    };
-    walk(dir);
-    return out;
+    return Object.fromEntries(filesUnder(dir).map((file) => [path.relative(dir, file), fs.readFileSync(file, 'utf8')]));
   }
+
 
   /** run.json and the package records, parsed (throws naming the file if one does not parse). */
   readJournal(target = 'publish'): { run: Record<string, any> | undefined; records: Record<string, Record<string, any>> } {

@@ -58,17 +58,23 @@ function fakeRegistry(options: { refuseCredentials?: boolean } = {}): Fake {
   return fake;
 }
 
-describe('runRelease: the whole run is validated once, before the first upload (G6)', () => {
-  let root: string;
+/** A temp workspace root per test: `write` puts JSON or text under it; the journal lives in its `.nx/cache`. */
+function useWorkspaceRoot(prefix: string) {
+  const ws = { root: '' };
+  beforeEach(() => (ws.root = mkdtempSync(path.join(os.tmpdir(), prefix))));
+  afterEach(() => rmSync(ws.root, { recursive: true, force: true }));
   const write = (rel: string, value: unknown) => {
-    mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    writeFileSync(path.join(root, rel), typeof value === 'string' ? value : `${JSON.stringify(value, null, 2)}\n`);
+    mkdirSync(path.dirname(path.join(ws.root, rel)), { recursive: true });
+    writeFileSync(path.join(ws.root, rel), typeof value === 'string' ? value : `${JSON.stringify(value, null, 2)}\n`);
   };
-  const cacheDir = () => path.join(root, '.nx', 'cache');
-  const journalDir = () => journalLocation(cacheDir(), 'publish');
+  const cacheDir = () => path.join(ws.root, '.nx', 'cache');
+  return { ws, write, cacheDir, journalDir: () => journalLocation(cacheDir(), 'publish') };
+}
+
+describe('runRelease: the whole run is validated once, before the first upload (G6)', () => {
+  const { ws, write, cacheDir, journalDir } = useWorkspaceRoot('lockstep-publish-run-');
 
   beforeEach(() => {
-    root = mkdtempSync(path.join(os.tmpdir(), 'lockstep-publish-run-'));
     write('package.json', { name: 'root', private: true, workspaces: ['packages/*'] });
     write('packages/base/package.json', { name: '@t/base', version: '1.0.0', main: 'index.js' });
     write('packages/base/index.js', 'module.exports = 1;\n');
@@ -77,14 +83,13 @@ describe('runRelease: the whole run is validated once, before the first upload (
     write('packages/top/package.json', { name: '@t/top', version: '1.0.0', main: 'index.js', dependencies: { '@t/mid': 'workspace:*' } });
     write('packages/top/index.js', 'module.exports = 3;\n');
   });
-  afterEach(() => rmSync(root, { recursive: true, force: true }));
 
   const projects = () => ['base', 'mid', 'top'].map((name) => ({ name, root: `packages/${name}` }));
 
   function task(fake: Fake, onlyProject: string | undefined, counter: { checks: number }, extra: Partial<ReleaseOptions> = {}): Promise<unknown> {
     const log = () => undefined;
     const options = releaseOptions(extra);
-    const real = createReleaseServices(options, { workspaceRoot: root, cacheDir: cacheDir(), env: {}, log });
+    const real = createReleaseServices(options, { workspaceRoot: ws.root, cacheDir: cacheDir(), env: {}, log });
     const services: ReleaseServices = {
       ...real,
       checkPack: async (...args) => {
@@ -94,7 +99,7 @@ describe('runRelease: the whole run is validated once, before the first upload (
       createRegistry: async () => fake.port,
     };
     const input: RunReleaseInput = {
-      workspaceRoot: root,
+      workspaceRoot: ws.root,
       cacheDir: cacheDir(),
       targetName: 'publish',
       projects: projects(),
@@ -165,9 +170,9 @@ describe('runRelease: the whole run is validated once, before the first upload (
     write('packages/mid/package.json', { name: '@t/mid', version: '1.0.0', dependencies: { '@t/base': 'workspace:^' } });
     // A new invocation: another runId (here, another root pid).
     const options = releaseOptions();
-    const real = createReleaseServices(options, { workspaceRoot: root, cacheDir: cacheDir(), env: {}, log: () => undefined });
+    const real = createReleaseServices(options, { workspaceRoot: ws.root, cacheDir: cacheDir(), env: {}, log: () => undefined });
     await runRelease({
-      workspaceRoot: root,
+      workspaceRoot: ws.root,
       cacheDir: cacheDir(),
       targetName: 'publish',
       projects: projects(),
@@ -200,13 +205,7 @@ describe('runRelease: the whole run is validated once, before the first upload (
 });
 
 describe('runRelease per task: the run ends with a report when a package fails or the run is stopped', () => {
-  let root: string;
-  const write = (rel: string, value: unknown) => {
-    mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    writeFileSync(path.join(root, rel), typeof value === 'string' ? value : `${JSON.stringify(value, null, 2)}\n`);
-  };
-  const cacheDir = () => path.join(root, '.nx', 'cache');
-  const journalDir = () => journalLocation(cacheDir(), 'publish');
+  const { ws, write, cacheDir, journalDir } = useWorkspaceRoot('lockstep-publish-end-');
   const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
   const PROJECTS = ['base', 'mid', 'top', 'side'];
   // As Nx orders the tasks (dependsOn ^publish): base ← mid ← top; side alone.
@@ -218,7 +217,6 @@ describe('runRelease per task: the run ends with a report when a package fails o
   ]);
 
   beforeEach(() => {
-    root = mkdtempSync(path.join(os.tmpdir(), 'lockstep-publish-end-'));
     write('package.json', { name: 'root', private: true, workspaces: ['packages/*'] });
     write('packages/base/package.json', { name: '@t/base', version: '1.0.0' });
     write('packages/mid/package.json', { name: '@t/mid', version: '1.0.0', dependencies: { '@t/base': 'workspace:^' } });
@@ -226,14 +224,13 @@ describe('runRelease per task: the run ends with a report when a package fails o
     write('packages/side/package.json', { name: '@t/side', version: '1.0.0' });
     for (const p of PROJECTS) write(`packages/${p}/index.js`, `module.exports = ${JSON.stringify(p)};\n`);
   });
-  afterEach(() => rmSync(root, { recursive: true, force: true }));
 
   function perTask(port: RegistryPort, project: string, lines: string[], extra: Partial<RunReleaseInput> = {}, options: Partial<ReleaseOptions> = {}) {
     const log = (line: string) => void lines.push(line);
-    const normalized = releaseOptions({ summaryFile: path.join(root, 'dist/summary.json'), ...options });
-    const real = createReleaseServices(normalized, { workspaceRoot: root, cacheDir: cacheDir(), env: {}, log });
+    const normalized = releaseOptions({ summaryFile: path.join(ws.root, 'dist/summary.json'), ...options });
+    const real = createReleaseServices(normalized, { workspaceRoot: ws.root, cacheDir: cacheDir(), env: {}, log });
     return runRelease({
-      workspaceRoot: root,
+      workspaceRoot: ws.root,
       cacheDir: cacheDir(),
       targetName: 'publish',
       projects: PROJECTS.map((name) => ({ name, root: `packages/${name}` })),
@@ -277,7 +274,7 @@ describe('runRelease per task: the run ends with a report when a package fails o
     for (const name of ['@t/mid', '@t/top']) expect(record(name)).toMatchObject({ status: 'blocked', error: { code: 'EBLOCKED', message: expect.stringMatching(/^blocked by @t\/base/) } });
 
     expect(tables(lines)).toEqual(['1 published, 0 skipped, 1 failed, 2 blocked in ' + tables(lines)[0].split(' in ')[1]]);
-    const summary = readJson(path.join(root, 'dist/summary.json'));
+    const summary = readJson(path.join(ws.root, 'dist/summary.json'));
     expect(summary).toMatchObject({ ok: false, counts: { published: 1, skipped: 0, failed: 1, blocked: 2, pending: 0 } });
     expect(summary.stopped).toBeUndefined();
   });
@@ -315,7 +312,7 @@ describe('runRelease per task: the run ends with a report when a package fails o
     expect(tables(lines)).toHaveLength(1);
     expect(tables(lines)[0]).toMatch(/^2 published, 0 skipped, 0 failed, 0 blocked, 2 pending in /);
     expect(lines).toContain('Stopped by SIGTERM: 2 published, 2 not finished (left in the journal: the next run at this commit resumes them). Exit code 143.');
-    expect(readJson(path.join(root, 'dist/summary.json'))).toMatchObject({ stopped: { signal: 'SIGTERM', exitCode: 143 }, counts: { published: 2, pending: 2 } });
+    expect(readJson(path.join(ws.root, 'dist/summary.json'))).toMatchObject({ stopped: { signal: 'SIGTERM', exitCode: 143 }, counts: { published: 2, pending: 2 } });
     expect(readJson(path.join(journalDir(), 'run.json')).status).toBe('running');
   });
 
@@ -325,7 +322,7 @@ describe('runRelease per task: the run ends with a report when a package fails o
     const saved = process.env.LOCKSTEP_LOCK_DIR;
     process.env.LOCKSTEP_LOCK_DIR = lockDir;
     // Another run (another root pid: this process's parent, which is alive) holds the group.
-    const holder = await acquireLocalReleaseLock({ group: 'publish', repoId: repositoryIdentity(root), runPid: process.ppid, waitTimeoutMs: 0, command: 'another release', log: () => undefined });
+    const holder = await acquireLocalReleaseLock({ group: 'publish', repoId: repositoryIdentity(ws.root), runPid: process.ppid, waitTimeoutMs: 0, command: 'another release', log: () => undefined });
     try {
       const fake = fakeRegistry();
       const lines: string[] = [];
