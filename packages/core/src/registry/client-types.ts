@@ -127,4 +127,14 @@ export interface RegistryClient {
    * Nothing is exchanged: each package's token is fetched just before its upload.
    */
   checkTrustedPublishing(registry: string): Promise<string>;
+  /**
+   * Stages the version instead of publishing it (npm's staged publishing:
+   * `POST /-/stage/package/<name>` with the publish document, through
+   * libnpmpublish's `stage`); returns the stage id. Nothing goes public.
+   */
+  stage(manifest: Record<string, unknown> & { name: string; version: string }, tarball: Buffer, options?: { tag?: string; access?: string }): Promise<string>;
+  /** `POST /-/stage/<id>/approve` with the OTP: the staged version goes live. 'gone' when the registry has no such stage (404). */
+  approveStage(name: string, stageId: string, otp?: string): Promise<'approved' | 'gone'>;
+  /** `DELETE /-/stage/<id>`: withdraws the staged version. 'gone' when the registry has no such stage. */
+  rejectStage(name: string, stageId: string, otp?: string): Promise<'rejected' | 'gone'>;
 }

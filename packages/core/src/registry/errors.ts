@@ -246,3 +246,10 @@ function hostOf(registry: string): string {
     return registry;
   }
 }
+
+/** The registry answered a stage request without a stage id (it has no staged publishing). */
+export function stageAnswerError(registry: string, name: string, version: string, redact: Redact): LockstepError {
+  return new LockstepError(ErrorCodes.EREGISTRY, redact(`${registry} answered the stage of ${name}@${version} without a stage id`), {
+    hint: 'The registry may not support staged publishing (npm 11.15+ against registry.npmjs.org): publish without stage.',
+  });
+}

@@ -19,6 +19,7 @@ import {
   toRegistryError,
   verifyTimeoutError,
   versionContentDiffersError,
+  stageAnswerError,
 } from './errors';
 import { DEFAULT_RETRIES, withRetries } from './retry';
 import type { PublishOutcome, PublishedVersion, RegistryClient, RegistryClientOptions, RegistryTransport } from './client-types';
@@ -325,6 +326,52 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
       const tp = trustedPublishing();
       await tp.identity(normalizeRegistry(registryUrl));
       return tp.provider;
+    },
+
+    async stage(manifest, tarball, stageOptions = {}) {
+      const { name, version } = manifest;
+      const registry = config.registryFor(name);
+      return retried('publish', name, { version }, async () => {
+        const exchanged = oidcFor(registry) ? await trustedPublishing().exchange(name, registry) : undefined;
+        const res = (await transport.publish(manifest, tarball, {
+          ...baseFetchOptions,
+          defaultTag: stageOptions.tag ?? 'latest',
+          ...(stageOptions.access === undefined ? {} : { access: stageOptions.access }),
+          ...(exchanged ? { forceAuth: { token: exchanged.token } } : {}),
+          provenance: false,
+          stage: true,
+        })) as { stageId?: unknown };
+        if (typeof res?.stageId !== 'string' || res.stageId === '') throw stageAnswerError(registry, name, version, redact);
+        return res.stageId;
+      });
+    },
+
+    async approveStage(name, stageId, otp) {
+      const registry = config.registryFor(name);
+      return retried('publish', name, {}, async () => {
+        try {
+          const res = await transport.fetch(`${registry}-/stage/${encodeURIComponent(stageId)}/approve`, { ...baseFetchOptions, registry, method: 'POST', ...(otp ? { otp } : {}) });
+          await res.text().catch(() => '');
+          return 'approved' as const;
+        } catch (error) {
+          if (classifyRegistryError(error).kind === 'not-found') return 'gone' as const;
+          throw error;
+        }
+      });
+    },
+
+    async rejectStage(name, stageId, otp) {
+      const registry = config.registryFor(name);
+      return retried('publish', name, {}, async () => {
+        try {
+          const res = await transport.fetch(`${registry}-/stage/${encodeURIComponent(stageId)}`, { ...baseFetchOptions, registry, method: 'DELETE', ...(otp ? { otp } : {}) });
+          await res.text().catch(() => '');
+          return 'rejected' as const;
+        } catch (error) {
+          if (classifyRegistryError(error).kind === 'not-found') return 'gone' as const;
+          throw error;
+        }
+      });
     },
 
     listVersions(name) {

@@ -12,7 +12,7 @@ function fakeStage(entries: StagedVersion[]) {
       const integrity = live.get(name);
       return integrity ? { integrity } : undefined;
     },
-    async approveStage(id, otp) {
+    async approveStage(_name, id, otp) {
       calls.push(`approve ${stages.get(id)?.name ?? id} otp=${otp}`);
       const entry = stages.get(id);
       if (!entry) return 'gone';

@@ -17,7 +17,7 @@ export interface StagedVersion {
 export interface StagePort {
   getPublished(name: string, version: string): Promise<{ integrity: string } | undefined>;
   /** POST /-/stage/<id>/approve with the OTP; 'gone' when the registry no longer has the stage (404). */
-  approveStage(stageId: string, otp?: string): Promise<'approved' | 'gone'>;
+  approveStage(name: string, stageId: string, otp?: string): Promise<'approved' | 'gone'>;
   waitUntilVisible(name: string, version: string, integrity: string, options: { timeoutMs: number }): Promise<void>;
 }
 
@@ -78,7 +78,7 @@ async function approveOne(entry: StagedVersion, port: StagePort, record: Approva
     await record.markApproved(entry.name);
     return 'already-live';
   }
-  const answer = await port.approveStage(entry.stageId, options.otp);
+  const answer = await port.approveStage(entry.name, entry.stageId, options.otp);
   if (answer === 'gone') {
     // Approved by a run whose answer was lost (it goes live shortly), or withdrawn: only the registry can tell.
     try {
