@@ -80,6 +80,8 @@ export interface TransitionPatch {
    */
   error?: RecordError;
   skippedReason?: string;
+  /** The registry's stage id (staging → staged); kept by later transitions. */
+  stageId?: string;
 }
 
 export interface Journal {
@@ -117,7 +119,11 @@ const RECORD_WRITE_CONCURRENCY = 16;
 const ENTERED_FROM: Partial<Record<RecordStatus, readonly RecordStatus[]>> = {
   publishing: ['packing', 'publishing'],
   verifying: ['publishing', 'verifying'],
-  published: ['publishing', 'verifying', 'published'],
+  // 'staged': a staged version goes live by approval (lockstep release approve), never by an upload.
+  published: ['publishing', 'verifying', 'published', 'staged'],
+  // From staged: a resumed staged run stages again a version whose content changed.
+  staging: ['packing', 'staging', 'staged'],
+  staged: ['staging', 'staged'],
 };
 
 
@@ -366,6 +372,7 @@ class JournalHandle implements Journal {
     const skippedReason = patch.skippedReason ?? (status === 'skipped' ? current.skippedReason : undefined);
     const level = patch.level ?? current.level;
     const integrity = patch.integrity ?? current.integrity;
+    const stageId = patch.stageId ?? current.stageId;
     // A record kept from an earlier run (a resume keeps published and skipped ones) starts anew
     // when this run moves it, so its time is this run's, not counted from the interrupted run.
     const carried = current.startedAt !== undefined && Date.parse(current.updatedAt) < Date.parse(this.run.startedAt);
@@ -377,6 +384,7 @@ class JournalHandle implements Journal {
       status,
       ...(level !== undefined ? { level } : {}),
       ...(integrity !== undefined ? { integrity } : {}),
+      ...(stageId !== undefined ? { stageId } : {}),
       attempts: current.attempts + (status === 'publishing' ? 1 : 0),
       ...(error ? { error: { code: String(error.code), message: String(error.message).slice(0, MAX_ERROR_MESSAGE) } } : {}),
       ...(skippedReason !== undefined ? { skippedReason } : {}),

@@ -47,6 +47,8 @@ export interface PackageRecord {
   level?: number;
   /** sha512 SRI of the packed tarball. */
   integrity?: string;
+  /** The registry's stage id (a staged run): kept when approval moves the record to published. */
+  stageId?: string;
   /** Upload attempts: one more each time the record enters 'publishing'. */
   attempts: number;
   error?: RecordError;
@@ -102,6 +104,7 @@ export function parsePackageRecord(text: string, file: string, expectedName?: st
   check(file, isNonEmpty(v.updatedAt), 'updatedAt', v.updatedAt);
   check(file, v.level === undefined || isCount(v.level), 'level', v.level);
   check(file, v.integrity === undefined || isNonEmpty(v.integrity), 'integrity', v.integrity);
+  check(file, v.stageId === undefined || isNonEmpty(v.stageId), 'stageId', v.stageId);
   check(file, v.skippedReason === undefined || isString(v.skippedReason), 'skippedReason', v.skippedReason);
   check(file, v.startedAt === undefined || isNonEmpty(v.startedAt), 'startedAt', v.startedAt);
   const error = v.error as Record<string, unknown> | undefined;

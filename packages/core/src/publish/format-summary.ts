@@ -13,12 +13,16 @@ export function formatSummary(summary: PublishSummary): string {
   const widths = header.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => r[i].length))));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
   const { counts } = summary;
-  const title = summary.dryRun ? 'Dry run: nothing was published.' : `Published to ${summary.registry} with tag ${summary.tag}.`;
+  const title = summary.dryRun
+    ? `Dry run: nothing was ${summary.stage ? 'staged' : 'published'}.`
+    : summary.stage
+      ? `Staged on ${summary.registry} with tag ${summary.tag}: nothing is public until \`lockstep release approve\`.`
+      : `Published to ${summary.registry} with tag ${summary.tag}.`;
   return [
     title,
     line(header),
     ...rows.map(line),
-    `${counts.published} published, ${counts.skipped} skipped, ${counts.failed} failed, ${counts.blocked} blocked` +
+    `${counts.published} published, ${summary.stage || counts.staged ? `${counts.staged} staged, ` : ''}${counts.skipped} skipped, ${counts.failed} failed, ${counts.blocked} blocked` +
       `${counts.pending ? `, ${counts.pending} ${summary.dryRun ? 'to publish' : 'pending'}` : ''} in ${(summary.durationMs / 1000).toFixed(1)} s.`,
   ].join('\n');
 }

@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import { performance } from 'perf_hooks';
-import { ErrorCodes, toLockstepError } from '../errors';
+import { ErrorCodes, LockstepError, toLockstepError } from '../errors';
 import { Plan, planLevels } from '../schedule/plan-levels';
 import { sleep } from '../util/sleep';
 import { RunResult, runScheduled } from '../schedule/run-scheduled';
@@ -45,6 +45,14 @@ export interface PublishPackagesOptions {
   signal?: AbortSignal;
   /** Removes secrets from text before it is shown or stored. */
   redact: (text: string) => string;
+  /**
+   * A staged run: every package is staged (registry.stage) instead of
+   * published, all at once (no version goes public, so dependency order does
+   * not matter); the journal records each stage id. A version already live
+   * is skipped, one this run staged already (journal: staged, same integrity)
+   * is not staged again.
+   */
+  stage?: boolean;
 }
 
 /** Registry reads in flight for the pre-check of a batch run. */
@@ -71,8 +79,10 @@ export async function publishPackages(options: PublishPackagesOptions): Promise<
   const only = options.only;
   const local = only ? [...only].filter((n) => byName.has(n)) : options.packages.map((p) => p.name);
   const confirmOnly = new Set<string>();
-  if (only) for (const name of local) for (const dep of fullPlan.deps.get(name) ?? []) if (!only.has(dep)) confirmOnly.add(dep);
-  const plan: Plan = only ? planLevels([...local, ...confirmOnly].map((n) => ({ name: n, deps: (fullPlan.deps.get(n) ?? []).filter((d) => local.includes(d) || confirmOnly.has(d)) }))) : fullPlan;
+  if (only && !options.stage) for (const name of local) for (const dep of fullPlan.deps.get(name) ?? []) if (!only.has(dep)) confirmOnly.add(dep);
+  const plan: Plan = options.stage
+    ? planLevels(local.map((n) => ({ name: n, deps: [] })))
+    : only ? planLevels([...local, ...confirmOnly].map((n) => ({ name: n, deps: (fullPlan.deps.get(n) ?? []).filter((d) => local.includes(d) || confirmOnly.has(d)) }))) : fullPlan;
 
   if (!only || local.length > 1) describePlan(fullPlan, options.log);
   const level = (name: string) => fullPlan.levels.get(name) ?? 0;
@@ -219,13 +229,16 @@ export async function publishPackages(options: PublishPackagesOptions): Promise<
         return finish(pkg, 'skipped', t0, { note: 'private' });
       }
       if (pkg.expectPublished !== undefined) return await confirmExpected(pkg, t0);
-      await record(pkg.name, 'packing');
+      // A staged run resumed: a version this run staged keeps its record (and stage id) unless its content changed.
+      const prior = options.stage && !dryRun ? options.journal?.get(pkg.name) : undefined;
+      if (!(prior?.status === 'staged' && prior.stageId)) await record(pkg.name, 'packing');
       const packed = await options.pack(pkg, releaseVersions);
       integrities.set(pkg.name, packed.integrity);
       if (dryRun) {
-        say(pkg.name, `would be published (${packed.tarball.length} bytes, ${packed.integrity.slice(0, 20)}…)`);
-        return finish(pkg, 'pending', t0, { note: 'dry run: would publish' });
+        say(pkg.name, `would be ${options.stage ? 'staged' : 'published'} (${packed.tarball.length} bytes, ${packed.integrity.slice(0, 20)}…)`);
+        return finish(pkg, 'pending', t0, { note: `dry run: would ${options.stage ? 'stage' : 'publish'}` });
       }
+      if (options.stage) return await stageOne(pkg, packed, t0, prior);
       const registry = options.registry!;
       await checkOutOfRunDeps(pkg);
       const existing = await lookUp(pkg);
@@ -253,6 +266,37 @@ export async function publishPackages(options: PublishPackagesOptions): Promise<
     } catch (error) {
       return fail(pkg, t0, error);
     }
+  };
+
+  /** A staged run's package: staged, not published; its stage id recorded. */
+  const stageOne = async (pkg: ReleasePackage, packed: PackedPackage, t0: number, prior: ReturnType<JournalPort['get']>): Promise<boolean> => {
+    const registry = options.registry!;
+    await checkOutOfRunDeps(pkg);
+    const existing = await lookUp(pkg);
+    if (existing) {
+      if (existing.integrity !== packed.integrity) throw versionExistsError(pkg, registry.registry, existing.integrity, packed.integrity);
+      const note = `already live on ${registry.registry}: not staged`;
+      say(pkg.name, `skipped: ${note}`);
+      await record(pkg.name, 'skipped', { integrity: packed.integrity, skippedReason: note });
+      return finish(pkg, 'skipped', t0, { note });
+    }
+    if (prior?.status === 'staged' && prior.stageId && prior.integrity === packed.integrity) {
+      say(pkg.name, `already staged by this run (stage ${prior.stageId})`);
+      return finish(pkg, 'staged', t0, { stageId: prior.stageId, note: `stage ${prior.stageId} (already staged by this run)` });
+    }
+    if (options.shouldStop?.()) {
+      await record(pkg.name, 'pending');
+      return stop(pkg, t0, 'not staged');
+    }
+    if (!registry.stage) throw new LockstepError(ErrorCodes.EINTERNAL, 'The registry port of this run cannot stage');
+    say(pkg.name, 'staging');
+    await record(pkg.name, 'staging', { integrity: packed.integrity });
+    const { tag, access } = settingsOf(pkg);
+    const stageId = await registry.stage(packed.manifest, packed.tarball, { tag, access });
+    packed.tarball = Buffer.alloc(0);
+    await record(pkg.name, 'staged', { integrity: packed.integrity, stageId });
+    say(pkg.name, `staged in ${Math.round(performance.now() - t0)} ms (stage ${stageId})`);
+    return finish(pkg, 'staged', t0, { stageId, note: `stage ${stageId}` });
   };
 
   /**
@@ -337,6 +381,7 @@ export async function publishPackages(options: PublishPackagesOptions): Promise<
   return {
     ok,
     dryRun,
+    ...(options.stage ? { stage: true } : {}),
     registry: options.registry?.registry,
     tag: options.tag,
     durationMs: performance.now() - started,

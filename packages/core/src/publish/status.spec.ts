@@ -11,11 +11,11 @@ describe('package statuses', () => {
     expect(isPackageStatus(undefined)).toBe(false);
   });
 
-  it('ended well: published or skipped; pending only in a dry run; final is not the same as ended well', () => {
+  it('ended well: published, skipped or staged; pending only in a dry run; final is not the same as ended well', () => {
     const well = PACKAGE_STATUSES.filter((s) => endedWell(s));
-    expect(well).toEqual(['published', 'skipped']);
-    expect(PACKAGE_STATUSES.filter((s) => endedWell(s, true))).toEqual(['pending', 'published', 'skipped']);
-    expect(PACKAGE_STATUSES.filter((s) => isFinal(s))).toEqual(['published', 'skipped', 'failed', 'blocked']);
+    expect(well).toEqual(['published', 'skipped', 'staged']);
+    expect(PACKAGE_STATUSES.filter((s) => endedWell(s, true))).toEqual(['pending', 'published', 'skipped', 'staged']);
+    expect(PACKAGE_STATUSES.filter((s) => isFinal(s))).toEqual(['published', 'skipped', 'failed', 'blocked', 'staged']);
   });
 
   it('counts every status that is not final as pending, and sorts rows by level then name without touching its input', () => {
@@ -25,7 +25,7 @@ describe('package statuses', () => {
       { name: 'z', level: 0, status: 'failed' },
       { name: 'c', level: 2, status: 'pending' },
     ];
-    expect(countStatuses(rows)).toEqual({ published: 1, skipped: 0, failed: 1, blocked: 0, pending: 2 });
+    expect(countStatuses(rows)).toEqual({ published: 1, staged: 0, skipped: 0, failed: 1, blocked: 0, pending: 2 });
     const summary = summarizeRows(rows, { dryRun: false });
     expect(summary.packages.map((r) => r.name)).toEqual(['z', 'a', 'b', 'c']);
     expect(rows.map((r) => r.name)).toEqual(['b', 'a', 'z', 'c']);

@@ -6,41 +6,47 @@
  */
 
 /** Every status a package of a publish run can be in, in the order a package passes through them. */
-export const PACKAGE_STATUSES = ['pending', 'packing', 'publishing', 'verifying', 'published', 'skipped', 'failed', 'blocked'] as const;
+export const PACKAGE_STATUSES = ['pending', 'packing', 'publishing', 'verifying', 'published', 'skipped', 'failed', 'blocked', 'staging', 'staged'] as const;
 export type PackageStatus = (typeof PACKAGE_STATUSES)[number];
 
 /** A package in one of these needs no more work in this run. */
-export const FINAL_STATUSES: readonly PackageStatus[] = ['published', 'skipped', 'failed', 'blocked'];
+export const FINAL_STATUSES: readonly PackageStatus[] = ['published', 'skipped', 'failed', 'blocked', 'staged'];
 
 /** Begun and not settled: a run that stops here leaves the registry to be asked next time. */
-export const IN_FLIGHT_STATUSES: readonly PackageStatus[] = ['packing', 'publishing', 'verifying'];
+export const IN_FLIGHT_STATUSES: readonly PackageStatus[] = ['packing', 'publishing', 'verifying', 'staging'];
 
 /** True when `status` is one of PACKAGE_STATUSES (a value read from outside). */
 export function isPackageStatus(status: unknown): status is PackageStatus {
   return (PACKAGE_STATUSES as readonly unknown[]).includes(status);
 }
 
-/** Needs no more work in this run: published, skipped, failed or blocked. */
+/**
+ * A staged run (stage: true) moves a package packing → staging → staged: `staged`
+ * (with its stage id) is final and ended well; nothing of it is public until
+ * `lockstep release approve` moves it to published.
+ */
+
+/** Needs no more work in this run: published, skipped, failed, blocked or staged. */
 export function isFinal(status: PackageStatus): boolean {
   return FINAL_STATUSES.includes(status);
 }
 
 /**
- * Ended well: published, or skipped (already there, private, expected there).
+ * Ended well: published, staged (a staged run), or skipped (already there, private, expected there).
  * In a dry run also `pending`, what a dry run leaves a package it would publish.
  */
 export function endedWell(status: PackageStatus, dryRun = false): boolean {
-  return status === 'published' || status === 'skipped' || (dryRun && status === 'pending');
+  return status === 'published' || status === 'skipped' || status === 'staged' || (dryRun && status === 'pending');
 }
 
 /** What a summary counts; every status not final counts as pending. */
-export type SummaryCounts = Record<'published' | 'skipped' | 'failed' | 'blocked' | 'pending', number>;
+export type SummaryCounts = Record<'published' | 'staged' | 'skipped' | 'failed' | 'blocked' | 'pending', number>;
 
 /** The summary's counts of `rows`. */
 export function countStatuses(rows: ReadonlyArray<{ status: PackageStatus }>): SummaryCounts {
-  const counts: SummaryCounts = { published: 0, skipped: 0, failed: 0, blocked: 0, pending: 0 };
+  const counts: SummaryCounts = { published: 0, staged: 0, skipped: 0, failed: 0, blocked: 0, pending: 0 };
   for (const { status } of rows) {
-    if (status === 'published' || status === 'skipped' || status === 'failed' || status === 'blocked') counts[status]++;
+    if (status === 'published' || status === 'staged' || status === 'skipped' || status === 'failed' || status === 'blocked') counts[status]++;
     else counts.pending++;
   }
   return counts;

@@ -52,6 +52,8 @@ export interface RegistryPort {
   publish(manifest: Record<string, unknown>, tarball: Buffer, options: { tag: string; access?: string; otp?: string; integrity: string }): Promise<'published' | 'already-published'>;
   ensureDistTag(name: string, version: string, tag: string): Promise<boolean>;
   waitUntilVisible(name: string, version: string, integrity: string, options: { timeoutMs: number }): Promise<void>;
+  /** Stages the version (npm's staged publishing) instead of publishing it; returns the stage id. Needed by a staged run. */
+  stage?(manifest: Record<string, unknown>, tarball: Buffer, options: { tag: string; access?: string }): Promise<string>;
   /**
    * Before the first upload (G6): are the credentials for the registry `name`
    * publishes to accepted? Throws EAUTH (refused, or no user behind them) or
@@ -64,8 +66,12 @@ export interface RegistryPort {
 
 /** What the pipeline records; the real one is the journal under Nx's cache dir. */
 export interface JournalPort {
-  get(name: string): { status: PackageStatus; integrity?: string } | undefined;
-  transition(name: string, status: PackageStatus, patch?: { integrity?: string; error?: { code: string; message: string }; level?: number; skippedReason?: string }): Promise<unknown>;
+  get(name: string): { status: PackageStatus; integrity?: string; stageId?: string } | undefined;
+  transition(
+    name: string,
+    status: PackageStatus,
+    patch?: { integrity?: string; error?: { code: string; message: string }; level?: number; skippedReason?: string; stageId?: string },
+  ): Promise<unknown>;
 }
 
 export interface PackageResult {
@@ -76,6 +82,8 @@ export interface PackageResult {
   status: PackageStatus;
   durationMs: number;
   integrity?: string;
+  /** A staged run: the registry's stage id of this version. */
+  stageId?: string;
   note?: string;
   error?: { code: string; message: string; hint?: string };
 }
@@ -83,6 +91,8 @@ export interface PackageResult {
 export interface PublishSummary {
   ok: boolean;
   dryRun: boolean;
+  /** A staged run: packages were staged, nothing was published. */
+  stage?: boolean;
   registry?: string;
   tag: string;
   durationMs: number;

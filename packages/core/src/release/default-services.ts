@@ -85,6 +85,7 @@ export function createReleaseServices(
         publish: (manifest, tarball, o) => client.publish(manifest as Record<string, unknown> & { name: string; version: string }, tarball, { ...o, precheck: false }),
         ensureDistTag: (name, version, tag) => client.ensureDistTag(name, version, tag),
         waitUntilVisible: (name, version, integrity, o) => client.waitUntilVisible(name, version, integrity, o),
+        stage: (manifest, tarball, o) => client.stage(manifest as Record<string, unknown> & { name: string; version: string }, tarball, o),
         checkCredentials(name) {
           const registry = client.registryFor(name);
           let check = whoami.get(registry);

@@ -16,6 +16,8 @@ export interface ReleaseOptions {
   /** Absolute. */
   provenanceFile?: string;
   dryRun: boolean;
+  /** Stage every package instead of publishing it (npm's staged publishing); `lockstep release approve` publishes them. */
+  stage: boolean;
   maxConcurrency: number;
   retries: number;
   verifyTimeoutMs: number;

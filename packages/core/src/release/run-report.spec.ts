@@ -9,7 +9,7 @@ const base: PublishSummary = {
   tag: 'latest',
   durationMs: 1,
   levels: [['a', 'b'], ['c']],
-  counts: { published: 0, skipped: 0, failed: 0, blocked: 0, pending: 0 },
+  counts: { published: 0, staged: 0, skipped: 0, failed: 0, blocked: 0, pending: 0 },
   packages: [],
 };
 const at = (s: number) => new Date(Date.parse('2030-01-01T00:00:00.000Z') + s * 1000).toISOString();
@@ -30,7 +30,7 @@ describe('runSummaryFromRecords: the table of a per-task run, timed from this ru
       ['b', 'published', 0, 'from the interrupted run'],
       ['c', 'published', 3500, undefined],
     ]);
-    expect(summary.counts).toEqual({ published: 2, skipped: 1, failed: 0, blocked: 0, pending: 0 });
+    expect(summary.counts).toEqual({ published: 2, staged: 0, skipped: 1, failed: 0, blocked: 0, pending: 0 });
     expect(summary.ok).toBe(true);
   });
 

@@ -8,6 +8,7 @@ export interface RecordView {
   status: PackageStatus;
   level?: number;
   integrity?: string;
+  stageId?: string;
   error?: { code: string; message: string };
   skippedReason?: string;
   startedAt?: string;
@@ -58,7 +59,8 @@ export function runSummaryFromRecords(
         status,
         durationMs: !earlier && Number.isFinite(from) && Number.isFinite(updated) ? Math.max(0, updated - from) : 0,
         integrity: r.integrity,
-        note,
+        ...(r.stageId ? { stageId: r.stageId } : {}),
+        note: note ?? (r.stageId && status === 'staged' ? `stage ${r.stageId}` : undefined),
         error: r.error,
       };
     });

@@ -10,6 +10,7 @@ export function releaseOptions(overrides: Partial<ReleaseOptions> = {}): Release
     tag: 'latest',
     auth: 'auto',
     dryRun: false,
+    stage: false,
     maxConcurrency: 4,
     retries: 3,
     verifyTimeoutMs: 5 * 60_000,

@@ -14,6 +14,7 @@ describe('normalizePublishOptions', () => {
       provenance: undefined,
       provenanceFile: undefined,
       dryRun: false,
+      stage: false,
       maxConcurrency: 4,
       retries: 3,
       verifyTimeoutMs: 300_000,
@@ -202,7 +203,7 @@ describe('normalizePublishOptions', () => {
     });
 
     it('lists the run-wide options', () => {
-      expect([...RUN_WIDE_OPTIONS].sort()).toEqual(['concurrency', 'cycles', 'dryRun', 'forceLock', 'lockBackend', 'lockPolicy', 'maxConcurrency', 'resume', 'summaryFile', 'verifyTimeoutMs']);
+      expect([...RUN_WIDE_OPTIONS].sort()).toEqual(['concurrency', 'cycles', 'dryRun', 'forceLock', 'lockBackend', 'lockPolicy', 'maxConcurrency', 'resume', 'stage', 'summaryFile', 'verifyTimeoutMs']);
     });
   });
 });

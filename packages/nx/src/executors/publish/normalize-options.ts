@@ -15,6 +15,7 @@ export const PUBLISH_OPTIONS = [
   'provenance',
   'provenanceFile',
   'dryRun',
+  'stage',
   'maxConcurrency',
   'retries',
   'verifyTimeoutMs',
@@ -35,7 +36,7 @@ export const PUBLISH_OPTIONS = [
  * otp, auth, provenance, provenanceFile, retries, firstRelease, nxReleaseVersionData) are per package: each
  * package uses its own task's.
  */
-export const RUN_WIDE_OPTIONS = ['dryRun', 'maxConcurrency', 'verifyTimeoutMs', 'resume', 'concurrency', 'lockBackend', 'lockPolicy', 'forceLock', 'summaryFile', 'cycles'] as const;
+export const RUN_WIDE_OPTIONS = ['dryRun', 'stage', 'maxConcurrency', 'verifyTimeoutMs', 'resume', 'concurrency', 'lockBackend', 'lockPolicy', 'forceLock', 'summaryFile', 'cycles'] as const;
 
 
 function integer(value: unknown, name: string, min: number, fallback: number): number {
@@ -90,6 +91,7 @@ export function normalizePublishOptions(options: PublishExecutorSchema, ctx: { r
     provenance: options.provenance === undefined ? undefined : options.provenance === true,
     provenanceFile: options.provenanceFile ? path.resolve(ctx.root, options.provenanceFile) : undefined,
     dryRun: options.dryRun === true || ctx.env.NX_DRY_RUN === 'true',
+    stage: stageOption(options.stage),
     maxConcurrency: integer(options.maxConcurrency, 'maxConcurrency', 1, 4),
     retries: integer(options.retries, 'retries', 0, 3),
     verifyTimeoutMs: integer(options.verifyTimeoutMs, 'verifyTimeoutMs', 0, 5 * 60_000),
@@ -103,6 +105,12 @@ export function normalizePublishOptions(options: PublishExecutorSchema, ctx: { r
     firstRelease: options.firstRelease === true,
     versionData: normalizeVersionData(options.nxReleaseVersionData),
   };
+}
+
+function stageOption(value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw badOptionError(`stage must be true or false, not ${JSON.stringify(value)}.`, 'Use stage: true to stage every package (lockstep release approve publishes them).');
+  return value;
 }
 
 /** nx release's version data: `{ [project]: { currentVersion, newVersion, ... } }`; only newVersion is read. */

@@ -10,6 +10,8 @@ export interface PublishExecutorSchema {
   provenance?: boolean;
   provenanceFile?: string;
   dryRun?: boolean;
+  /** Stage every package (npm's staged publishing) instead of publishing it; `lockstep release approve` publishes them. */
+  stage?: boolean;
   maxConcurrency?: number;
   retries?: number;
   verifyTimeoutMs?: number;
