@@ -5,6 +5,7 @@ import { usageError } from './errors';
 import { groupCommands } from './commands/group';
 import { lockCommands } from './commands/lock';
 import { stateClear, stateShow } from './commands/state';
+import { releaseCommands } from './commands/release';
 
 export type { Io } from './args';
 
@@ -39,6 +40,7 @@ const stateOptions = (context: CommandContext) => ({
 export const COMMANDS: Command[] = [
   ...lockCommands,
   ...groupCommands,
+  ...releaseCommands,
   {
     words: ['state', 'show'],
     synopsis: '[--target publish] [--cache-dir DIR]',

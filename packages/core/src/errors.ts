@@ -81,6 +81,10 @@ export const ErrorCodes = {
   EPREFLIGHT: 'EPREFLIGHT',
   /** A package of a release was not attempted because a dependency failed (journal and summary records only; never thrown). */
   EBLOCKED: 'EBLOCKED',
+  /** `lockstep release approve|reject`: the target's journal holds no staged run, or one that has not finished staging every package. */
+  ENOTSTAGED: 'ENOTSTAGED',
+  /** A staged version withdrawn by `lockstep release reject` (journal and output records only; never thrown). */
+  EREJECTED: 'EREJECTED',
   /** Not one of the above: a bug in lockstep. */
   EINTERNAL: 'EINTERNAL',
 } as const;

@@ -73,6 +73,8 @@ export { parseDuration, formatDuration, checkDurationRange, type DurationLimits 
 export { safeText, safeLines, safeJson, escapeControls, hasControls, truncateText, DISPLAY_MAX_CHARS, JSON_MAX_CHARS } from './util/display';
 export { runRelease, type RunReleaseInput, type RunReleaseResult } from './release/run-release';
 export type { ReleaseOptions } from './release/options';
+export { approveStagedRun, rejectStagedRun, type StagedRunOptions, type StagedRunResult, type StagedRunRow } from './release/staged-run';
+export { approveStaged, type StagedVersion, type StagePort, type ApprovalRecord, type ApprovalOutcome } from './release/approve';
 export { createReleaseServices } from './release/default-services';
 export type { ReleaseServices, JournalHandle, OpenJournalInput, RegistrySettings } from './release/services';
 export { takeReleaseLock, type ReleaseLock, type ReleaseLockRequest, type TakeReleaseLockInput } from './release/release-lock';

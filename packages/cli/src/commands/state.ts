@@ -32,7 +32,7 @@ export async function stateClear(options: StateOptions): Promise<{ data: unknown
   return { data: { dir, removed }, text: removed ? `Cleared the publish journal of '${options.target}' (${dir}).` : `Nothing to clear in ${dir}.` };
 }
 
-function journalDir(options: StateOptions): string {
+export function journalDir(options: StateOptions): string {
   if (!/^[\w.:-]+$/.test(options.target)) throw targetNameError(options.target);
   const cacheDir = options.cacheDir !== undefined ? checkCacheDir(path.resolve(options.cwd, options.cacheDir)) : nxCacheDir(options.cwd);
   return journalLocation(cacheDir, options.target);

@@ -32,3 +32,17 @@ export function stoppedError(signal: NodeJS.Signals, why: string): LockstepError
     hint: 'Nothing is lost: the next run at this commit resumes from the journal and asks the registry about anything cut off in flight.',
   });
 }
+
+/** `lockstep release approve|reject` found no staged run in the journal. */
+export function notStagedRunError(dir: string, why: string): LockstepError {
+  return new LockstepError(ErrorCodes.ENOTSTAGED, `No staged run to approve or reject in ${dir}: ${why}.`, {
+    hint: 'Stage first: run the publish target with stage: true (and the same --target and cache directory), then approve or reject it.',
+  });
+}
+
+/** Approval of a staged run some of whose packages are not staged (failed, blocked, stopped): G1 would not hold. */
+export function stagedRunUnfinishedError(dir: string, open: readonly string[]): LockstepError {
+  return new LockstepError(ErrorCodes.ENOTSTAGED, `The staged run in ${dir} did not stage every package: ${open.join(', ')}.`, {
+    hint: 'Run the publish target with stage: true again (it resumes and stages only what is missing), or withdraw the run with lockstep release reject.',
+  });
+}
