@@ -43,6 +43,6 @@ export function notStagedRunError(dir: string, why: string): LockstepError {
 /** Approval of a staged run some of whose packages are not staged (failed, blocked, stopped): G1 would not hold. */
 export function stagedRunUnfinishedError(dir: string, open: readonly string[]): LockstepError {
   return new LockstepError(ErrorCodes.ENOTSTAGED, `The staged run in ${dir} did not stage every package: ${open.join(', ')}.`, {
-    hint: 'Run the publish target with stage: true again (it resumes and stages only what is missing), or withdraw the run with lockstep release reject.',
+    hint: 'Nothing was approved. Withdraw the run (lockstep release reject), fix what failed, and stage again; an interrupted staged run resumes by running the target again.',
   });
 }
