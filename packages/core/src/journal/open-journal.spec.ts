@@ -75,12 +75,15 @@ describe('openJournal', () => {
       skipped: ['packing', 'skipped'],
       failed: ['packing', 'failed'],
       blocked: ['blocked'],
+      staging: ['packing', 'staging'],
+      staged: ['packing', 'staging', 'staged'],
     };
     for (const [name, status] of Object.entries(statuses)) {
       for (const step of path_[status]) {
         await journal.transition(name, step, {
           level: 1,
           integrity: `sha512-${name}`,
+          ...(step === 'staged' ? { stageId: `stage-${name}` } : {}),
           ...(step === 'failed' || step === 'blocked' ? { error: { code: 'EREGISTRY', message: 'boom' } } : {}),
           ...(step === 'skipped' ? { skippedReason: 'already on the registry' } : {}),
         });
@@ -212,6 +215,19 @@ describe('openJournal', () => {
         updatedAt: expect.any(String),
       });
       expect(readRun()).toMatchObject({ runId: 'run-2', sha: SHA_A, status: 'running', resumedFrom: 'crashed' });
+    });
+
+    it('a staged run: keeps staged records with their stage id, resets staging to pending; approval moves staged to published, keeping the stage id', async () => {
+      await crashedRun({ '@ws/core': 'staged', app: 'staging' });
+      const staged = readFileSync(recordFile('@ws/core'), 'utf8');
+      const { journal } = await openJournal(dir(), opts({ runId: 'run-2' }));
+      expect(readFileSync(recordFile('@ws/core'), 'utf8')).toBe(staged);
+      expect(readRecord('@ws/core')).toMatchObject({ status: 'staged', stageId: 'stage-@ws/core' });
+      expect(readRecord('app').status).toBe('pending');
+      await journal.transition('@ws/core', 'published');
+      expect(readRecord('@ws/core')).toMatchObject({ status: 'published', stageId: 'stage-@ws/core', integrity: 'sha512-@ws/core' });
+      // Staging is entered from packing (or staged, a changed version staged again), never from pending.
+      await expect(journal.transition('app', 'staging')).rejects.toMatchObject({ code: 'EINTERNAL' });
     });
 
     it.each(['packing', 'publishing', 'verifying', 'failed', 'blocked'] as const)('resets %s to pending, dropping its error', async (status) => {
