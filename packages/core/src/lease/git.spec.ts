@@ -249,7 +249,7 @@ describe('GitLeaseBackend', () => {
     await expectLockstepError(
       backend(1).acquire(res('path:dist'), { owner: 'bob', ttlMs: 30_000, waitMs: 300 }),
       'ELEASECONFLICT',
-      /^Could not acquire path:dist after waiting \d+ms: conflicts with path:dist\/app, held by alice .*pid \d+ on .*, acquired /,
+      /^Could not acquire path:dist after waiting (\d+ms|(\d+m)?\d+s): conflicts with path:dist\/app, held by alice .*pid \d+ on .*, acquired /,
     );
     expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
 
