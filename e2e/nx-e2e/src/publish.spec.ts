@@ -112,7 +112,7 @@ describe('nx run-many -t publish --batch', () => {
     expect(pws.uploads()).toHaveLength(uploadsBefore);
     expect(summaryCounts(second.output)).toEqual([{ published: 0, skipped: 6, failed: 0, blocked: 0 }]);
     const again = JSON.parse(fs.readFileSync(pws.ws.path(summaryFile), 'utf8'));
-    expect(again.counts).toEqual({ published: 0, skipped: 6, failed: 0, blocked: 0, pending: 0 });
+    expect(again.counts).toEqual({ published: 0, staged: 0, skipped: 6, failed: 0, blocked: 0, pending: 0 });
   });
 });
 
