@@ -42,7 +42,7 @@ describe('lockstep group (real processes)', () => {
         // the group has ended
       }
     }
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }); // a child just killed may still be writing
   });
 
   const lockstep = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): Run => {

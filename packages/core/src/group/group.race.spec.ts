@@ -56,16 +56,20 @@ class Member {
 }
 
 describe('concurrency groups with real processes', () => {
-  const tmp = useTempDir();
   const members: Member[] = [];
   const start = (config: object) => {
     const m = new Member(config);
     members.push(m);
     return m;
   };
-  afterEach(() => {
-    for (const m of members.splice(0)) m.kill();
-  });
+  // Declared before useTempDir: jest runs the afterEach hooks of one describe in declaration order, so every
+  // member is dead before its lock dir is removed (a member still releasing there made the removal fail ENOTEMPTY).
+  afterEach(async () => {
+    const stopping = members.splice(0);
+    for (const m of stopping) m.kill();
+    await Promise.all(stopping.map((m) => m.exited));
+  }, 30_000);
+  const tmp = useTempDir();
   const lockDir = () => {
     const dir = path.join(tmp(), 'locks');
     mkdirSync(dir, { recursive: true, mode: 0o700 });

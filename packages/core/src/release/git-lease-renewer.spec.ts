@@ -36,7 +36,7 @@ describe('the detached git lease renewer of per-task runs', () => {
   });
   afterEach(() => {
     for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }); // a child just killed may still be writing
   });
 
   async function start(ttlMs: number) {

@@ -2,7 +2,12 @@ import { mkdtempSync, rmSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-/** A private temp dir (0700, as lock dirs must be) removed after the test file. */
+/**
+ * A private temp dir (0700, as lock dirs must be) removed after each test.
+ * Jest runs the afterEach hooks of one describe in declaration order: a hook
+ * that stops the test's child processes must be declared before this call
+ * (or in an inner describe), or the dir is removed while they still write.
+ */
 export function useTempDir(prefix = 'lockstep-test-'): () => string {
   let dir: string | undefined;
   beforeEach(() => {
