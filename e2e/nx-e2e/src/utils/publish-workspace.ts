@@ -400,7 +400,16 @@ export class PublishWorkspace {
   /** Every file of the journal (run.json, packages/*.json), path → text; {} when there is no journal. */
   journalFiles(target = 'publish'): Record<string, string> {
     const dir = this.journalDir(target);
-    return Object.fromEntries(filesUnder(dir).map((file) => [path.relative(dir, file), fs.readFileSync(file, 'utf8')]));
+    const out: Record<string, string> = {};
+    for (const file of filesUnder(dir)) {
+      try {
+        out[path.relative(dir, file)] = fs.readFileSync(file, 'utf8');
+      } catch (error) {
+        // a journal temp file renamed into place between the listing and the read
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+    return out;
   }
 
 
