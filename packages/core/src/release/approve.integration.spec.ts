@@ -3,37 +3,17 @@
  * front (tools/registry/staging.js) speaks npm's staging endpoints: an
  * approved stage becomes a real publish on Verdaccio.
  */
-import { mkdtempSync, rmSync } from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { integrityOf } from '../registry/integrity';
 import { createRegistryClient, type RegistryClient } from '../registry/registry-client';
-import { packTiny, startTestRegistry, type TestRegistry } from '../test-utils/registry';
+import { packTiny, useStagingRegistry } from '../test-utils/registry';
 import { approveStaged, type StagedVersion } from './approve';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { createStagingFront } = require('../../../../tools/registry/staging.js');
 
 jest.setTimeout(120_000);
 
 const OTP = '135790';
-let t: TestRegistry;
-let scratch: string;
-let front: { approvals: Array<{ name: string; version: string }>; stages: Map<string, unknown> };
+const reg = useStagingRegistry('lockstep-stage-', OTP);
 
-beforeAll(async () => {
-  t = await startTestRegistry();
-  scratch = mkdtempSync(path.join(os.tmpdir(), 'lockstep-stage-'));
-  front = createStagingFront({ target: t.registry.url, registryToken: t.registry.token, otp: OTP });
-  t.proxy.setOptions({ front } as never);
-}, 120_000);
-
-afterAll(async () => {
-  await t?.stop();
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
-});
-
-const client = (): Promise<RegistryClient> => createRegistryClient({ cwd: t.workspace, env: t.env, baseMs: 20 });
+const client = (): Promise<RegistryClient> => createRegistryClient({ cwd: reg.t.workspace, env: reg.t.env, baseMs: 20 });
 
 /** 12 packages in 4 levels: level n+1 depends on two of level n. */
 async function stageTwelve(c: RegistryClient, scope: string): Promise<StagedVersion[]> {
@@ -45,7 +25,7 @@ async function stageTwelve(c: RegistryClient, scope: string): Promise<StagedVers
   // Staging needs no order: all at once.
   return Promise.all(
     specs.map(async ({ name, deps }) => {
-      const { manifest, tarball } = await packTiny(scratch, name, '1.0.0');
+      const { manifest, tarball } = await packTiny(reg.scratch, name, '1.0.0');
       const stageId = await c.stage(manifest, tarball);
       return { name, version: '1.0.0', integrity: integrityOf(tarball), stageId, deps };
     }),
@@ -61,7 +41,7 @@ describe('staged release (real Verdaccio behind npm staging endpoints)', () => {
 
     const approved = new Set<string>();
     await approveStaged(staged, c, { isApproved: (n) => approved.has(n), markApproved: async (n) => void approved.add(n) }, { otp: OTP, verifyTimeoutMs: 60_000 });
-    const order = front.approvals.filter((a) => a.name.startsWith('@stg/')).map((a) => a.name);
+    const order = reg.front.approvals.filter((a) => a.name.startsWith('@stg/')).map((a) => a.name);
     expect([...order].sort()).toEqual(staged.map((s) => s.name).sort());
     for (const s of staged) {
       for (const dep of s.deps) expect(order.indexOf(dep)).toBeLessThan(order.indexOf(s.name));
@@ -69,9 +49,9 @@ describe('staged release (real Verdaccio behind npm staging endpoints)', () => {
     }
 
     // Approving again (a resumed run with its records lost): nothing is approved twice.
-    const before = front.approvals.length;
+    const before = reg.front.approvals.length;
     await approveStaged(staged, c, { isApproved: () => false, markApproved: async () => undefined }, { otp: OTP, verifyTimeoutMs: 60_000 });
-    expect(front.approvals.length).toBe(before);
+    expect(reg.front.approvals.length).toBe(before);
   });
 
   it('reject withdraws every staged version: nothing goes live, a second reject finds them gone', async () => {
@@ -80,6 +60,6 @@ describe('staged release (real Verdaccio behind npm staging endpoints)', () => {
     for (const s of staged) expect(await c.rejectStage(s.name, s.stageId, OTP)).toBe('rejected');
     for (const s of staged) expect(await c.rejectStage(s.name, s.stageId, OTP)).toBe('gone');
     for (const s of staged) expect(await c.getPublished(s.name, s.version)).toBeUndefined();
-    expect(front.approvals.filter((a) => a.name.startsWith('@rej/'))).toEqual([]);
+    expect(reg.front.approvals.filter((a) => a.name.startsWith('@rej/'))).toEqual([]);
   });
 });

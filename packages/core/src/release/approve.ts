@@ -1,4 +1,4 @@
-import { ErrorCodes, LockstepError } from '../errors';
+import { stageGoneError, stagedVersionDiffersError } from './errors';
 import { planLevels } from '../schedule/plan-levels';
 import { sameIntegrity } from '../registry/integrity';
 
@@ -92,16 +92,4 @@ async function approveOne(entry: StagedVersion, port: StagePort, record: Approva
   await wait();
   await record.markApproved(entry.name);
   return 'approved';
-}
-
-function stagedVersionDiffersError(entry: StagedVersion, live: string): LockstepError {
-  return new LockstepError(ErrorCodes.EVERSIONEXISTS, `${entry.name}@${entry.version} is live with other content (${live}) than the staged ${entry.integrity}`, {
-    hint: `Reject the run's staged versions (lockstep release reject) and release a new version of ${entry.name}.`,
-  });
-}
-
-function stageGoneError(entry: StagedVersion): LockstepError {
-  return new LockstepError(ErrorCodes.EREGISTRY, `The registry no longer has stage ${entry.stageId} of ${entry.name}@${entry.version}, and the version is not live`, {
-    hint: 'It was rejected or expired: stage the run again.',
-  });
 }

@@ -2,7 +2,7 @@ import { ErrorCodes, LockstepError } from '../errors';
 
 /**
  * Every error of the release run (run-release.ts, the release lock, the
- * stop). See errors.ts for the naming convention.
+ * stop) and of approving a staged run (approve.ts, staged-run.ts). See errors.ts for the naming convention.
  */
 
 /** A task whose own project has no readable package got past the run's checks (they should have refused it). */
@@ -44,5 +44,19 @@ export function notStagedRunError(dir: string, why: string): LockstepError {
 export function stagedRunUnfinishedError(dir: string, open: readonly string[]): LockstepError {
   return new LockstepError(ErrorCodes.ENOTSTAGED, `The staged run in ${dir} did not stage every package: ${open.join(', ')}.`, {
     hint: 'Nothing was approved. Withdraw the run (lockstep release reject), fix what failed, and stage again; an interrupted staged run resumes by running the target again.',
+  });
+}
+
+/** A staged version went live with other content than the run staged. */
+export function stagedVersionDiffersError(entry: { name: string; version: string; integrity: string }, live: string): LockstepError {
+  return new LockstepError(ErrorCodes.EVERSIONEXISTS, `${entry.name}@${entry.version} is live with other content (${live}) than the staged ${entry.integrity}`, {
+    hint: `Reject the run's staged versions (lockstep release reject) and release a new version of ${entry.name}.`,
+  });
+}
+
+/** The registry no longer has a stage the run recorded, and the version is not live. */
+export function stageGoneError(entry: { name: string; version: string; stageId: string }): LockstepError {
+  return new LockstepError(ErrorCodes.EREGISTRY, `The registry no longer has stage ${entry.stageId} of ${entry.name}@${entry.version}, and the version is not live`, {
+    hint: 'It was rejected or expired: stage the run again.',
   });
 }

@@ -5,8 +5,6 @@
  * approves them from that journal in dependency order with one OTP (asked
  * once), a second approval approves nothing, rejectStagedRun withdraws a run.
  */
-import { mkdtempSync, rmSync } from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { openJournal } from '../journal/open-journal';
 import { readJournal } from '../journal/read-journal';
@@ -14,39 +12,22 @@ import { publishPackages } from '../publish/publish-packages';
 import type { ReleasePackage } from '../publish/types';
 import { integrityOf } from '../registry/integrity';
 import { createRegistryClient, type RegistryClient } from '../registry/registry-client';
-import { packTiny, startTestRegistry, type TestRegistry } from '../test-utils/registry';
+import { packTiny, useStagingRegistry } from '../test-utils/registry';
 import { approveStagedRun, rejectStagedRun } from './staged-run';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { createStagingFront } = require('../../../../tools/registry/staging.js');
 
 jest.setTimeout(180_000);
 
 const OTP = '246802';
-let t: TestRegistry;
-let scratch: string;
-let front: { approvals: Array<{ name: string; version: string }> };
+const reg = useStagingRegistry('lockstep-staged-run-', OTP);
 
-beforeAll(async () => {
-  t = await startTestRegistry();
-  scratch = mkdtempSync(path.join(os.tmpdir(), 'lockstep-staged-run-'));
-  front = createStagingFront({ target: t.registry.url, registryToken: t.registry.token, otp: OTP });
-  t.proxy.setOptions({ front } as never);
-}, 120_000);
-
-afterAll(async () => {
-  await t?.stop();
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
-});
-
-const client = (): Promise<RegistryClient> => createRegistryClient({ cwd: t.workspace, env: t.env, baseMs: 20 });
+const client = (): Promise<RegistryClient> => createRegistryClient({ cwd: reg.t.workspace, env: reg.t.env, baseMs: 20 });
 
 /** 12 packages in 4 levels: level n+1 depends on two of level n. */
 function twelve(scope: string): ReleasePackage[] {
   return Array.from({ length: 12 }, (_, i) => {
     const level = Math.floor(i / 3);
     const internalDeps = level === 0 ? [] : [`@${scope}/l${level - 1}p${i % 3}`, `@${scope}/l${level - 1}p${(i + 1) % 3}`];
-    return { name: `@${scope}/l${level}p${i % 3}`, version: '1.0.0', dir: scratch, private: false, internalDeps };
+    return { name: `@${scope}/l${level}p${i % 3}`, version: '1.0.0', dir: reg.scratch, private: false, internalDeps };
   });
 }
 
@@ -57,7 +38,7 @@ async function stageRun(dir: string, packages: ReleasePackage[], c: RegistryClie
     packages,
     workspaceVersions: new Map(),
     pack: async (p) => {
-      const { manifest, tarball } = await packTiny(scratch, p.name, p.version);
+      const { manifest, tarball } = await packTiny(reg.scratch, p.name, p.version);
       return { manifest, tarball, integrity: integrityOf(tarball) };
     },
     registry: {
@@ -83,7 +64,7 @@ async function stageRun(dir: string, packages: ReleasePackage[], c: RegistryClie
 describe('staged run from the journal (real Verdaccio behind npm staging endpoints)', () => {
   it('stage: true stages 12 packages (nothing live, stage ids in journal and summary); approve publishes them in dependency order with one OTP asked once; a second approve approves nothing', async () => {
     const c = await client();
-    const dir = path.join(scratch, 'journal-app');
+    const dir = path.join(reg.scratch, 'journal-app');
     const packages = twelve('app');
     const summary = await stageRun(dir, packages, c);
     expect(summary).toMatchObject({ ok: true, stage: true, counts: { staged: 12, published: 0 } });
@@ -98,7 +79,7 @@ describe('staged run from the journal (real Verdaccio behind npm staging endpoin
     const result = await approveStagedRun({ dir, client: c, askOtp, verifyTimeoutMs: 60_000, log: () => undefined });
     expect(asked).toBe(1);
     expect(result.packages.map((p) => p.outcome)).toEqual(Array(12).fill('approved'));
-    const order = front.approvals.filter((a) => a.name.startsWith('@app/')).map((a) => a.name);
+    const order = reg.front.approvals.filter((a) => a.name.startsWith('@app/')).map((a) => a.name);
     expect([...order].sort()).toEqual(packages.map((p) => p.name).sort());
     for (const p of packages) {
       for (const dep of p.internalDeps) expect(order.indexOf(dep)).toBeLessThan(order.indexOf(p.name));
@@ -107,23 +88,23 @@ describe('staged run from the journal (real Verdaccio behind npm staging endpoin
     }
     expect((await readJournal(dir))!.packages.map((r) => r.status)).toEqual(Array(12).fill('published'));
 
-    const before = front.approvals.length;
+    const before = reg.front.approvals.length;
     const again = await approveStagedRun({ dir, client: c, otp: OTP, verifyTimeoutMs: 60_000, log: () => undefined });
     expect(again.packages.map((p) => p.outcome)).toEqual(Array(12).fill('already-live'));
-    expect(front.approvals.length).toBe(before);
+    expect(reg.front.approvals.length).toBe(before);
   });
 
   it('approve without an OTP and no terminal fails with EOTP and approves nothing', async () => {
     const c = await client();
-    const dir = path.join(scratch, 'journal-otp');
+    const dir = path.join(reg.scratch, 'journal-otp');
     await stageRun(dir, twelve('otp'), c);
     await expect(approveStagedRun({ dir, client: c, askOtp: async () => undefined, verifyTimeoutMs: 60_000, log: () => undefined })).rejects.toMatchObject({ code: expect.stringMatching(/EOTP|EAUTH/) });
-    expect(front.approvals.filter((a) => a.name.startsWith('@otp/'))).toEqual([]);
+    expect(reg.front.approvals.filter((a) => a.name.startsWith('@otp/'))).toEqual([]);
   });
 
   it('reject withdraws the run: nothing live, records failed with EREJECTED, approve then refuses with ENOTSTAGED', async () => {
     const c = await client();
-    const dir = path.join(scratch, 'journal-rej');
+    const dir = path.join(reg.scratch, 'journal-rej');
     const packages = twelve('rejrun');
     await stageRun(dir, packages, c);
     const result = await rejectStagedRun({ dir, client: c, otp: OTP, verifyTimeoutMs: 60_000, log: () => undefined });
@@ -133,6 +114,6 @@ describe('staged run from the journal (real Verdaccio behind npm staging endpoin
     expect(snapshot.run.status).toBe('failed');
     expect(snapshot.packages.map((r) => r.error?.code)).toEqual(Array(12).fill('EREJECTED'));
     await expect(approveStagedRun({ dir, client: c, otp: OTP, verifyTimeoutMs: 60_000, log: () => undefined })).rejects.toMatchObject({ code: 'ENOTSTAGED' });
-    expect(front.approvals.filter((a) => a.name.startsWith('@rejrun/'))).toEqual([]);
+    expect(reg.front.approvals.filter((a) => a.name.startsWith('@rejrun/'))).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { ErrorCodes } from '../errors';
-import { openJournal } from '../journal/open-journal';
+import { openJournal, type Journal } from '../journal/open-journal';
 import { readJournal, type JournalSnapshot } from '../journal/read-journal';
 import type { PackageRecord } from '../journal/records';
 import { classifyRegistryError } from '../registry/classify';
@@ -41,12 +41,19 @@ export interface StagedRunResult {
 
 const staged = (r: PackageRecord) => r.stageId !== undefined && (r.status === 'staged' || r.status === 'published');
 
-async function loadStagedRun(dir: string): Promise<{ snapshot: JournalSnapshot; records: PackageRecord[] }> {
+/** The staged run recorded in `dir` (`check` sees the packages it did not stage), reopened (resume: auto) so approvals and rejections are recorded as they happen. */
+async function reopenStagedRun(
+  dir: string,
+  check: (open: PackageRecord[]) => void = () => undefined,
+): Promise<{ snapshot: JournalSnapshot; records: PackageRecord[]; journal: Journal; levelOf: Map<string, number> }> {
   const snapshot = await readJournal(dir);
   if (!snapshot) throw notStagedRunError(dir, 'no run is recorded there');
   const records = snapshot.packages;
   if (!records.some(staged)) throw notStagedRunError(dir, `run ${snapshot.run.runId} staged nothing (was it run with stage: true?)`);
-  return { snapshot, records };
+  check(records.filter((r) => !(staged(r) || r.status === 'skipped')));
+  const { run } = snapshot;
+  const { journal } = await openJournal(dir, { runId: run.runId, sha: run.sha, target: run.target, registry: run.registry, packages: run.packages, resume: 'auto' });
+  return { snapshot, records, journal, levelOf: new Map(records.map((r) => [r.name, r.level ?? 0])) };
 }
 
 /**
@@ -74,19 +81,11 @@ function otpCaller(options: StagedRunOptions): <T>(call: (otp: string | undefine
 
 export async function approveStagedRun(options: StagedRunOptions): Promise<StagedRunResult> {
   const withOtp = otpCaller(options);
-  const { snapshot, records } = await loadStagedRun(options.dir);
-  const open = records.filter((r) => !(staged(r) || r.status === 'skipped'));
-  if (open.length > 0) throw stagedRunUnfinishedError(options.dir, open.map((r) => `${r.name} (${r.status})`));
-  const { journal } = await openJournal(options.dir, {
-    runId: snapshot.run.runId,
-    sha: snapshot.run.sha,
-    target: snapshot.run.target,
-    registry: snapshot.run.registry,
-    packages: snapshot.run.packages,
-    resume: 'auto',
+  const { snapshot, records, journal, levelOf } = await reopenStagedRun(options.dir, (open) => {
+    // Approving goes all the way or not at all: a run that did not stage every package is rejected and staged again.
+    if (open.length > 0) throw stagedRunUnfinishedError(options.dir, open.map((r) => `${r.name} (${r.status})`));
   });
   const entries: StagedVersion[] = [];
-  const levelOf = new Map(records.map((r) => [r.name, r.level ?? 0]));
   const stagedRecords = records.filter(staged);
   for (const r of stagedRecords) {
     // The run recorded each package's dependency level: a version goes live after every lower level.
@@ -119,15 +118,7 @@ export async function approveStagedRun(options: StagedRunOptions): Promise<Stage
 
 export async function rejectStagedRun(options: StagedRunOptions): Promise<StagedRunResult> {
   const withOtp = otpCaller(options);
-  const { snapshot, records } = await loadStagedRun(options.dir);
-  const { journal } = await openJournal(options.dir, {
-    runId: snapshot.run.runId,
-    sha: snapshot.run.sha,
-    target: snapshot.run.target,
-    registry: snapshot.run.registry,
-    packages: snapshot.run.packages,
-    resume: 'auto',
-  });
+  const { snapshot, records, journal, levelOf } = await reopenStagedRun(options.dir);
   const outcomes = new Map<string, string>();
   for (const r of records) {
     if (r.status !== 'staged' || !r.stageId) continue;
@@ -145,7 +136,6 @@ export async function rejectStagedRun(options: StagedRunOptions): Promise<Staged
     options.log(`${r.name}@${r.version} ${answer === 'rejected' ? `rejected (stage ${stageId})` : `stage ${stageId} was gone already`}`);
   }
   if (outcomes.size > 0 && [...outcomes.values()].some((o) => o !== 'live')) await journal.finish('failed');
-  const levelOf = new Map(records.map((r) => [r.name, r.level ?? 0]));
   return { runId: snapshot.run.runId, registry: snapshot.run.registry, packages: rows(records, levelOf, (r) => outcomes.get(r.name) ?? (r.status === 'published' ? 'live' : r.status)) };
 }
 

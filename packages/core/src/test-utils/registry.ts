@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { startFaultProxy, FaultProxy, FaultProxyOptions } from '../../../../tools/registry/fault-proxy';
 import { startRegistry, writeNpmrc, Registry } from '../../../../tools/registry/verdaccio';
+import { createStagingFront, type StagingFront } from '../../../../tools/registry/staging';
 
 export { writeNpmrc };
 export type { FaultProxy, Registry };
@@ -51,6 +52,51 @@ export async function startTestRegistry(proxyOptions: Omit<FaultProxyOptions, 't
       await p.stop();
       await registry.stop();
       rmSync(workspace, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface StagingRegistry {
+  /** The registry behind the front. */
+  readonly t: TestRegistry;
+  /** A scratch dir for packing, removed after the spec. */
+  readonly scratch: string;
+  /** npm's staging endpoints in front of Verdaccio: an approved stage becomes a real publish. */
+  readonly front: StagingFront;
+}
+
+/**
+ * For a spec file: a real Verdaccio behind the fault proxy whose front speaks
+ * npm's staging endpoints, asking `otp` for approvals and rejections; started
+ * in beforeAll, stopped in afterAll. Read its fields inside tests.
+ */
+export function useStagingRegistry(scratchPrefix: string, otp: string): StagingRegistry {
+  let t: TestRegistry | undefined;
+  let scratch: string | undefined;
+  let front: StagingFront | undefined;
+  beforeAll(async () => {
+    t = await startTestRegistry();
+    scratch = mkdtempSync(path.join(os.tmpdir(), scratchPrefix));
+    front = createStagingFront({ target: t.registry.url, registryToken: t.registry.token, otp });
+    t.proxy.setOptions({ front });
+  }, 120_000);
+  afterAll(async () => {
+    await t?.stop();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('useStagingRegistry: read its fields inside tests (beforeAll starts it)');
+    return value;
+  };
+  return {
+    get t() {
+      return started(t);
+    },
+    get scratch() {
+      return started(scratch);
+    },
+    get front() {
+      return started(front);
     },
   };
 }
