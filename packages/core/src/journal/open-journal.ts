@@ -2,7 +2,7 @@ import { mapLimit } from '../util/map-limit';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { writeFileDurable } from '../atomic/write-durable';
-import { endedWell, isFinal, isPackageStatus } from '../publish/status';
+import { endedBadly, endedWell, isFinal, isPackageStatus } from '../publish/status';
 import { redactUrls } from '../util/display';
 import { journalCorruptError, journalMisuseError, journalOptionsError, journalRunReplacedError, journalShaMismatchError, journalVersionConflictError } from './errors';
 import {
@@ -368,7 +368,7 @@ class JournalHandle implements Journal {
     const allowed = ENTERED_FROM[status];
     if (allowed && !allowed.includes(current.status)) throw journalMisuseError(`${name}: cannot go from '${current.status}' to '${status}'.`);
     const now = this.ctx.now();
-    const error = patch.error ?? (status === 'failed' || status === 'blocked' ? current.error : undefined);
+    const error = patch.error ?? (endedBadly(status) ? current.error : undefined);
     const skippedReason = patch.skippedReason ?? (status === 'skipped' ? current.skippedReason : undefined);
     const level = patch.level ?? current.level;
     const integrity = patch.integrity ?? current.integrity;

@@ -1,4 +1,4 @@
-import { FINAL_STATUSES, IN_FLIGHT_STATUSES, PACKAGE_STATUSES, PackageStatus, compareSummaryRows, countStatuses, endedWell, isFinal, isPackageStatus, summarizeRows } from './status';
+import { FINAL_STATUSES, IN_FLIGHT_STATUSES, PACKAGE_STATUSES, PackageStatus, compareSummaryRows, countStatuses, endedBadly, endedWell, isFinal, isPackageStatus, summarizeRows } from './status';
 
 describe('package statuses', () => {
   it('every status is exactly one of: pending, in flight, final', () => {
@@ -16,6 +16,9 @@ describe('package statuses', () => {
     expect(well).toEqual(['published', 'skipped', 'staged']);
     expect(PACKAGE_STATUSES.filter((s) => endedWell(s, true))).toEqual(['pending', 'published', 'skipped', 'staged']);
     expect(PACKAGE_STATUSES.filter((s) => isFinal(s))).toEqual(['published', 'skipped', 'failed', 'blocked', 'staged']);
+    // ended badly: the final statuses that did not end well
+    expect(PACKAGE_STATUSES.filter((s) => endedBadly(s))).toEqual(PACKAGE_STATUSES.filter((s) => isFinal(s) && !endedWell(s)));
+    expect(endedBadly(undefined)).toBe(false);
   });
 
   it('counts every status that is not final as pending, and sorts rows by level then name without touching its input', () => {

@@ -39,6 +39,11 @@ export function endedWell(status: PackageStatus, dryRun = false): boolean {
   return status === 'published' || status === 'skipped' || status === 'staged' || (dryRun && status === 'pending');
 }
 
+/** Did the package end in failure: its own (failed), or a dependency's (blocked)? */
+export function endedBadly(status: PackageStatus | undefined): boolean {
+  return status === 'failed' || status === 'blocked';
+}
+
 /** What a summary counts; every status not final counts as pending. */
 export type SummaryCounts = Record<'published' | 'staged' | 'skipped' | 'failed' | 'blocked' | 'pending', number>;
 

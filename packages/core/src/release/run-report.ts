@@ -1,4 +1,4 @@
-import { IN_FLIGHT_STATUSES, isFinal, summarizeRows } from '../publish/status';
+import { IN_FLIGHT_STATUSES, endedBadly, isFinal, summarizeRows } from '../publish/status';
 import type { PackageStatus, PublishSummary, ReleasePackage } from '../publish/types';
 
 /** A package's journal record, as far as the report needs it. */
@@ -94,7 +94,7 @@ export function unreachablePackages(records: readonly RecordView[], depsOf: Read
     let cause: string | undefined;
     for (const dep of depsOf.get(name) ?? []) {
       const s = status.get(dep);
-      if (s === 'failed' || s === 'blocked') cause = dep;
+      if (endedBadly(s)) cause = dep;
       else if (s !== undefined && !isFinal(s)) cause = causeOf(dep, seen);
       if (cause) break;
     }
