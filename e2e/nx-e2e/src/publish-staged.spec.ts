@@ -10,10 +10,9 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { expectSuccess } from './utils/temp-workspace';
-import { PackageSpec, PublishRegistry, PublishWorkspace, show, usePublishSuite, waitFor } from './utils/publish-workspace';
+import { PublishRegistry, PublishWorkspace, show, twelvePackages, usePublishSuite, waitFor } from './utils/publish-workspace';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { createStagingFront } = require('../../../tools/registry/staging.js');
+import { createStagingFront, type StagingFront } from '../../../tools/registry/staging';
 
 const TEST_TIMEOUT_MS = 420_000;
 const CODE = '864209';
@@ -24,24 +23,12 @@ let reg: PublishRegistry;
 const workspace = usePublishSuite((r) => {
   reg = r;
 });
-let front: { approvals: Array<{ name: string; version: string }> };
+let front: StagingFront;
 beforeAll(() => {
   front = createStagingFront({ target: reg.registry.url, registryToken: reg.registry.token, otp: CODE });
-  reg.proxy.setOptions({ front } as never);
+  reg.proxy.setOptions({ front });
 });
 afterAll(() => reg?.proxy.setOptions({ front: undefined }));
-
-/** 12 packages in 4 levels of 3: level n+1 depends on two packages of level n. */
-function twelvePackages(): PackageSpec[] {
-  const specs: PackageSpec[] = [];
-  for (let level = 0; level < 4; level++) {
-    for (let i = 0; i < 3; i++) {
-      const deps = level === 0 ? undefined : { [`l${level - 1}p${i}`]: 'workspace:^', [`l${level - 1}p${(i + 1) % 3}`]: 'workspace:*' };
-      specs.push({ short: `l${level}p${i}`, dependencies: deps });
-    }
-  }
-  return specs;
-}
 
 interface CliRun {
   child: ReturnType<typeof spawn>;

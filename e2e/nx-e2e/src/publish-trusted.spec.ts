@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CiIdentity, TrustedPublishingFront, createTrustedPublishingFront, startCiIdentity } from '../../../tools/registry/trusted-publishing';
 import { expectSuccess } from './utils/temp-workspace';
-import { PackageSpec, PublishRegistry, PublishWorkspace, expectDependencyOrder, expectEveryVersionOnce, show, summaryCounts, usePublishSuite } from './utils/publish-workspace';
+import { PublishRegistry, PublishWorkspace, expectDependencyOrder, expectEveryVersionOnce, show, summaryCounts, twelvePackages, usePublishSuite } from './utils/publish-workspace';
 import { filesUnder } from './utils/files';
 
 const TEST_TIMEOUT_MS = 300_000;
@@ -28,18 +28,6 @@ afterAll(async () => {
   reg?.proxy.setOptions({ front: undefined });
   await ci?.stop();
 });
-
-/** 12 packages in 4 levels of 3: level n+1 depends on two packages of level n. */
-function twelvePackages(): PackageSpec[] {
-  const specs: PackageSpec[] = [];
-  for (let level = 0; level < 4; level++) {
-    for (let i = 0; i < 3; i++) {
-      const deps = level === 0 ? undefined : { [`l${level - 1}p${i}`]: 'workspace:^', [`l${level - 1}p${(i + 1) % 3}`]: 'workspace:*' };
-      specs.push({ short: `l${level}p${i}`, dependencies: deps });
-    }
-  }
-  return specs;
-}
 
 /** Every file under `dir` (journal, lock dir), path → text. */
 function textsUnder(dir: string): Array<[string, string]> {

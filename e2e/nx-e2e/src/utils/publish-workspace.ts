@@ -175,6 +175,18 @@ export function sixPackages(): PackageSpec[] {
   ];
 }
 
+/** 12 packages in 4 levels of 3: level n+1 depends on two packages of level n (workspace:^ and workspace:*). */
+export function twelvePackages(): PackageSpec[] {
+  const specs: PackageSpec[] = [];
+  for (let level = 0; level < 4; level++) {
+    for (let i = 0; i < 3; i++) {
+      const deps = level === 0 ? undefined : { [`l${level - 1}p${i}`]: 'workspace:^', [`l${level - 1}p${(i + 1) % 3}`]: 'workspace:*' };
+      specs.push({ short: `l${level}p${i}`, dependencies: deps });
+    }
+  }
+  return specs;
+}
+
 export const DEP_FIELDS = ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'] as const;
 
 export interface NxRun {
