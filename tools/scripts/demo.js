@@ -12,7 +12,9 @@
  *     once with lockBackend "git" (tools/scripts/demo-publish.js);
  *  2. generate under contention: three `nx run docs:generate --skip-nx-cache`
  *     at once on one outDir while a reader process checks every generated
- *     file in a loop, then the Nx cache hit.
+ *     file in a loop;
+ *  3. the Nx cache: a generate target with "stash": true, whose cache hits
+ *     rewrite every file of its outDir while the reader checks them.
  * Exits 1 if anything went wrong. LOCKSTEP_DEMO_KEEP=1 keeps the temp dir.
  */
 const fs = require('fs');
@@ -36,6 +38,10 @@ const {
 
 const PROJECT = 'docs';
 const OUT = 'dist/generated/docs';
+/** Part 3: the same generator behind a target with "stash": true (Nx caches the stash; outDir is synced from it under the lock). */
+const CACHED_PROJECT = 'docs-cached';
+const CACHED_OUT = 'dist/generated/docs-cached';
+const CACHE_HITS = 4;
 const COUNT = 300;
 const PARALLEL = 3;
 const GENERATOR_DELAY_MS = 1500;
@@ -71,9 +77,9 @@ function parseResult(lines) {
   return m && { files: +m[1], written: +m[2], unchanged: +m[3], pruned: +m[4], ms: +m[5], waitedMs: m[6] ? +m[6] : 0 };
 }
 
-/** Checks that outDir is exactly the generation `stamp` of COUNT files and holds nothing else. */
-function verifyOutDir(workspace, stamp, when) {
-  const tree = snapshotDir(path.join(workspace, OUT));
+/** Checks that outDir (OUT unless given) is exactly the generation `stamp` of COUNT files and holds nothing else. */
+function verifyOutDir(workspace, stamp, when, out = OUT) {
+  const tree = snapshotDir(path.join(workspace, out));
   const expected = generation(COUNT, stamp);
   const problems = [];
   for (const [rel, data] of Object.entries(tree)) {
@@ -84,7 +90,7 @@ function verifyOutDir(workspace, stamp, when) {
   }
   for (const rel of Object.keys(expected)) if (!(rel in tree)) problems.push(`${rel} is missing`);
   const leftovers = findLeftovers(path.join(workspace, 'dist'));
-  if (problems.length === 0 && leftovers.length === 0) ok(`${when}: ${OUT} holds exactly the ${COUNT} files of generation '${stamp}', no temp files or staging dirs`);
+  if (problems.length === 0 && leftovers.length === 0) ok(`${when}: ${out} holds exactly the ${COUNT} files of generation '${stamp}', no temp files or staging dirs`);
   else fail(`${when}: ${[...problems, ...leftovers.map((l) => `leftover ${l}`)].slice(0, 5).join('; ')}${problems.length + leftovers.length > 5 ? ' …' : ''}`);
 }
 
@@ -143,10 +149,22 @@ async function main() {
               },
             },
           },
+          [`apps/${CACHED_PROJECT}/project.json`]: {
+            name: CACHED_PROJECT,
+            root: `apps/${CACHED_PROJECT}`,
+            targets: {
+              generate: {
+                executor: '@lockstep/nx:generate',
+                inputs: ['default', { env: 'GEN_STAMP' }],
+                options: { outDir: CACHED_OUT, generator, stash: true },
+              },
+            },
+          },
         },
       });
       console.log(`  generator ${generator}: ${COUNT} self-checking files (header with path, length and sha256 of the body),`);
       console.log(`  content set by the input GEN_STAMP; it takes ${seconds(GENERATOR_DELAY_MS)} per run (simulated work, inside the lock)`);
+      console.log(`  and project '${CACHED_PROJECT}': the same generator into ${CACHED_OUT}, with "stash": true (cached by Nx through its stash)`);
     });
 
     console.log('\n━━ Part 1: publish ━━');
@@ -219,23 +237,44 @@ async function main() {
     else fail(`the reader saw bad reads: ${JSON.stringify(tally.samples.slice(0, 5))}`);
     verifyOutDir(workspace, 'v2', 'after the contended runs');
 
-    await step(`The Nx cache: nx run ${PROJECT}:generate (GEN_STAMP=v2), twice`, async () => {
-      console.log('  --skip-nx-cache neither reads nor writes the cache, so the first run executes and stores the result:');
-      const first = await nx(['run', `${PROJECT}:generate`], { GEN_STAMP: 'v2' });
-      for (const line of lockstepLines(first.output)) console.log(`    ${line}`);
-      if (first.code !== 0) fail(`nx run ${PROJECT}:generate failed:\n${first.output}`);
-      const second = await nx(['run', `${PROJECT}:generate`], { GEN_STAMP: 'v2' });
-      const hit = /Nx read the output from the cache instead of running the command for 1 out of 1 tasks/.test(second.output);
-      const taskLine = second.output.split('\n').find((line) => line.includes(`nx run ${PROJECT}:generate`));
-      console.log(`  and the second one: ${taskLine ? taskLine.trim() : '(no task line)'}, ${second.durationMs} ms`);
-      if (second.code === 0 && hit) ok('cache hit: Nx read the output from the cache and restored outDir without running the generator');
-      else fail(`expected a cache hit:\n${second.output}`);
-      verifyOutDir(workspace, 'v2', 'after the cache hit');
-      console.log('  note: Nx restores a cache hit by deleting outDir and copying the cached files in, outside lockstep;');
-      console.log('        readers during a restore can see missing files (no reader ran during this step).');
+    console.log('\n━━ Part 3: the Nx cache, without a gap ━━');
+    await step(`Two generations of ${CACHED_PROJECT} (GEN_STAMP=v1, then v2): nx run ${CACHED_PROJECT}:generate`, async () => {
+      for (const stamp of ['v1', 'v2']) {
+        const run = await nx(['run', `${CACHED_PROJECT}:generate`], { GEN_STAMP: stamp });
+        if (run.code !== 0) throw new Error(`nx run ${CACHED_PROJECT}:generate failed:\n${run.output}`);
+        for (const line of lockstepLines(run.output)) console.log(`  ${line}`);
+      }
+      console.log(`  Nx ran ${CACHED_PROJECT}:generate--hold (the lock), generate--stash (cached: the generator into the stash) and generate (the sync into outDir)`);
+      verifyOutDir(workspace, 'v2', 'after two generations', CACHED_OUT);
     });
 
-    console.log(failures.length === 0 ? '\nDemo OK: every package published once in dependency order, a re-run skipped all; generate: no torn, empty or missing reads, one writer at a time, cache hit.' : `\nDemo FAILED: ${failures.length} problem(s).`);
+    await step(`${CACHE_HITS} cache hits, alternating GEN_STAMP v1 / v2 (each rewrites all ${COUNT} files), a reader checking every file in a loop`, async () => {
+      const reader = await startReader(path.join(workspace, CACHED_OUT), COUNT, path.join(tmp, 'reader-cached.json'));
+      let tally;
+      let hits = 0;
+      try {
+        for (let i = 0; i < CACHE_HITS; i++) {
+          const stamp = i % 2 === 0 ? 'v1' : 'v2';
+          const run = await nx(['run', `${CACHED_PROJECT}:generate`], { GEN_STAMP: stamp });
+          const hit = new RegExp(`nx run ${CACHED_PROJECT}:generate--stash\\s+\\[local cache\\]`).test(run.output);
+          if (run.code !== 0) fail(`nx run ${CACHED_PROJECT}:generate (${stamp}) failed:\n${run.output}`);
+          if (hit) hits++;
+          const synced = lockstepLines(run.output).find((line) => line.includes('from the stash'));
+          console.log(`  GEN_STAMP=${stamp}: ${hit ? 'cache hit' : 'NOT a cache hit'}, ${run.durationMs} ms${synced ? `; ${synced}` : ''}`);
+        }
+      } finally {
+        tally = await reader.stop();
+      }
+      if (hits === CACHE_HITS) ok(`${hits} of ${CACHE_HITS} runs were cache hits: Nx restored the stash, lockstep synced outDir from it under the lock`);
+      else fail(`expected ${CACHE_HITS} cache hits, got ${hits}`);
+      const bad = { torn: tally.torn, empty: tally.empty, missing: tally.missing + tally.missingBefore, errors: tally.errors };
+      console.log(`  reader: ${tally.reads} file reads in ${tally.sweeps} sweeps; torn ${bad.torn}, empty ${bad.empty}, missing ${bad.missing}, other errors ${bad.errors}`);
+      if (Object.values(bad).every((n) => n === 0)) ok('the reader never saw a torn, empty or missing file while Nx restored from its cache');
+      else fail(`the reader saw bad reads during the cache hits: ${JSON.stringify(tally.samples.slice(0, 5))}`);
+      verifyOutDir(workspace, CACHE_HITS % 2 === 0 ? 'v2' : 'v1', 'after the cache hits', CACHED_OUT);
+    });
+
+    console.log(failures.length === 0 ? '\nDemo OK: every package published once in dependency order, a re-run skipped all; generate: no torn, empty or missing reads, one writer at a time, cache hits without a gap.' : `\nDemo FAILED: ${failures.length} problem(s).`);
   } finally {
     cleanup();
   }
