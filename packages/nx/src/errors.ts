@@ -1,4 +1,4 @@
-import { ErrorCodes, LockstepError } from '@lockstep/core';
+import { ErrorCodes, LockstepError } from '@lockstep/core/dist/errors';
 
 /**
  * The errors @lockstep/nx makes itself: options that do not normalise. Every

@@ -1,5 +1,6 @@
-import { cacheDir, type ExecutorContext, type TaskGraph } from '@nx/devkit';
-import { RunStop, createReleaseServices, runRelease, toLockstepError, type ReleaseOptions } from '@lockstep/core';
+import type { ExecutorContext, TaskGraph } from '@nx/devkit';
+import { RunStop, createReleaseServices, runRelease, toLockstepError, type ReleaseOptions } from '@lockstep/core/dist/publish-task';
+import { nxCacheDir } from './nx-cache-dir';
 import { checkRunWideOptions, normalizePublishOptions } from './normalize-options';
 import { projectInfos } from '../project-infos';
 import { runDependenciesOf, runProjectsOf } from './run-projects';
@@ -44,6 +45,7 @@ export default async function publishBatch(
     const batchProjects = [...new Set(projectOf.values())].sort();
     const invocationProjects = runProjectsOf(context.taskGraph, targetName, undefined);
     const partOfRun = invocationProjects.length > batchProjects.length && batchProjects.every((p) => invocationProjects.includes(p));
+    const cacheDir = nxCacheDir();
     const { byProject, summary } = await runRelease({
       workspaceRoot: context.root,
       cacheDir,

@@ -1,5 +1,6 @@
-import { cacheDir, type ExecutorContext } from '@nx/devkit';
-import { RunStop, createReleaseServices, runRelease, toLockstepError } from '@lockstep/core';
+import type { ExecutorContext } from '@nx/devkit';
+import { RunStop, createReleaseServices, runRelease, toLockstepError } from '@lockstep/core/dist/publish-task';
+import { nxCacheDir } from './nx-cache-dir';
 import { normalizePublishOptions } from './normalize-options';
 import { projectInfos } from '../project-infos';
 import { runDependenciesOf, runProjectsOf } from './run-projects';
@@ -25,6 +26,7 @@ async function publishTask(options: PublishExecutorSchema, context: ExecutorCont
     const targetName = context.targetName ?? 'publish';
     const normalized = normalizePublishOptions(options, { root: context.root, env: process.env });
     const project = context.projectName!;
+    const cacheDir = nxCacheDir();
     const { byProject, summary } = await runRelease({
       workspaceRoot: context.root,
       cacheDir,

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { AUTH_MODES, isLockstepError, parseDuration, type ReleaseOptions } from '@lockstep/core';
+import { AUTH_MODES, isLockstepError, parseDuration, type ReleaseOptions } from '@lockstep/core/dist/publish-task';
 import { badOptionError } from '../../errors';
 import type { PublishExecutorSchema } from './schema';
 
