@@ -1,9 +1,8 @@
 /**
  * npm's own packing libraries, typed for the little lockstep uses of them
  * (they ship no type declarations). Loaded with require() so no ambient
- * `declare module` can clash with another folder's, and on first use:
- * libnpmpack brings Arborist and pacote (~200 ms), which everything importing
- * @lockstep/core (generate, the CLI) would otherwise pay.
+ * `declare module` can clash with another folder's, and on first use, so
+ * what does not pack (generate, the CLI) never loads them.
  */
 
 /** The part of an Arborist node npm-packlist reads for a project root without bundled dependencies. */
@@ -22,8 +21,12 @@ export interface PacklistOptions {
 }
 
 type Packlist = (tree: PacklistTree, options: PacklistOptions) => Promise<string[]>;
-type LibNpmPack = (spec: string, options: { ignoreScripts: boolean }) => Promise<Buffer>;
-type Ssri = { fromData(data: Uint8Array, options: { algorithms: string[] }): { toString(): string } };
+/** node-tar's create (`tar.c`) without a file: a stream of the gzipped archive. */
+type TarCreate = (options: Record<string, unknown>, files: string[]) => NodeJS.ReadableStream & { concat(): Promise<Buffer> };
+/** pacote's own tar options for a directory (prefix, portable, gzip 9, fixed mtime, bins +x): what `npm pack` uses. */
+type TarCreateOptions = (manifest: Record<string, unknown>) => Record<string, unknown>;
+/** @npmcli/package-json, for the one normalisation pacote applies that changes the tarball: `bin` (and `directories.bin`). */
+type PackageJsonClass = { normalize(dir: string, options: { steps: string[] }): Promise<{ content: Record<string, unknown> }> };
 
 export interface NpaResult {
   type: string;
@@ -36,11 +39,14 @@ export interface NpaResult {
 type Npa = { resolve(name: string, spec: string, where?: string): NpaResult };
 
 let packlistModule: Packlist | undefined;
-let packModule: LibNpmPack | undefined;
-let ssriModule: Ssri | undefined;
+let tarModule: { c: TarCreate } | undefined;
+let tarOptionsModule: TarCreateOptions | undefined;
+let packageJsonModule: PackageJsonClass | undefined;
 let npaModule: Npa | undefined;
 
 export const packlist = (): Packlist => (packlistModule ??= require('npm-packlist'));
-export const libnpmpack = (): LibNpmPack => (packModule ??= require('libnpmpack'));
-export const ssri = (): Ssri => (ssriModule ??= require('ssri'));
+export const tarCreate = (): TarCreate => (tarModule ??= require('tar')).c;
+// pacote's DirFetcher.tarCreateOptions, without loading pacote (its fetchers, Arborist, npm-registry-fetch).
+export const tarCreateOptions = (): TarCreateOptions => (tarOptionsModule ??= require('pacote/lib/util/tar-create-options.js'));
+export const packageJson = (): PackageJsonClass => (packageJsonModule ??= require('@npmcli/package-json'));
 export const npa = (): Npa => (npaModule ??= require('npm-package-arg'));

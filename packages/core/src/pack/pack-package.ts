@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { mapLimit } from '../util/map-limit';
 import { npmPackError } from './errors';
-import { libnpmpack, ssri } from './npm-libs';
+import { packageJson, tarCreate, tarCreateOptions } from './npm-libs';
 import { Manifest } from './read-manifest';
 import { StageOptions, stagePackage } from './stage-package';
 
@@ -34,9 +34,12 @@ const WRITE_CONCURRENCY = 16;
 /**
  * Packs a package for publishing from a staged copy, never from (or into) the
  * source folder: stagePackage's files are written to a fresh folder under
- * `stagingRoot`, packed there by libnpmpack without lifecycle scripts (npm's
- * own tar layout: fixed mtimes, portable headers, gzip level 9, so the same
- * content gives the same bytes), and the folder is removed however it ends.
+ * `stagingRoot`, packed there by node-tar with pacote's own options for a
+ * folder (what `npm pack` does: `package/` prefix, portable headers, fixed
+ * mtimes, gzip level 9, bins +x, so the same content gives the same bytes),
+ * and the folder is removed however it ends. No lifecycle script runs.
+ * libnpmpack would list the files again (Arborist + npm-packlist) and read
+ * the manifest through pacote: the list and the manifest are already here.
  */
 export async function packPackage(packageDir: string, options: PackOptions): Promise<PackResult> {
   const staged = await stagePackage(packageDir, options);
@@ -54,14 +57,14 @@ export async function packPackage(packageDir: string, options: PackOptions): Pro
     });
     let tarball: Buffer;
     try {
-      tarball = await libnpmpack()(pkgDir, { ignoreScripts: true });
+      tarball = await tarPackage(pkgDir, staged.manifest, staged.files.map((f) => f.path));
     } catch (error) {
       throw npmPackError(staged.manifest.name, staged.manifest.version, error);
     }
     return {
       manifest: staged.manifest,
       tarball,
-      integrity: ssri().fromData(tarball, { algorithms: ['sha512'] }).toString(),
+      integrity: `sha512-${createHash('sha512').update(tarball).digest('base64')}`,
       shasum: createHash('sha1').update(tarball).digest('hex'),
       files: staged.files.map((f) => f.path),
       size: tarball.length,
@@ -70,4 +73,18 @@ export async function packPackage(packageDir: string, options: PackOptions): Pro
   } finally {
     await fsp.rm(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * The gzipped tarball of `files` (npm-packlist's list, in its order) under
+ * `dir`, as pacote's DirFetcher makes it. Its bin rule reads the manifest
+ * pacote would read (`bin` normalised by @npmcli/package-json: a string
+ * becomes `{ name: path }`, `./` is dropped, `directories.bin` expands), so
+ * the manifest is normalised only when it declares bins.
+ */
+async function tarPackage(dir: string, manifest: Manifest, files: string[]): Promise<Buffer> {
+  const raw: Record<string, unknown> = manifest;
+  const directories = raw.directories as { bin?: unknown } | undefined;
+  const read = raw.bin || directories?.bin ? (await packageJson().normalize(dir, { steps: ['bin', 'binDir'] })).content : raw;
+  return tarCreate()({ ...tarCreateOptions()({ ...read, _resolved: dir }) }, files).concat();
 }
