@@ -25,7 +25,14 @@ export interface NpmRegistryFetch {
   (uri: string, options?: FetchOptions): Promise<FetchResponse>;
   json(uri: string, options?: FetchOptions): Promise<unknown>;
   getAuth(uri: string, options?: FetchOptions): NpmAuth;
-  pickRegistry(spec: string, options?: FetchOptions): string;
+  pickRegistry(spec: string | NpaSpec, options?: FetchOptions): string;
+}
+
+/** npm-package-arg's answer for `name@version`: what the registry picks and the URL path need. */
+export interface NpaSpec {
+  name: string | null;
+  scope?: string;
+  escapedName: string;
 }
 
 export interface LibNpmPublish {
@@ -86,10 +93,12 @@ export interface SsriIntegrity {
 let fetchModule: NpmRegistryFetch | undefined;
 let publishModule: LibNpmPublish | undefined;
 let ssriModule: Ssri | undefined;
+let npaModule: { resolve(name: string, spec: string): NpaSpec } | undefined;
 
 export const npmFetch = (): NpmRegistryFetch => (fetchModule ??= require('npm-registry-fetch'));
 export const libnpmpublish = (): LibNpmPublish => (publishModule ??= require('libnpmpublish'));
 export const ssri = (): Ssri => (ssriModule ??= require('ssri'));
+export const npa = () => (npaModule ??= require('npm-package-arg'));
 export const loadNpmcliConfig = (): { Config: NpmcliConfigClass; defs: NpmcliDefinitions } => ({
   Config: require('@npmcli/config'),
   defs: require('@npmcli/config/lib/definitions'),

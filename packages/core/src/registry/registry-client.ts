@@ -7,6 +7,7 @@ import { loadNpmConfig, normalizeRegistry } from './npm-config';
 import { FetchOptions, libnpmpublish, npmFetch } from './npm-libs';
 import { TrustedPublishing, createTrustedPublishing, usesTrustedPublishing } from './oidc';
 import { attachProvenance, provenanceFailure } from './provenance';
+import { putPublish } from './put-publish';
 import { createRedactor } from './redact';
 import {
   RegistryErrorContext,
@@ -46,9 +47,16 @@ const FRESH_JSON_GET = {
   headers: { accept: 'application/json', 'cache-control': 'no-cache' },
 } as const;
 
+/**
+ * npm's libraries. A plain upload is the publish document PUT by
+ * npm-registry-fetch (put-publish.ts: libnpmpublish's very document, without
+ * loading it); provenance (signed or from a file) and staging are
+ * libnpmpublish's own.
+ */
 const defaultTransport: RegistryTransport = {
   fetch: (uri, options) => npmFetch()(uri, options),
-  publish: (manifest, tarball, options) => libnpmpublish().publish(manifest, tarball, options),
+  publish: (manifest, tarball, options) =>
+    options?.provenance || options?.provenanceFile || options?.stage ? libnpmpublish().publish(manifest, tarball, options) : putPublish(manifest, tarball, options ?? {}),
 };
 
 /**
