@@ -3,7 +3,7 @@ import { performance } from 'perf_hooks';
 import { ErrorCodes, LockstepError, toLockstepError } from '../errors';
 import { Plan, planLevels } from '../schedule/plan-levels';
 import { sleep } from '../util/sleep';
-import { RunResult, runScheduled } from '../schedule/run-scheduled';
+import { RunResult, Slot, runScheduled } from '../schedule/run-scheduled';
 import { endedWell, isFinal, summarizeRows } from './status';
 import { expectedVersionMissingError, outOfRunDependencyMissingError, versionExistsError } from './errors';
 import { JournalPort, PackageResult, PackageSettings, PackageStatus, PackedPackage, PublishSummary, RegistryPort, ReleasePackage } from './types';
@@ -202,25 +202,35 @@ export async function publishPackages(options: PublishPackagesOptions): Promise<
   // publish slots: whether a version exists does not depend on its dependencies.
   // A version that appears after its pre-check is still settled by the upload conflict rule.
   const prechecks = new Map<string, Promise<Awaited<ReturnType<RegistryPort['getPublished']>> | 'unknown'>>();
+  const answered = new Set<string>();
   if (options.registry && !only) {
     const registry = options.registry;
     const reads = new PQueue({ concurrency: PRECHECK_CONCURRENCY });
     const order = fullPlan.byLevel.flat().filter((n) => !byName.get(n)!.private);
     for (const name of order) {
       const pkg = byName.get(name)!;
-      prechecks.set(name, reads.add(() => registry.getPublished(pkg.name, pkg.version).catch(() => 'unknown' as const)));
+      const read = reads.add(() => registry.getPublished(pkg.name, pkg.version).catch(() => 'unknown' as const));
+      prechecks.set(name, read.finally(() => answered.add(name)));
     }
   }
-  const lookUp = async (pkg: ReleasePackage) => {
+  const lookUp = async (pkg: ReleasePackage, slot?: Slot) => {
     const early = prechecks.get(pkg.name);
     if (early) {
-      const answer = await early;
+      // Its pre-check still in flight (a 429 waiting out Retry-After, say): the slot serves another package meanwhile.
+      const waitOutside = slot !== undefined && !answered.has(pkg.name);
+      if (waitOutside) slot.release();
+      let answer: Awaited<typeof early>;
+      try {
+        answer = await early;
+      } finally {
+        if (waitOutside) await slot.acquire();
+      }
       if (answer !== 'unknown') return answer;
     }
     return options.registry!.getPublished(pkg.name, pkg.version);
   };
 
-  const publishOne = async (pkg: ReleasePackage): Promise<RunResult> => {
+  const publishOne = async (pkg: ReleasePackage, slot?: Slot): Promise<RunResult> => {
     const t0 = performance.now();
     try {
       if (pkg.private) {
@@ -241,7 +251,7 @@ export async function publishPackages(options: PublishPackagesOptions): Promise<
       if (options.stage) return await stageOne(pkg, packed, t0, prior);
       const registry = options.registry!;
       await checkOutOfRunDeps(pkg);
-      const existing = await lookUp(pkg);
+      const existing = await lookUp(pkg, slot);
       if (existing) {
         if (existing.integrity !== packed.integrity) throw versionExistsError(pkg, registry.registry, existing.integrity, packed.integrity);
         const { tag } = settingsOf(pkg);
@@ -259,7 +269,7 @@ export async function publishPackages(options: PublishPackagesOptions): Promise<
       say(pkg.name, 'publishing');
       await record(pkg.name, 'publishing', { integrity: packed.integrity });
       const { tag, access, otp } = settingsOf(pkg);
-      const outcome = await registry.publish(packed.manifest, packed.tarball, { tag, access, otp, integrity: packed.integrity });
+      const outcome = await registry.publish(packed.manifest, packed.tarball, { tag, access, otp, integrity: packed.integrity, slot });
       packed.tarball = Buffer.alloc(0);
       // The slot (an upload) is free again; dependents still wait until this settles.
       return { settle: verify(pkg, packed.integrity, outcome, t0) };
@@ -339,7 +349,7 @@ export async function publishPackages(options: PublishPackagesOptions): Promise<
     }
   };
 
-  const outcome = await runScheduled(plan, (name) => (confirmOnly.has(name) ? confirmDependency(byName.get(name)!) : publishOne(byName.get(name)!)), {
+  const outcome = await runScheduled(plan, (name, slot) => (confirmOnly.has(name) ? confirmDependency(byName.get(name)!) : publishOne(byName.get(name)!, slot)), {
     concurrency: options.maxConcurrency,
     shouldStop: options.shouldStop,
     onBlocked: (name, cause) => {

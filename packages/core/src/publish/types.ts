@@ -49,7 +49,12 @@ export interface PackedPackage {
 export interface RegistryPort {
   readonly registry: string;
   getPublished(name: string, version: string): Promise<{ integrity: string; distTags: Record<string, string> } | undefined>;
-  publish(manifest: Record<string, unknown>, tarball: Buffer, options: { tag: string; access?: string; otp?: string; integrity: string }): Promise<'published' | 'already-published'>;
+  /** `slot`: the package's concurrency slot, given back while the upload waits between attempts (Retry-After, backoff). */
+  publish(
+    manifest: Record<string, unknown>,
+    tarball: Buffer,
+    options: { tag: string; access?: string; otp?: string; integrity: string; slot?: { release(): void; acquire(): Promise<void> } },
+  ): Promise<'published' | 'already-published'>;
   ensureDistTag(name: string, version: string, tag: string): Promise<boolean>;
   waitUntilVisible(name: string, version: string, integrity: string, options: { timeoutMs: number }): Promise<void>;
   /** Stages the version (npm's staged publishing) instead of publishing it; returns the stage id. Needed by a staged run. */

@@ -32,6 +32,12 @@ export interface PublishOptions {
    * your own getPublished said it is not there.
    */
   precheck?: boolean;
+  /**
+   * The caller's concurrency slot (schedule/run-scheduled's Slot): given back
+   * while the upload waits between attempts (a Retry-After, a backoff) and
+   * taken again before the next attempt, so a wait never holds a slot.
+   */
+  slot?: { release(): void; acquire(): Promise<void> };
 }
 
 export interface WaitOptions {

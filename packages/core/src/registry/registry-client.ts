@@ -118,11 +118,11 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
     ...(signal === undefined ? {} : { signal }),
   };
 
-  const retryOptions = (operation: RegistryOperation, name: string) => ({
+  const retryOptions = (operation: RegistryOperation, name: string, wait: (ms: number) => Promise<void> = sleep) => ({
     retries,
     baseMs: options.baseMs,
     capMs: options.capMs,
-    sleep,
+    sleep: wait,
     random: options.random,
     name,
     operation,
@@ -144,13 +144,19 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
   };
 
   /** Runs a retried request; failures become LockstepErrors with the attempt count. */
-  async function retried<T>(operation: RegistryOperation, name: string, extra: { version?: string; tag?: string; registry?: string }, fn: (attempt: number) => Promise<T>): Promise<T> {
+  async function retried<T>(
+    operation: RegistryOperation,
+    name: string,
+    extra: { version?: string; tag?: string; registry?: string },
+    fn: (attempt: number) => Promise<T>,
+    wait?: (ms: number) => Promise<void>,
+  ): Promise<T> {
     let attempts = 0;
     try {
       return await withRetries((attempt) => {
         attempts = attempt + 1;
         return fn(attempt);
-      }, retryOptions(operation, name));
+      }, retryOptions(operation, name, wait));
     } catch (error) {
       if (signal?.aborted) throw abortReason(signal);
       throw toRegistryError(error, errorContext(operation, name, attempts, extra));
@@ -232,6 +238,18 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
       // upload after one whose answer was lost: is the version there?
       let lookFirst = publishOptions.precheck !== false;
       let mayHaveLanded = false;
+      const { slot } = publishOptions;
+      // Between attempts the caller's slot is free for others; the next attempt takes it again.
+      const waitOutsideSlot = slot
+        ? async (ms: number) => {
+            slot.release();
+            try {
+              await sleep(ms);
+            } finally {
+              await slot.acquire();
+            }
+          }
+        : undefined;
       return retried('publish', name, { version }, async () => {
         if (lookFirst) {
           const seen = await fetchVersion(name, version);
@@ -283,7 +301,7 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
           }
           throw error;
         }
-      });
+      }, waitOutsideSlot);
     },
 
     async ensureDistTag(name, version, tag) {

@@ -1,4 +1,3 @@
-import PQueue from 'p-queue';
 import { Plan } from './plan-levels';
 
 export type NodeOutcome = 'done' | 'failed' | 'blocked' | 'not-started';
@@ -9,6 +8,17 @@ export type NodeOutcome = 'done' | 'failed' | 'blocked' | 'not-started';
  * counts as done (and its dependents may start) only when it has settled.
  */
 export type RunResult = boolean | { settle: Promise<boolean> };
+
+/**
+ * A node's hold on its slot. A node that waits for something that is not
+ * work (a registry's Retry-After, an answer another request is fetching)
+ * may give the slot back meanwhile and take it again before it goes on; a
+ * node taking its slot back goes ahead of nodes not started yet.
+ */
+export interface Slot {
+  release(): void;
+  acquire(): Promise<void>;
+}
 
 export interface ScheduleOptions {
   /** Runs (slot holders) at once. */
@@ -27,11 +37,12 @@ export interface ScheduleResult {
 /**
  * Dependency-driven scheduling: a node starts as soon as all of its own
  * in-plan dependencies are done (no level barrier), at most `concurrency`
- * holding a slot at once. A failure blocks every transitive dependent while
- * independent branches go on.
+ * holding a slot at once (in the order they became ready; see Slot for a
+ * node that gives its slot back while it waits). A failure blocks every
+ * transitive dependent while independent branches go on.
  */
-export async function runScheduled(plan: Plan, run: (name: string) => Promise<RunResult>, options: ScheduleOptions): Promise<ScheduleResult> {
-  const queue = new PQueue({ concurrency: Math.max(1, options.concurrency) });
+export async function runScheduled(plan: Plan, run: (name: string, slot: Slot) => Promise<RunResult>, options: ScheduleOptions): Promise<ScheduleResult> {
+  const slots = new Slots(Math.max(1, options.concurrency));
   const outcomes = new Map<string, NodeOutcome>([...plan.levels.keys()].map((n) => [n, 'not-started']));
   const blockedBy = new Map<string, string>();
   const waitingOn = new Map([...plan.deps].map(([name, deps]) => [name, deps.length]));
@@ -64,13 +75,34 @@ export async function runScheduled(plan: Plan, run: (name: string) => Promise<Ru
 
   const start = (name: string) => {
     active++;
-    void queue
-      .add(async (): Promise<RunResult | undefined> => {
-        if (options.shouldStop?.() || outcomes.get(name) !== 'not-started') return undefined;
+    void slots
+      .acquire(false)
+      .then(async (): Promise<RunResult | undefined> => {
+        let held = true;
+        let ended = false;
+        const slot: Slot = {
+          release: () => {
+            if (held) {
+              held = false;
+              slots.release();
+            }
+          },
+          acquire: async () => {
+            if (held || ended) return;
+            await slots.acquire(true);
+            // The node ended meanwhile (an abort ended its wait early): the slot goes straight back.
+            if (ended) slots.release();
+            else held = true;
+          },
+        };
         try {
-          return await run(name);
+          if (options.shouldStop?.() || outcomes.get(name) !== 'not-started') return undefined;
+          return await run(name, slot);
         } catch {
           return false;
+        } finally {
+          slot.release();
+          ended = true;
         }
       })
       .then(async (result) => {
@@ -88,4 +120,24 @@ export async function runScheduled(plan: Plan, run: (name: string) => Promise<Ru
   for (const name of roots) start(name);
   await allSettled;
   return { outcomes, blockedBy };
+}
+
+/** A counting semaphore: FIFO for new holders, and a returning holder goes first. */
+class Slots {
+  private readonly waiting: Array<() => void> = [];
+  constructor(private free: number) {}
+
+  acquire(first: boolean): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => (first ? this.waiting.unshift(resolve) : this.waiting.push(resolve)));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
 }
