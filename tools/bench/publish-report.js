@@ -12,6 +12,12 @@ const PUBLISH_BUDGETS = {
   journalFlatRatio: 1.25,
   planningMs: 10_000,
   peakRssMiB: 300,
+  /** side-by-side (issue 13): the default command's wall on 60 packages */
+  defaultMs: 4_000,
+  /** side-by-side: lockstep's CPU per package over Lerna's, same run */
+  cpuOverLerna: 1.0,
+  /** side-by-side: per-task wall over Nx's per-task floor (the do-nothing executor) */
+  perTaskOverFloor: 1.3,
 };
 
 const ms = (v) => (Number.isFinite(v) ? (v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : v >= 10 ? `${v.toFixed(0)} ms` : `${v.toFixed(2)} ms`) : '—');
@@ -247,4 +253,175 @@ function borderlinePublish(rows) {
   return rows.filter((r) => r.pass === 'mixed').map((r) => r.metric.trim());
 }
 
-module.exports = { PUBLISH_BUDGETS, buildPublishRows, publishNotes, missedPublish, borderlinePublish };
+const s1 = (v) => (Number.isFinite(v) ? `${(v / 1000).toFixed(2)} s` : '—');
+
+/** The side-by-side per-tool table (markdown): wall, CPU, registry CPU, bound from the proxy, verification. */
+function sideBySideTable(sbs) {
+  const a = sbs.analysis;
+  const header = '| tool | wall | CPU of its process tree (per package) | registry CPU | bound from the proxy log (critical path; Σ ÷ 4) | wall ÷ bound | requests per package; peak in flight | largest process | verified |';
+  const lines = [header, '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |'];
+  for (const v of sbs.config.variants) {
+    const t = a.tools[v];
+    const publishes = Number.isFinite(t.boundMs);
+    lines.push(
+      `| ${sbs.labels[v]} (n=${t.n}${t.invalid ? `, ${t.invalid} invalid` : ''}) | ${s1(t.wall.median)} | ${s1(t.cpuMs)} (${ms(t.cpuPerPackageMs)}) | ${publishes ? s1(t.registryCpuMs) : '—'} | ` +
+        `${publishes ? `${s1(t.boundMs)} (${s1(t.criticalPathMs)}; ${s1(t.sumOverConcurrencyMs)})` : '—'} | ${publishes ? x(t.overBound) : '—'} | ` +
+        `${publishes ? `${t.requestsPerPackage.toFixed(2)}; ${t.peakInFlight}` : '—'} | ${mib(t.maxRssMiB)} | ${publishes ? (t.n ? `${t.sameBytes === sbs.config.packages ? 'all byte-identical to a local pack' : 'all: same files as a local pack'}` : '—') : 'n/a'} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Budget rows of the side-by-side run (issue 13). */
+function buildSideBySideRows(sbs) {
+  const a = sbs.analysis;
+  const t = a.tools;
+  const p = a.paired;
+  const rows = [];
+  const B = PUBLISH_BUDGETS;
+  const n = (v) => ` (n=${t[v].n})`;
+  if (t.batch) {
+    rows.push({
+      metric: `side-by-side: lockstep --batch over the bound of its own run${n('batch')}`,
+      median: ms(t.batch.wall.median),
+      p95: ms(t.batch.wall.p95),
+      ratio: `${x(t.batch.overBound)} (of medians ${x(t.batch.overBoundOfMedians)}); peak ${t.batch.peakInFlight} in flight`,
+      budget: `≤ ${B.wallOverBound.toFixed(2)}x bound`,
+      pass: verdictOf(t.batch.overBound, t.batch.overBoundOfMedians),
+    });
+  }
+  if (t.default) {
+    rows.push({
+      metric: `side-by-side: lockstep default settings (no flag)${n('default')}`,
+      median: ms(t.default.wall.median),
+      p95: ms(t.default.wall.p95),
+      ratio: `${x(t.default.overBound)} its bound`,
+      budget: `≤ ${B.defaultMs / 1000} s`,
+      pass: t.default.wall.median <= B.defaultMs,
+    });
+  }
+  if (t.lerna) {
+    for (const v of ['batch', 'default']) {
+      if (!t[v]) continue;
+      const ofMedians = t[v].cpuPerPackageMs / t.lerna.cpuPerPackageMs;
+      rows.push({
+        metric: `side-by-side: CPU per package, lockstep ${v} vs Lerna (${ms(t.lerna.cpuPerPackageMs)})`,
+        median: ms(t[v].cpuPerPackageMs),
+        p95: '—',
+        ratio: `${x(ofMedians)} Lerna (same-round pairs ${x(p[`${v}CpuOverLerna`])})`,
+        budget: `≤ ${B.cpuOverLerna.toFixed(2)}x Lerna`,
+        pass: verdictOf(ofMedians, p[`${v}CpuOverLerna`], B.cpuOverLerna),
+      });
+    }
+    if (t.batch) {
+      rows.push({
+        metric: 'side-by-side: wall, lockstep --batch vs Lerna',
+        median: ms(t.batch.wall.median),
+        p95: '—',
+        ratio: `${x(t.batch.wall.median / t.lerna.wall.median)} Lerna's ${s1(t.lerna.wall.median)} (same-round pairs ${x(p.batchWallOverLerna)})`,
+        budget: '—',
+      });
+    }
+  }
+  if (t['per-task'] && t['noop-per-task']) {
+    const ofMedians = t['per-task'].wall.median / t['noop-per-task'].wall.median;
+    rows.push({
+      metric: `side-by-side: lockstep per task vs Nx's per-task floor (${s1(t['noop-per-task'].wall.median)})${n('per-task')}`,
+      median: ms(t['per-task'].wall.median),
+      p95: ms(t['per-task'].wall.p95),
+      ratio: `${x(ofMedians)} floor (same-round pairs ${x(p.perTaskOverFloor)}); ${x(t['per-task'].overBound)} its bound`,
+      budget: `≤ ${B.perTaskOverFloor.toFixed(2)}x floor`,
+      pass: verdictOf(ofMedians, p.perTaskOverFloor, B.perTaskOverFloor),
+    });
+  }
+  return rows;
+}
+
+function sideBySideNotes(sbs) {
+  const c = sbs.config;
+  const out = [
+    `- side-by-side: ${c.packages} packages in ${c.levels} levels (${c.edges} internal dependencies), proxy +${c.latencyMs} ms per request, concurrency ${c.concurrency}; ` +
+      `${c.reps} rounds, tools in a rotating order, each run on a fresh Verdaccio; Lerna ${c.lerna ? c.lerna.version : '—'}${c.lerna && c.lerna.installedNow ? ` (installed now, ${s1(c.lerna.installMs)})` : ''}. ` +
+      `Medians; "wall ÷ bound" is each run over the bound from the proxy's log of that same run, median over runs; CPU is user + sys of the tool's whole process tree (RUSAGE_CHILDREN, Nx daemon off), registry CPU the Verdaccio process's (/proc/<pid>/stat).`,
+    `- the bound charges each request to its package as the proxy timed it (latency included): critical path = longest dependency chain of (upload + what follows it), Σ = every request; a tool that makes more requests gets a larger bound (requests per package shown), and one with more than ${c.concurrency} requests in flight can beat Σ ÷ ${c.concurrency}.`,
+  ];
+  const inv = sbs.analysis.invalidRuns;
+  if (inv.length) out.push(`- invalid runs (failed or not verified): ${inv.join(' | ')}`);
+  return out.join('\n');
+}
+
+/** Rows of `--scale`: 500 packages vs its bound, peak RSS, faults at 60 and 500, journal flat. */
+function buildScalePublishRows(sc) {
+  const a = sc.analysis;
+  const B = PUBLISH_BUDGETS;
+  const rows = [];
+  const L = a.large;
+  rows.push({
+    metric: `scale: ${L.packages} packages in ${L.levels} levels, lockstep --batch, over the bound of its own run (n=${L.free.n})`,
+    median: ms(L.free.wall.median),
+    p95: ms(L.free.wall.p95),
+    ratio: `${x(L.free.overBound)} (bound ${s1(L.free.boundMs)}; of medians ${x(L.free.wall.median / L.free.boundMs)}); peak ${L.free.peakInFlight} in flight`,
+    budget: `≤ ${B.wallOverBound.toFixed(2)}x bound`,
+    pass: verdictOf(L.free.overBound, L.free.wall.median / L.free.boundMs),
+  });
+  rows.push({
+    metric: `scale: peak RSS of the whole process tree at ${L.packages} packages (sampled every 200 ms; max over runs, faults included)`,
+    median: mib(Math.max(L.free.treePeakRssMiB, L.faults.treePeakRssMiB)),
+    p95: '—',
+    ratio: `largest process ${mib(Math.max(L.free.maxRssMiB, L.faults.maxRssMiB))}; ${Math.max(L.free.treePeakProcesses, L.faults.treePeakProcesses)} processes at the peak`,
+    budget: `< ${B.peakRssMiB} MiB`,
+    pass: Math.max(L.free.treePeakRssMiB, L.faults.treePeakRssMiB) < B.peakRssMiB,
+  });
+  for (const size of ['small', 'large']) {
+    const s = a[size];
+    const inj = s.faults.faultsInjected.length ? `${Math.min(...s.faults.faultsInjected)}–${Math.max(...s.faults.faultsInjected)} faults/run` : '';
+    rows.push({
+      metric: `faults: ${s.packages} packages, 5 % injected 429/503 (Retry-After 1 s), ${inj} (n=${s.faults.n})`,
+      median: ms(s.faults.wall.median),
+      p95: ms(s.faults.wall.p95),
+      ratio: `${x(s.faultsOverFree)} fault-free ${s1(s.free.wall.median)} (same-round pairs ${x(s.faultsOverFreePaired)})`,
+      budget: `≤ ${B.faultsOverFaultFree.toFixed(2)}x`,
+      pass: verdictOf(s.faultsOverFree, s.faultsOverFreePaired, B.faultsOverFaultFree),
+    });
+  }
+  const j = sc.journal;
+  if (j) {
+    const [small, large] = Object.keys(j.summary).map(Number).sort((p, q) => p - q);
+    rows.push({
+      metric: `journal: cost per transition, ${small} → ${large} packages in the run`,
+      median: `${ms(j.summary[small].transition.median)} → ${ms(j.summary[large].transition.median)}`,
+      p95: ms(j.summary[large].transition.p95),
+      ratio: `${x(j.ratio)} (fs floor ${x(j.floorRatio)})`,
+      budget: `≤ ${B.journalFlatRatio.toFixed(2)}x (flat)`,
+      pass: j.ratio <= B.journalFlatRatio,
+    });
+  }
+  return rows;
+}
+
+function scalePublishNotes(sc) {
+  const a = sc.analysis;
+  const out = [];
+  for (const size of ['small', 'large']) {
+    const s = a[size];
+    out.push(
+      `- scale ${s.packages} packages: fault-free ${s1(s.free.wall.median)} (bound ${s1(s.free.boundMs)}, CPU ${s1(s.free.cpuMs)}, registry CPU ${s1(s.free.registryCpuMs)}, ${Number.isFinite(s.free.requestsPerPackage) ? s.free.requestsPerPackage.toFixed(2) : '—'} requests per package); ` +
+        `with faults ${s1(s.faults.wall.median)} (CPU ${s1(s.faults.cpuMs)}); largest process ${mib(s.free.maxRssMiB)}, whole tree ${mib(s.free.treePeakRssMiB)}.`,
+    );
+  }
+  if (a.invalidRuns.length) out.push(`- invalid runs: ${a.invalidRuns.join(' | ')}`);
+  return out.join('\n');
+}
+
+module.exports = {
+  PUBLISH_BUDGETS,
+  buildPublishRows,
+  publishNotes,
+  missedPublish,
+  borderlinePublish,
+  sideBySideTable,
+  buildSideBySideRows,
+  sideBySideNotes,
+  buildScalePublishRows,
+  scalePublishNotes,
+};

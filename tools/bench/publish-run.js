@@ -16,8 +16,11 @@
  * on 2 cores with the defaults (tools/bench/README.md).
  */
 const USAGE = `Usage: node tools/bench/publish-run.js [options]   (build first: npm run build)
-  --only publish|journal|scale   run only these parts (repeatable; default all three)
-  --reps N               publish rounds (3)
+  --side-by-side         Lerna vs lockstep batch / default / per task (about 3 min)
+  --scale                500 packages, faults at 60 and 500, peak RSS (about 7 min)
+  --only publish|journal|scale   run only these parts (repeatable; default all three,
+                         or none when --side-by-side or --scale is given)
+  --reps N               rounds of each mode (3)
   --baseline-reps N      rounds that also run npm sequential and the per-task no-op (1)
   --scale-reps N         scale child processes (1)
   --keep                 keep the temp workspaces
@@ -29,14 +32,18 @@ const { performance } = require('perf_hooks');
 const { runPublishBench } = require('./publish-bench');
 const { runJournalBench } = require('./journal-bench');
 const { runScaleBench } = require('./scale-bench');
-const { buildPublishRows, publishNotes, missedPublish, borderlinePublish, PUBLISH_BUDGETS } = require('./publish-report');
+const { runSideBySide } = require('./side-by-side');
+const { runScalePublish } = require('./scale-publish');
+const report = require('./publish-report');
+
+const { buildPublishRows, publishNotes, missedPublish, borderlinePublish, PUBLISH_BUDGETS } = report;
 const { repoRoot, environment, saveResults, markdownTable, busyWarning } = require('./common');
 const { staleBuilds } = require('../scripts/workspace');
 
 const coreDir = path.join(repoRoot, 'packages', 'core', 'dist');
 
 function parseArgs(argv) {
-  const args = { only: [], reps: 3, baselineReps: 1, scaleReps: 1, keep: false, out: path.join(repoRoot, 'bench-results') };
+  const args = { sideBySide: false, scale: false, only: [], reps: 3, baselineReps: 1, scaleReps: 1, keep: false, out: path.join(repoRoot, 'bench-results') };
   const int = (v, name) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} wants a positive integer, got '${v}'`);
@@ -45,6 +52,8 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--only') args.only.push(argv[++i]);
+    else if (a === '--side-by-side') args.sideBySide = true;
+    else if (a === '--scale') args.scale = true;
     else if (a === '--reps') args.reps = int(argv[++i], a);
     else if (a === '--baseline-reps') args.baselineReps = int(argv[++i], a);
     else if (a === '--scale-reps') args.scaleReps = int(argv[++i], a);
@@ -72,7 +81,8 @@ function checkBuild() {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const want = (part) => args.only.length === 0 || args.only.includes(part);
+  const modes = args.sideBySide || args.scale;
+  const want = (part) => (args.only.length === 0 ? !modes : args.only.includes(part));
   const startedAt = new Date();
   const t0 = performance.now();
   const staleBuild = checkBuild();
@@ -88,6 +98,14 @@ async function main() {
     budgets: PUBLISH_BUDGETS,
   };
 
+  if (args.sideBySide) {
+    log(`side-by-side benchmark (${args.reps} rounds) …`);
+    results.sideBySide = await runSideBySide(core, { reps: args.reps, keep: args.keep, log });
+  }
+  if (args.scale) {
+    log(`scale publish benchmark (${args.reps} rounds) …`);
+    results.scalePublish = await runScalePublish(core, { reps: args.reps, keep: args.keep, log });
+  }
   if (want('publish')) {
     log(`publish benchmark (${args.reps} rounds) …`);
     results.publish = await runPublishBench(core, { reps: args.reps, baselineReps: args.baselineReps, keep: args.keep, log });
@@ -103,7 +121,11 @@ async function main() {
   results.wallMs = performance.now() - t0;
   results.environment.loadavgAtEnd = os.loadavg();
 
-  const rows = buildPublishRows(results);
+  const rows = [
+    ...(results.sideBySide ? report.buildSideBySideRows(results.sideBySide) : []),
+    ...(results.scalePublish ? report.buildScalePublishRows(results.scalePublish) : []),
+    ...buildPublishRows(results),
+  ];
   results.table = rows;
   const miss = missedPublish(rows);
   results.missed = miss;
@@ -113,13 +135,21 @@ async function main() {
   const file = saveResults(args.out, 'publish', startedAt, results);
 
   const out = [];
-  out.push(`## lockstep publish bench — ${startedAt.toISOString()} (node ${process.version}, ${results.environment.cpus} CPUs, load ${results.environment.loadavgAtStart.map((l) => l.toFixed(1)).join(' ')})`);
+  out.push(`## lockstep publish bench — ${startedAt.toISOString()} (node ${process.version}, ${results.environment.cpus} CPUs, load ${results.environment.loadavgAtStart.map((l) => l.toFixed(1)).join(' ')} at start, ${results.environment.loadavgAtEnd.map((l) => l.toFixed(1)).join(' ')} at end)`);
   out.push('');
+  if (results.sideBySide) {
+    out.push(report.sideBySideTable(results.sideBySide));
+    out.push('');
+  }
   out.push(markdownTable(rows));
   out.push('');
-  out.push(publishNotes(results));
+  if (results.sideBySide) out.push(report.sideBySideNotes(results.sideBySide));
+  if (results.scalePublish) out.push(report.scalePublishNotes(results.scalePublish));
+  const notes = publishNotes(results);
+  if (notes) out.push(notes);
   const busy = busyWarning(Math.max(results.environment.loadavgAtStart[0], results.environment.loadavgAtEnd[0]), 'during the bench');
   if (busy) out.push(busy);
+  for (const k of ['sideBySide', 'scalePublish']) if (results[k] && results[k].failed) out.push(`- warning: some ${k} runs were invalid; their logs were kept (see above).`);
   if (results.publish && results.publish.failed) out.push(`- warning: some runs were invalid; their logs are in ${results.publish.config.base}.`);
   out.push('');
   out.push(miss.length ? `MISSED ${miss.length} budget(s): ${miss.join('; ')}` : borderline.length ? 'No budget clearly missed.' : 'All budgets met.');

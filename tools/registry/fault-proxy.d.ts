@@ -60,7 +60,7 @@ export interface FaultProxy {
   url: string;
   port: number;
   stats: FaultProxyStats;
-  setOptions(partial: Partial<Omit<FaultProxyOptions, 'target' | 'port'>>): void;
+  setOptions(partial: Partial<Omit<FaultProxyOptions, 'port'>>): void;
   resetStats(): void;
   uploadsOf(name: string, version?: string, options?: { forwardedOnly?: boolean }): UploadRecord[];
   stop(): Promise<void>;

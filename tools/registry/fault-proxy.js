@@ -96,7 +96,7 @@ async function startFaultProxy(initial = {}) {
     rules: undefined,
     ...initial,
   };
-  const target = new URL(options.target);
+  let target = new URL(options.target);
   let random = options.seed === undefined ? Math.random : mulberry32(options.seed);
 
   const stats = { requests: 0, faults: 0, faultsByKind: {}, forwarded: 0, uploads: [], log: [] };
@@ -244,9 +244,14 @@ async function startFaultProxy(initial = {}) {
     url: `http://127.0.0.1:${port}/`,
     port,
     stats,
-    /** Changes latency, fault rate, faults, rules, retryAfterSeconds (and reseeds with `seed`). */
+    /**
+     * Changes latency, fault rate, faults, rules, retryAfterSeconds (and
+     * reseeds with `seed`); `target` points the proxy at another registry
+     * (the side-by-side bench starts a fresh Verdaccio per run behind one proxy).
+     */
     setOptions(partial) {
       Object.assign(options, partial);
+      if ('target' in partial) target = new URL(partial.target);
       if ('seed' in partial) random = partial.seed === undefined ? Math.random : mulberry32(partial.seed);
     },
     /** Zeroes the counters (keeps the options). */
