@@ -119,6 +119,7 @@ async function openStage({ core, levels, perLevel, seed = 7, concurrency = 4, la
         sysMs: r.sysMs,
         maxRssKiB: r.maxRssKiB,
         treePeakRssKiB: r.treePeakRssKiB,
+        treePeakProcesses: r.treePeakProcesses,
         leftovers: r.leftovers,
         registryCpuMs: cpuAfter - cpuBefore,
         valid: r.code === 0,

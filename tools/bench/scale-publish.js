@@ -75,6 +75,8 @@ function analyseScale(results) {
         wall: summarize(runs.map((r) => r.wallMs)),
         boundMs: med(runs.map((r) => r.bound.boundMs)),
         overBound: med(runs.map((r) => r.wallMs / r.bound.boundMs)),
+        uploadBoundMs: med(runs.map((r) => r.bound.uploadBoundMs)),
+        overUploadBound: med(runs.map((r) => r.wallMs / r.bound.uploadBoundMs)),
         cpuMs: med(runs.map((r) => r.cpuMs)),
         registryCpuMs: med(runs.map((r) => r.registryCpuMs)),
         maxRssMiB: runs.length ? Math.max(...runs.map((r) => r.maxRssKiB / 1024)) : NaN,

@@ -85,6 +85,8 @@ function analyseSideBySide(results) {
       peakInFlight: med(runs.map((r) => r.bound && r.bound.peakInFlight)),
       // each run over its own bound, median over runs
       overBound: med(runs.map((r) => r.bound && r.wallMs / r.bound.boundMs)),
+      uploadBoundMs: med(runs.map((r) => r.bound && r.bound.uploadBoundMs)),
+      overUploadBound: med(runs.map((r) => r.bound && r.wallMs / r.bound.uploadBoundMs)),
       sameBytes: runs.length ? Math.min(...runs.map((r) => (r.verified ? r.verified.sameBytes : NaN))) : NaN,
       leftovers: runs.reduce((a, r) => a + (r.leftovers || 0), 0),
     };

@@ -118,6 +118,23 @@ describe('fault-proxy', () => {
     expect(rnd()).toBe(mulberry32(1)());
   });
 
+  it('setOptions({ target }) points the proxy at another registry (the side-by-side bench: a fresh Verdaccio per run)', async () => {
+    const other = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end(JSON.stringify({ other: true })));
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    try {
+      const p = await proxy({ target });
+      expect((await send(`${p.url}a`)).body).toContain('"ok":true');
+      p.setOptions({ target: `http://127.0.0.1:${(other.address() as AddressInfo).port}/` });
+      expect((await send(`${p.url}b`)).body).toBe('{"other":true}');
+      expect(seen.map((s) => s.url)).toEqual(['/a']);
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
+  });
+
   it('adds latency to every request', async () => {
     const p = await proxy({ target, latencyMs: 120 });
     const started = Date.now();
