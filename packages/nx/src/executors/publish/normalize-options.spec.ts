@@ -15,7 +15,7 @@ describe('normalizePublishOptions', () => {
       provenanceFile: undefined,
       dryRun: false,
       stage: false,
-      maxConcurrency: 4,
+      maxConcurrency: 8,
       retries: 3,
       verifyTimeoutMs: 300_000,
       resume: 'auto',

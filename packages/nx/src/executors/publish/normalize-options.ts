@@ -39,6 +39,17 @@ export const PUBLISH_OPTIONS = [
 export const RUN_WIDE_OPTIONS = ['dryRun', 'stage', 'maxConcurrency', 'verifyTimeoutMs', 'resume', 'concurrency', 'lockBackend', 'lockPolicy', 'forceLock', 'summaryFile', 'cycles'] as const;
 
 
+/**
+ * Uploads in flight by default. Chosen from the publish bench (60 packages in
+ * 6 levels, +100 ms proxy): 4 → 8 brings a run from 3.84 s to 3.60 s and
+ * absorbs injected 429/503s better (1.75x → 1.58x the fault-free run), 12
+ * gains nothing more there (the dependency chain is the bound). 8 uploads
+ * plus the batch pre-checks stay within what npm itself keeps open to one
+ * registry (`maxsockets`, 15 by default, which npm-registry-fetch's agent
+ * applies to lockstep's requests too). README: "Why 8 uploads at once".
+ */
+export const DEFAULT_MAX_CONCURRENCY = 8;
+
 function integer(value: unknown, name: string, min: number, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
@@ -92,7 +103,7 @@ export function normalizePublishOptions(options: PublishExecutorSchema, ctx: { r
     provenanceFile: options.provenanceFile ? path.resolve(ctx.root, options.provenanceFile) : undefined,
     dryRun: options.dryRun === true || ctx.env.NX_DRY_RUN === 'true',
     stage: stageOption(options.stage),
-    maxConcurrency: integer(options.maxConcurrency, 'maxConcurrency', 1, 4),
+    maxConcurrency: integer(options.maxConcurrency, 'maxConcurrency', 1, DEFAULT_MAX_CONCURRENCY),
     retries: integer(options.retries, 'retries', 0, 3),
     verifyTimeoutMs: integer(options.verifyTimeoutMs, 'verifyTimeoutMs', 0, 5 * 60_000),
     resume: oneOf(options.resume, 'resume', ['auto', 'fresh'] as const, 'auto'),
