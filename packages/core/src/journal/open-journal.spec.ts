@@ -256,6 +256,22 @@ describe('openJournal', () => {
       expect(readRecord('app').startedAt).toBe(appStarted);
     });
 
+    it("every transition stamps the record with its run's id; a resume keeps the earlier run's id on what it keeps and drops it from what it resets", async () => {
+      await crashedRun({ '@ws/core': 'published', '@ws/util': 'verifying', app: 'skipped' });
+      expect([readRecord('@ws/core').runId, readRecord('@ws/util').runId, readRecord('app').runId]).toEqual(['crashed', 'crashed', 'crashed']);
+      const { journal } = await openJournal(dir(), opts({ runId: 'run-2' }));
+      // Kept records were settled by the interrupted run, not by this one: a dependent must not take them as this run's proof.
+      expect(journal.get('@ws/core')).toMatchObject({ status: 'published', runId: 'crashed' });
+      expect(journal.get('app')).toMatchObject({ status: 'skipped', runId: 'crashed' });
+      expect(journal.get('@ws/util')!.runId).toBeUndefined();
+      expect((await journal.transition('@ws/core', 'packing')).runId).toBe('run-2');
+      expect((await journal.transition('@ws/util', 'blocked', { error: { code: 'EBLOCKED', message: 'x' } })).runId).toBe('run-2');
+      // A new run (the interrupted one replaced) starts with pending records that carry no run id.
+      await journal.finish('failed');
+      await openJournal(dir(), opts({ runId: 'run-3' }));
+      expect(PACKAGES.map((p) => readRecord(p.name).runId)).toEqual([undefined, undefined, undefined]);
+    });
+
     it('adds new packages, restarts a package whose version changed, and leaves records of dropped packages on disk but out of the run', async () => {
       await crashedRun({ '@ws/core': 'published', app: 'published' }, { packages: [...PACKAGES, { name: 'dropped', version: '1.0.0' }] });
       const opened = await openJournal(

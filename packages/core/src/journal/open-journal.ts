@@ -100,7 +100,7 @@ export interface Journal {
    * 'publishing', sets startedAt when the package first leaves 'pending' (or
    * is first moved by this run, for a record a resume kept from an earlier run),
    * keeps error only with failed/blocked and skippedReason only with skipped
-   * unless the patch gives them. Refuses (EINTERNAL) an unknown package or
+   * unless the patch gives them, and stamps the record with this run's id. Refuses (EINTERNAL) an unknown package or
    * status, and entering publishing, verifying or published from a state that
    * cannot precede it. A package is transitioned by one process at a time.
    */
@@ -292,7 +292,7 @@ function pendingRecord(ctx: Ctx, p: RunPackage): PackageRecord {
 }
 
 function resetRecord(ctx: Ctx, record: PackageRecord): PackageRecord {
-  const { error: _error, skippedReason: _skipped, startedAt: _started, ...kept } = record;
+  const { error: _error, skippedReason: _skipped, startedAt: _started, runId: _runId, ...kept } = record;
   return { ...kept, status: 'pending', updatedAt: ctx.now() };
 }
 
@@ -390,6 +390,7 @@ class JournalHandle implements Journal {
       ...(skippedReason !== undefined ? { skippedReason } : {}),
       ...(startedAt !== undefined ? { startedAt } : {}),
       updatedAt: now,
+      runId: this.run.runId,
     };
     await this.ctx.write(recordPath(this.dir, name), serializeRecord(next));
     return next;

@@ -56,6 +56,14 @@ export interface PackageRecord {
   /** When the package left 'pending'. */
   startedAt?: string;
   updatedAt: string;
+  /**
+   * The run that last moved the record (transition). A resume keeps the
+   * records that ended well with the id of the run that moved them, so a
+   * record of this run's id was settled by this run: a dependent task trusts
+   * its published/skipped without asking the registry again (publishPackages).
+   * Absent on pending records and on journals written before it existed.
+   */
+  runId?: string;
 }
 
 function parseObject(text: string, file: string): Record<string, unknown> {
@@ -107,6 +115,7 @@ export function parsePackageRecord(text: string, file: string, expectedName?: st
   check(file, v.stageId === undefined || isNonEmpty(v.stageId), 'stageId', v.stageId);
   check(file, v.skippedReason === undefined || isString(v.skippedReason), 'skippedReason', v.skippedReason);
   check(file, v.startedAt === undefined || isNonEmpty(v.startedAt), 'startedAt', v.startedAt);
+  check(file, v.runId === undefined || isNonEmpty(v.runId), 'runId', v.runId);
   const error = v.error as Record<string, unknown> | undefined;
   check(file, error === undefined || (typeof error === 'object' && error !== null && isString(error.code) && isString(error.message)), 'error', error);
   return v as unknown as PackageRecord;

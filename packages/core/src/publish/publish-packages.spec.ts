@@ -48,6 +48,18 @@ class FakeJournal implements JournalPort {
   }
 }
 
+/** A journal that stamps every record it moves with its run's id, as core's journal does. */
+class StampingJournal extends FakeJournal {
+  declare readonly records: Map<string, { status: PackageStatus; integrity?: string; runId?: string }>;
+  constructor(readonly runId: string) {
+    super();
+  }
+  override async transition(name: string, status: PackageStatus, patch: { integrity?: string } = {}) {
+    await super.transition(name, status, patch);
+    this.records.set(name, { ...this.records.get(name)!, runId: this.runId });
+  }
+}
+
 const pkg = (name: string, deps: string[] = [], extra: Partial<ReleasePackage> = {}): ReleasePackage => ({
   name,
   version: '1.0.0',
@@ -162,6 +174,36 @@ describe('publishPackages', () => {
       await publishPackages(options(graph(), registry, journal, { only: new Set(['utils']) }));
       const summary = await publishPackages(options(graph(), registry, journal, { only: new Set(['ui']) }));
       expect(summary.packages.map((p) => [p.name, p.status])).toEqual([['ui', 'published']]);
+    });
+
+    it("trusts a dependency this run's own task settled (its record carries the run's id) without asking the registry again", async () => {
+      const registry = new FakeRegistry();
+      const journal = new StampingJournal('run-1');
+      await publishPackages(options(graph(), registry, journal, { only: new Set(['utils']) }));
+      expect(journal.records.get('utils')).toMatchObject({ status: 'published', runId: 'run-1' });
+      registry.events.length = 0;
+      const reads = registry.reads;
+      const summary = await publishPackages(options(graph(), registry, journal, { only: new Set(['ui']) }));
+      expect(summary.packages.map((p) => [p.name, p.status])).toEqual([['ui', 'published']]);
+      // ui's own pre-check and verification only: utils is neither read nor waited for.
+      expect(registry.events).toEqual(['upload ui@1.0.0', 'visible ui@1.0.0']);
+      expect(registry.reads).toBe(reads + 1);
+    });
+
+    it.each([
+      ['a resume kept from an earlier run', 'run-0'],
+      ['a journal without run ids', undefined],
+    ])('confirms on the registry a dependency whose record %s settled, and blocks its dependent when the registry does not have it', async (_what, runId) => {
+      const registry = new FakeRegistry();
+      const journal = new StampingJournal('run-1');
+      journal.records.set('utils', { status: 'published', integrity: 'sha512-utils', ...(runId ? { runId } : {}) });
+      const summary = await publishPackages(options(graph(), registry, journal, { only: new Set(['ui']) }));
+      expect(summary.packages).toEqual([expect.objectContaining({ name: 'ui', status: 'blocked' })]);
+      expect(registry.events).toEqual([]);
+      registry.versions.set('utils@1.0.0', 'sha512-utils');
+      const again = await publishPackages(options(graph(), registry, journal, { only: new Set(['ui']) }));
+      expect(again.packages.map((p) => [p.name, p.status])).toEqual([['ui', 'published']]);
+      expect(registry.events).toEqual(['visible utils@1.0.0', 'upload ui@1.0.0', 'visible ui@1.0.0']);
     });
 
     it('blocks a package whose dependency this run did not publish', async () => {

@@ -153,6 +153,9 @@ export async function publishPackages(options: PublishPackagesOptions): Promise<
   /** Errors that kept an in-run dependency from being confirmed, by its name: its dependents are blocked with it. */
   const unconfirmed = new Map<string, NonNullable<PackageResult['error']>>();
 
+  const settledByThisRun = (entry: NonNullable<ReturnType<JournalPort['get']>>): boolean =>
+    options.journal?.runId !== undefined && entry.runId === options.journal.runId && (entry.status === 'published' || entry.status === 'skipped') && entry.integrity !== undefined;
+
   const confirmFromJournal = async (pkg: ReleasePackage, t0: number): Promise<boolean> => {
     if (pkg.private) return finish(pkg, 'skipped', t0, { note: 'private' });
     if (dryRun) return finish(pkg, 'pending', t0, { note: 'dry run: published by its own task' });
@@ -172,6 +175,10 @@ export async function publishPackages(options: PublishPackagesOptions): Promise<
       return finish(pkg, 'blocked', t0, { note: `not published by this run (${entry?.status ?? 'no record'})` });
     }
     integrities.set(pkg.name, entry.integrity);
+    // Settled by this run (the record carries its run id): its own task saw the version on the registry with this
+    // integrity (published after the verification read; skipped after a read that found it). Asking again proves
+    // nothing more. A record a resume kept from an earlier run, another run's, or an older journal's is asked about.
+    if (settledByThisRun(entry)) return finish(pkg, entry.status, t0, { note: "confirmed by this run's journal" });
     if (options.registry) {
       try {
         await options.registry.waitUntilVisible(pkg.name, pkg.version, entry.integrity, { timeoutMs: options.verifyTimeoutMs });

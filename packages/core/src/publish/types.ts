@@ -71,7 +71,14 @@ export interface RegistryPort {
 
 /** What the pipeline records; the real one is the journal under Nx's cache dir. */
 export interface JournalPort {
-  get(name: string): { status: PackageStatus; integrity?: string; stageId?: string } | undefined;
+  /**
+   * The run this handle belongs to. Every record a run moves carries its run
+   * id (runId below): a record that a resume kept from an earlier run, or one
+   * another run wrote, carries another. Absent: records prove nothing, every
+   * in-run dependency is confirmed on the registry.
+   */
+  readonly runId?: string;
+  get(name: string): { status: PackageStatus; integrity?: string; stageId?: string; runId?: string } | undefined;
   transition(
     name: string,
     status: PackageStatus,

@@ -108,6 +108,7 @@ export function createReleaseServices(
       const opened = await openJournal(dir, input);
       const { journal } = opened;
       return {
+        runId: journal.run.runId,
         resumedFrom: journal.run.resumedFrom,
         startedAt: journal.run.startedAt,
         get: (name) => journal.get(name),
