@@ -189,6 +189,25 @@ describe('openJournal', () => {
       expect(opened.journal.all().map((r) => r.status)).toEqual(['packing', 'pending', 'pending']);
     });
 
+    it('lazyJoin: reads no record when run.json lists every package at its version (a corrupt one is found when read); otherwise the full check', async () => {
+      const first = await openJournal(dir(), opts());
+      await first.journal.transition('app', 'packing');
+      writeFileSync(recordFile('@ws/util'), '{"schema":1,');
+      const lazy = await openJournal(dir(), opts({ lazyJoin: true }));
+      expect(lazy.mode).toBe('joined');
+      expect(lazy.journal.get('app')!.status).toBe('packing');
+      expect(() => lazy.journal.get('@ws/util')).toThrow(expect.objectContaining({ code: 'EJOURNALCORRUPT' }));
+      // Without lazyJoin the join reads (and checks) every record.
+      await expect(openJournal(dir(), opts())).rejects.toMatchObject({ code: 'EJOURNALCORRUPT' });
+      writeFileSync(recordFile('@ws/util'), readFileSync(recordFile('@ws/core'), 'utf8').replace(/@ws\/core/g, '@ws/util').replace('"1.0.0"', '"2.0.0"'));
+      // A version run.json does not list: the full check, which refuses it.
+      await expect(openJournal(dir(), opts({ lazyJoin: true, packages: [{ name: 'app', version: '9.9.9' }] }))).rejects.toMatchObject({ code: 'EBADOPTIONS' });
+      // A package run.json does not list: joined under the lock, its pending record added.
+      const more = await openJournal(dir(), opts({ lazyJoin: true, packages: [...PACKAGES, { name: 'late', version: '1.0.0' }] }));
+      expect(more.mode).toBe('joined');
+      expect(more.journal.get('late')!.status).toBe('pending');
+    });
+
     it('refuses a package version that differs from the one the run journals (EBADOPTIONS)', async () => {
       await openJournal(dir(), opts());
       await expect(openJournal(dir(), opts({ packages: [{ name: 'app', version: '9.9.9' }] }))).rejects.toMatchObject({ code: 'EBADOPTIONS' });

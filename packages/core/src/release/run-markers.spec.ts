@@ -24,6 +24,17 @@ describe('RunMarkers: what the tasks of one per-task run tell each other', () =>
     expect(new RunMarkers(dir, 'host-a:300:t300', 301, probe).claim('waiting')).toBe(true);
   });
 
+  it('flag: any task of the run may set it, any number of times; every task of the run sees it, another run does not', () => {
+    const a = new RunMarkers(dir, 'host-a:100:t100', 201, probe);
+    const b = new RunMarkers(dir, 'host-a:100:t100', 202, probe);
+    expect(b.has('ended-badly')).toBe(false);
+    a.flag('ended-badly');
+    b.flag('ended-badly');
+    a.flag('ended-badly');
+    expect([a.has('ended-badly'), b.has('ended-badly'), new RunMarkers(dir, 'host-a:100:t100', 203, probe).has('ended-badly')]).toEqual([true, true, true]);
+    expect(new RunMarkers(dir, 'host-a:300:t300', 301, probe).has('ended-badly')).toBe(false);
+  });
+
   it('othersActive: of tasks ending together, the last to leave sees none; a task that died does not count', () => {
     alive.add(201).add(202);
     const a = new RunMarkers(dir, 'host-a:100:t100', 201, probe);

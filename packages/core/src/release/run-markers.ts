@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'fs';
 import { readdirOrEmpty } from '../util/fs';
 import * as path from 'path';
 import { ProcessProbe, systemProcessProbe } from '../lock/process-probe';
@@ -12,6 +12,8 @@ import { ProcessProbe, systemProcessProbe } from '../lock/process-probe';
  *                 finishes the journal and reports), `reported` (the stop
  *                 report was printed), `waiting` (the task that prints the
  *                 run's "Waiting for …" lines)
+ *   ended-badly   a flag (flag()): a record of the run was moved to failed
+ *                 or blocked (set before the record is written)
  *
  * Every file is created exclusively (O_EXCL), so of several tasks exactly
  * one wins a claim. The folders of runs whose root process is gone are
@@ -44,6 +46,19 @@ export class RunMarkers {
     }
     this.owned.add(name);
     return true;
+  }
+
+  /** Sets a flag any task of the run may set, any number of times (on disk before it returns). */
+  flag(name: string): void {
+    if (this.owned.has(name)) return;
+    mkdirSync(this.dir, { recursive: true });
+    writeFileSync(path.join(this.dir, name), `${this.pid} ${new Date().toISOString()}\n`);
+    this.owned.add(name);
+  }
+
+  /** Whether a claim or flag of this name was made. */
+  has(name: string): boolean {
+    return this.owned.has(name) || existsSync(path.join(this.dir, name));
   }
 
   /** This task has started: other tasks of the run count it as active until leave(). */

@@ -279,6 +279,47 @@ describe('runRelease per task: the run ends with a report when a package fails o
     expect(summary.stopped).toBeUndefined();
   });
 
+  it('no package fails: only the task that completes the run reads every record; a failed package sets the run\'s ended-badly marker before its record', async () => {
+    const journals = require('../journal/open-journal') as typeof import('../journal/open-journal');
+    const original = journals.openJournal;
+    const readers: string[] = [];
+    let task = '';
+    const spy = jest.spyOn(journals, 'openJournal').mockImplementation(async (dir, options) => {
+      const opened = await original(dir, options);
+      const all = opened.journal.all.bind(opened.journal);
+      opened.journal.all = () => (readers.push(task), all());
+      return opened;
+    });
+    const runsDir = () => path.join(journalDir(), 'runs');
+    const markersOfRun = () => readdirSync(runsDir()).flatMap((run) => readdirSync(path.join(runsDir(), run)));
+    try {
+      const fake = fakeRegistry();
+      for (task of ['base', 'mid', 'top', 'side']) expect((await perTask(fake.port, task, [])).byProject.get(task)).toBe(true);
+      expect(new Set(readers)).toEqual(new Set(['side']));
+      expect(markersOfRun()).not.toContain('ended-badly');
+
+      // The next run (the version bumped): base fails, and the marker is there before base's failed record.
+      rmSync(journalDir(), { recursive: true, force: true });
+      write('packages/base/package.json', { name: '@t/base', version: '1.0.1' });
+      fake.port.publish = async (manifest) => {
+        expect(markersOfRun()).not.toContain('ended-badly');
+        throw new Error(`${manifest.name}: registry on fire`);
+      };
+      const failing = new Map<string, boolean>();
+      const journalsTransition: string[] = [];
+      for (task of ['base', 'side']) {
+        const r = await perTask(fake.port, task, journalsTransition);
+        failing.set(task, r.byProject.get(task)!);
+        if (task === 'base') expect(markersOfRun()).toContain('ended-badly');
+      }
+      expect(Object.fromEntries(failing)).toEqual({ base: false, side: true });
+      const record = (name: string) => JSON.parse(readFileSync(path.join(journalDir(), 'packages', `${name.replace('/', '+')}.json`), 'utf8'));
+      for (const name of ['@t/mid', '@t/top']) expect(record(name).status).toBe('blocked');
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('a stop: nothing starts an upload after it, the upload in flight finishes, and the last task to end prints the run\'s table once, with the signal and exit code; the journal stays resumable', async () => {
     const fake = fakeRegistry();
     const publish = fake.port.publish;

@@ -7,7 +7,7 @@ import { PreflightProblem, preflightError, preflightRun } from '../publish/prefl
 import { PublishSummary, RegistryPort, ReleasePackage } from '../publish/types';
 import { currentSha } from '../group/repository-identity';
 import { formatSummary } from '../publish/format-summary';
-import { countStatuses, endedWell } from '../publish/status';
+import { countStatuses, endedBadly, endedWell } from '../publish/status';
 import { planLevels } from '../schedule/plan-levels';
 import { readJournal } from '../journal/read-journal';
 import { journalLocation } from '../journal/location';
@@ -171,7 +171,7 @@ export async function runRelease(input: RunReleaseInput): Promise<RunReleaseResu
     lock = await takeReleaseLock({ ...input, runPid, runId, log: onePerRun(markers, log) });
     const registry = await routedRegistry(services, options, runPackages, optionsOf);
     const sha = currentSha(input.workspaceRoot) ?? 'no-git';
-    const journal = await services.openJournal(journalDir, {
+    const opened = await services.openJournal(journalDir, {
       runId,
       sha,
       target: input.targetName,
@@ -179,9 +179,12 @@ export async function runRelease(input: RunReleaseInput): Promise<RunReleaseResu
       packages: runPackages.map((p) => ({ name: p.name, version: p.version })),
       resume: options.resume,
       lockTimeoutMs: JOURNAL_SETUP_TIMEOUT_MS,
+      // Per task every task joins: not by reading every record.
+      lazyJoin: only !== undefined,
       // Once per run, before the run exists for the other tasks to join (G6).
       beforeSetUp: () => preflightOnce(journalDir, runId, () => preflight(registry)),
     });
+    const journal = markers ? flagBadEnds(opened, markers) : opened;
     if (missingOwn.length > 0) throw ownPackageMissing();
     if (journal.resumedFrom) log(`Resuming the unfinished run ${journal.resumedFrom} of commit ${sha.slice(0, 12)}: published packages are confirmed against the registry and skipped.`);
 
@@ -208,7 +211,8 @@ export async function runRelease(input: RunReleaseInput): Promise<RunReleaseResu
 
     // Per task, Nx runs no dependent of a failed task: once nothing else can run, the
     // packages that never will are blocked, so the run completes (failed) and reports.
-    if (only && !stop.stopping && !journal.isComplete()) await blockUnreachable(journal, summary, runPackages, input.runDependencies);
+    // Only a run with a failed or blocked record has any (the marker comes before such a record): no other task reads the whole journal for them.
+    if (only && !stop.stopping && markers?.has(ENDED_BADLY) && !journal.isComplete()) await blockUnreachable(journal, summary, runPackages, input.runDependencies);
     // Several tasks can see the run complete at once; exactly one claims it, finishes
     // the journal, releases the lock and reports, so the next run never races a finish.
     const complete = journal.isComplete() && (!markers || markers.claim('completed'));
@@ -250,6 +254,23 @@ function planOf(packages: ReleasePackage[]): string[][] {
   } catch {
     return [];
   }
+}
+
+/** Per task: the run marker that says a record of the run ended badly (failed or blocked). */
+const ENDED_BADLY = 'ended-badly';
+
+/**
+ * Per task: the journal handle, but each move to failed or blocked sets the
+ * run's ENDED_BADLY marker first, so a task that finds no marker knows no
+ * record of the run ended badly without reading them all.
+ */
+function flagBadEnds(journal: JournalHandle, markers: RunMarkers): JournalHandle {
+  const flagged: JournalHandle = Object.create(journal);
+  flagged.transition = (name, status, patch) => {
+    if (endedBadly(status)) markers.flag(ENDED_BADLY);
+    return journal.transition(name, status, patch);
+  };
+  return flagged;
 }
 
 /** Per task: only the task that claimed the run's `waiting` marker prints its "Waiting for …" lines. */

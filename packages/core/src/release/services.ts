@@ -26,6 +26,8 @@ export interface OpenJournalInput {
   beforeSetUp?: () => Promise<void>;
   /** How long a task waits for another one setting up the journal (which includes beforeSetUp). */
   lockTimeoutMs?: number;
+  /** Join without reading every record (core's openJournal, lazyJoin): per task, each task joins. */
+  lazyJoin?: boolean;
 }
 
 /** What a registry client is made for: a package's registry (undefined: npm's configuration), retries and OTP. */
