@@ -17,12 +17,12 @@
  */
 const USAGE = `Usage: node tools/bench/publish-run.js [options]   (build first: npm run build)
   --side-by-side         Lerna vs lockstep batch / default / per task (about 3 min)
-  --scale                500 packages, faults at 60 and 500, peak RSS (about 7 min)
+  --scale                500 packages, faults at 60 and 500, peak RSS, journal (about 4–5 min)
   --only publish|journal|scale   run only these parts (repeatable; default all three,
                          or none when --side-by-side or --scale is given)
   --reps N               rounds of each mode (3)
   --baseline-reps N      rounds that also run npm sequential and the per-task no-op (1)
-  --scale-reps N         scale child processes (1)
+  --scale-reps N         child processes of the 2,000-package planning part (1)
   --keep                 keep the temp workspaces
   --out DIR              where the raw figures go (bench-results/)`;
 const fs = require('fs');

@@ -2,7 +2,7 @@
 /**
  * The side-by-side publish bench (issue 13; budgets in publish-report.js):
  * the same generated workspace (60 packages in 6 levels, each depending on
- * 1–3… in practice 2–3 of the level below; publish-fixture.js) published by
+ * 2–3 of the level below, level 0 none; publish-fixture.js) published by
  *
  *   lerna          Lerna `publish from-package --yes --concurrency 4`
  *                  (installed on demand in tools/bench/lerna/: lerna-tool.js)
