@@ -57,6 +57,25 @@ export interface PublishPackagesOptions {
 
 /** Registry reads in flight for the pre-check of a batch run. */
 const PRECHECK_CONCURRENCY = 16;
+/** How long a package ready to upload waits for its batch pre-check before it reads the registry itself (a normal read takes ~0.1 s). */
+const PRECHECK_PATIENCE_MS = 300;
+const LATE: unique symbol = Symbol('late');
+
+/** The first answer of a pre-check ('unknown' when it failed) and a package's own read; rejects only when neither answers. */
+function firstAnswer<T>(precheck: Promise<T | 'unknown'>, own: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let misses = 0;
+    let ownError: unknown;
+    const miss = () => {
+      if (++misses === 2) reject(ownError);
+    };
+    precheck.then((answer) => (answer === 'unknown' ? miss() : resolve(answer)));
+    own.then(resolve, (error) => {
+      ownError = error;
+      miss();
+    });
+  });
+}
 
 /**
  * Publishes packages dependencies first, in parallel where the graph allows:
@@ -221,20 +240,24 @@ export async function publishPackages(options: PublishPackagesOptions): Promise<
     }
   }
   const lookUp = async (pkg: ReleasePackage, slot?: Slot) => {
+    const registry = options.registry!;
     const early = prechecks.get(pkg.name);
-    if (early) {
-      // Its pre-check still in flight (a 429 waiting out Retry-After, say): the slot serves another package meanwhile.
-      const waitOutside = slot !== undefined && !answered.has(pkg.name);
-      if (waitOutside) slot.release();
-      let answer: Awaited<typeof early>;
-      try {
-        answer = await early;
-      } finally {
-        if (waitOutside) await slot.acquire();
-      }
-      if (answer !== 'unknown') return answer;
+    const ownRead = () => registry.getPublished(pkg.name, pkg.version);
+    if (!early) return ownRead();
+    if (answered.has(pkg.name)) {
+      const answer = await early;
+      return answer !== 'unknown' ? answer : ownRead();
     }
-    return options.registry!.getPublished(pkg.name, pkg.version);
+    // Its pre-check is still queued, in flight or waiting out a Retry-After: the slot serves another package meanwhile,
+    // and after a normal read's time the package asks the registry itself; the first answer wins.
+    slot?.release();
+    try {
+      const soon = await Promise.race([early, sleep(PRECHECK_PATIENCE_MS).then((): typeof LATE => LATE)]);
+      if (soon === LATE) return await firstAnswer(early, ownRead());
+      return soon !== 'unknown' ? soon : await ownRead();
+    } finally {
+      await slot?.acquire();
+    }
   };
 
   const publishOne = async (pkg: ReleasePackage, slot?: Slot): Promise<RunResult> => {
