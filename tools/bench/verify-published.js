@@ -63,6 +63,7 @@ function untar(tgz) {
 function sameContent(actual, expected, extras) {
   const a = untar(actual);
   const e = untar(expected);
+  if (!a['package/package.json'] || !e['package/package.json']) return 'no package/package.json in the tarball';
   const names = (o) => Object.keys(o).sort().join('\n');
   if (names(a) !== names(e)) return `files differ: ${Object.keys(a).sort().join(', ')} vs ${Object.keys(e).sort().join(', ')}`;
   for (const name of Object.keys(e)) {
