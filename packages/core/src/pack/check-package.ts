@@ -29,7 +29,7 @@ export interface PackageCheck {
  * dependencies, optionalDependencies or peerDependencies that names no
  * workspace package (it would be published as a local path).
  *
- * What it leaves to the real pack: tar and gzip themselves (libnpmpack), and
+ * What it leaves to the real pack: tar and gzip themselves (pack-package.ts), and
  * files that change between this check and the pack. Costs one manifest
  * read, one npm-packlist walk and one access() per file: no copy, no
  * compression. `files: false` stops after the manifest and its specs (one

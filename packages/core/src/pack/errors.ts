@@ -126,7 +126,7 @@ export function unreadableFilesError(owner: string, dir: string, files: readonly
   });
 }
 
-/** EPACK: libnpmpack refused the staged package. */
+/** EPACK: the staged package could not be made into a tarball (its bin rule, a header node-tar cannot encode). */
 export function npmPackError(name: string, version: string, error: unknown): LockstepError {
   return new LockstepError(ErrorCodes.EPACK, `npm could not pack ${name}@${version}: ${(error as Error).message}`, {
     hint: 'Run `npm pack --dry-run --ignore-scripts` in the package folder to see what npm objects to.',

@@ -21,8 +21,18 @@ export interface PacklistOptions {
 }
 
 type Packlist = (tree: PacklistTree, options: PacklistOptions) => Promise<string[]>;
-/** node-tar's create (`tar.c`) without a file: a stream of the gzipped archive. */
-type TarCreate = (options: Record<string, unknown>, files: string[]) => NodeJS.ReadableStream & { concat(): Promise<Buffer> };
+/** node-tar's header and PAX extended header encoders, as its WriteEntry uses them. */
+export interface TarHeaderData {
+  path: string;
+  mode: number;
+  size: number;
+  mtime: Date;
+  type?: 'File';
+}
+interface TarModule {
+  Header: new (data: TarHeaderData) => { encode(): boolean; block?: Buffer; size?: number };
+  Pax: new (data: Partial<TarHeaderData>, global?: boolean) => { encode(): Buffer };
+}
 /** pacote's own tar options for a directory (prefix, portable, gzip 9, fixed mtime, bins +x): what `npm pack` uses. */
 type TarCreateOptions = (manifest: Record<string, unknown>) => Record<string, unknown>;
 /** @npmcli/package-json, for the one normalisation pacote applies that changes the tarball: `bin` (and `directories.bin`). */
@@ -39,13 +49,13 @@ export interface NpaResult {
 type Npa = { resolve(name: string, spec: string, where?: string): NpaResult };
 
 let packlistModule: Packlist | undefined;
-let tarModule: { c: TarCreate } | undefined;
+let tarModule: TarModule | undefined;
 let tarOptionsModule: TarCreateOptions | undefined;
 let packageJsonModule: PackageJsonClass | undefined;
 let npaModule: Npa | undefined;
 
 export const packlist = (): Packlist => (packlistModule ??= require('npm-packlist'));
-export const tarCreate = (): TarCreate => (tarModule ??= require('tar')).c;
+export const tar = (): TarModule => (tarModule ??= require('tar'));
 // pacote's DirFetcher.tarCreateOptions, without loading pacote (its fetchers, Arborist, npm-registry-fetch).
 export const tarCreateOptions = (): TarCreateOptions => (tarOptionsModule ??= require('pacote/lib/util/tar-create-options.js'));
 export const packageJson = (): PackageJsonClass => (packageJsonModule ??= require('@npmcli/package-json'));

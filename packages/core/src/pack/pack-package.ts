@@ -1,12 +1,12 @@
 import { createHash } from 'crypto';
+import { gzipSync } from 'zlib';
 import { promises as fsp } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { mapLimit } from '../util/map-limit';
 import { npmPackError } from './errors';
-import { packageJson, tarCreate, tarCreateOptions } from './npm-libs';
+import { packageJson, tar, tarCreateOptions } from './npm-libs';
 import { Manifest } from './read-manifest';
-import { StageOptions, stagePackage } from './stage-package';
+import { StageOptions, StagedPackage, stagePackage } from './stage-package';
 
 export interface PackOptions extends StageOptions {
   /** Where the temporary staging folder is made (and removed). Default: the OS temp dir. */
@@ -29,62 +29,76 @@ export interface PackResult {
   unpackedSize: number;
 }
 
-const WRITE_CONCURRENCY = 16;
-
 /**
- * Packs a package for publishing from a staged copy, never from (or into) the
- * source folder: stagePackage's files are written to a fresh folder under
- * `stagingRoot`, packed there by node-tar with pacote's own options for a
- * folder (what `npm pack` does: `package/` prefix, portable headers, fixed
- * mtimes, gzip level 9, bins +x, so the same content gives the same bytes),
- * and the folder is removed however it ends. No lifecycle script runs.
- * libnpmpack would list the files again (Arborist + npm-packlist) and read
- * the manifest through pacote: the list and the manifest are already here.
+ * Packs a package for publishing from its staged copy in memory, never from
+ * (or into) the source folder: the tarball `npm pack` makes of a folder
+ * holding stagePackage's files (pacote's DirFetcher: node-tar with a
+ * `package/` prefix, portable headers, fixed mtimes, bins +x, gzip level 9),
+ * made from the staged bytes without writing them anywhere first. No
+ * lifecycle script runs. Its specs compare the bytes with `npm pack`'s.
  */
 export async function packPackage(packageDir: string, options: PackOptions): Promise<PackResult> {
   const staged = await stagePackage(packageDir, options);
-  const stagingRoot = path.resolve(options.stagingRoot ?? os.tmpdir());
-  await fsp.mkdir(stagingRoot, { recursive: true });
-  const tmp = await fsp.mkdtemp(path.join(stagingRoot, 'lockstep-pack-'));
+  // The staging root is still made (and left empty): callers sweep it, and a future pack may stage there again.
+  await fsp.mkdir(path.resolve(options.stagingRoot ?? os.tmpdir()), { recursive: true });
+  let tarball: Buffer;
   try {
-    const pkgDir = path.join(tmp, 'package');
-    await mapLimit(staged.files, WRITE_CONCURRENCY, async (file) => {
-      const target = path.join(pkgDir, ...file.path.split('/'));
-      await fsp.mkdir(path.dirname(target), { recursive: true });
-      await fsp.writeFile(target, file.data, { mode: file.mode });
-      // writeFile's mode passes through the umask; the tarball must carry the source's bits.
-      await fsp.chmod(target, file.mode);
-    });
-    let tarball: Buffer;
-    try {
-      tarball = await tarPackage(pkgDir, staged.manifest, staged.files.map((f) => f.path));
-    } catch (error) {
-      throw npmPackError(staged.manifest.name, staged.manifest.version, error);
-    }
-    return {
-      manifest: staged.manifest,
-      tarball,
-      integrity: `sha512-${createHash('sha512').update(tarball).digest('base64')}`,
-      shasum: createHash('sha1').update(tarball).digest('hex'),
-      files: staged.files.map((f) => f.path),
-      size: tarball.length,
-      unpackedSize: staged.files.reduce((sum, f) => sum + f.data.length, 0),
-    };
-  } finally {
-    await fsp.rm(tmp, { recursive: true, force: true });
+    tarball = await tarPackage(packageDir, staged);
+  } catch (error) {
+    throw npmPackError(staged.manifest.name, staged.manifest.version, error);
   }
+  return {
+    manifest: staged.manifest,
+    tarball,
+    integrity: `sha512-${createHash('sha512').update(tarball).digest('base64')}`,
+    shasum: createHash('sha1').update(tarball).digest('hex'),
+    files: staged.files.map((f) => f.path),
+    size: tarball.length,
+    unpackedSize: staged.files.reduce((sum, f) => sum + f.data.length, 0),
+  };
 }
 
+/** pacote's tar options for a folder: the prefix, the mtime and the bin rule come from there. */
+type DirTarOptions = { prefix: string; mtime: Date; portable: boolean; gzip: { level: number }; filter(path: string, stat: { mode: number }): boolean };
+
 /**
- * The gzipped tarball of `files` (npm-packlist's list, in its order) under
- * `dir`, as pacote's DirFetcher makes it. Its bin rule reads the manifest
- * pacote would read (`bin` normalised by @npmcli/package-json: a string
- * becomes `{ name: path }`, `./` is dropped, `directories.bin` expands), so
- * the manifest is normalised only when it declares bins.
+ * What node-tar's Pack writes for `tar.c(pacoteOptions, files)` over a folder
+ * holding exactly the staged files, byte for byte: per file a PAX header when
+ * the path does not fit ustar, the ustar header (portable: no uid, gid,
+ * names or atime/ctime; mode through node-tar's portable mode fix after
+ * pacote's bin rule; pacote's fixed mtime), the bytes padded to 512; then
+ * 1024 zero bytes; gzipped at pacote's level with node-tar's portable gzip
+ * header (OS byte 255). The bin rule reads the manifest pacote would read
+ * (`bin` normalised by @npmcli/package-json: a string becomes
+ * `{ name: path }`, `./` is dropped, `directories.bin` expands), so the
+ * manifest is normalised only when it declares bins.
  */
-async function tarPackage(dir: string, manifest: Manifest, files: string[]): Promise<Buffer> {
-  const raw: Record<string, unknown> = manifest;
+async function tarPackage(packageDir: string, staged: StagedPackage): Promise<Buffer> {
+  const raw: Record<string, unknown> = staged.manifest;
   const directories = raw.directories as { bin?: unknown } | undefined;
-  const read = raw.bin || directories?.bin ? (await packageJson().normalize(dir, { steps: ['bin', 'binDir'] })).content : raw;
-  return tarCreate()({ ...tarCreateOptions()({ ...read, _resolved: dir }) }, files).concat();
+  // The source folder's package.json: the rewrite never touches bin or directories, and directories.bin globs a folder that has every packed file.
+  const read = raw.bin || directories?.bin ? (await packageJson().normalize(path.resolve(packageDir), { steps: ['bin', 'binDir'] })).content : raw;
+  const dirOptions = tarCreateOptions()({ ...read, _resolved: path.resolve(packageDir) }) as unknown as DirTarOptions;
+  const prefix = dirOptions.prefix.replace(/\/+$/, '');
+  const { Header, Pax } = tar();
+  const blocks: Buffer[] = [];
+  for (const file of staged.files) {
+    const stat = { mode: file.mode };
+    dirOptions.filter(file.path, stat);
+    const entryPath = `${prefix}/${file.path.replace(/^\.(\/|$)/, '')}`;
+    const header = new Header({ path: entryPath, mode: portableMode(stat.mode), size: file.data.length, mtime: dirOptions.mtime, type: 'File' });
+    if (header.encode()) blocks.push(new Pax({ mtime: dirOptions.mtime, path: entryPath, size: header.size }).encode());
+    blocks.push(header.block!, file.data);
+    const pad = (512 - (file.data.length % 512)) % 512;
+    if (pad > 0) blocks.push(Buffer.alloc(pad));
+  }
+  blocks.push(Buffer.alloc(1024));
+  const gz = gzipSync(Buffer.concat(blocks), { level: dirOptions.gzip.level });
+  gz[9] = 255;
+  return gz;
+}
+
+/** node-tar's mode fix for a portable archive (a file, not a directory). */
+function portableMode(mode: number): number {
+  return ((mode & 0o7777) | 0o600) & ~0o022;
 }
