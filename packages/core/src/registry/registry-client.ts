@@ -8,6 +8,7 @@ import { FetchOptions, libnpmpublish, npmFetch } from './npm-libs';
 import { TrustedPublishing, createTrustedPublishing, usesTrustedPublishing } from './oidc';
 import { attachProvenance, provenanceFailure } from './provenance';
 import { putPublish } from './put-publish';
+import { fetchOptionsOf } from './fetch-options';
 import { createRedactor } from './redact';
 import {
   RegistryErrorContext,
@@ -109,7 +110,7 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
     }));
 
   const baseFetchOptions: FetchOptions = {
-    ...config.options,
+    ...fetchOptionsOf(config.options),
     // npm-registry-fetch passes `retry` to make-fetch-happen as is: no retries there.
     retry: { retries: 0 },
     ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
@@ -267,9 +268,11 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
           visibility: (path) => transport.fetch(`${registry}${path.slice(1)}`, { ...baseFetchOptions, ...FRESH_JSON_GET, registry }).then((res) => res.json()),
           name,
         });
+        // libnpmpublish (provenance) gets npm's whole options, as npm gives them; a plain upload only what a request reads.
+        const viaLibnpmpublish = provenance.provenance || 'provenanceFile' in provenance;
         const upload = (otp: string | undefined) =>
           transport.publish(manifest, tarball, {
-            ...baseFetchOptions,
+            ...(viaLibnpmpublish ? { ...config.options, ...baseFetchOptions } : baseFetchOptions),
             defaultTag: publishOptions.tag ?? 'latest',
             ...(publishOptions.access === undefined ? {} : { access: publishOptions.access }),
             ...(otp === undefined ? {} : { otp }),
@@ -360,6 +363,7 @@ export async function createRegistryClient(options: RegistryClientOptions): Prom
       return retried('publish', name, { version }, async () => {
         const exchanged = oidcFor(registry) ? await trustedPublishing().exchange(name, registry) : undefined;
         const res = (await transport.publish(manifest, tarball, {
+          ...config.options,
           ...baseFetchOptions,
           defaultTag: stageOptions.tag ?? 'latest',
           ...(stageOptions.access === undefined ? {} : { access: stageOptions.access }),
