@@ -122,6 +122,10 @@ export async function preflightRun(options: PreflightOptions): Promise<Preflight
     );
   }
   const listed = (p: ReleasePackage) => !options.packOnly || options.packOnly.has(p.name);
+  // The registry half runs while the packages are checked locally: its first request (the credentials check) is not
+  // queued behind every package's file listing, and a Retry-After it meets overlaps that work.
+  const registry = options.registry;
+  const remote = registry ? checkRemote(options, registry, publicPackages, byName, concurrency, add) : Promise.resolve();
   await mapLimit(packed, concurrency, async (pkg) => {
     let found: LockstepError[];
     try {
@@ -131,25 +135,7 @@ export async function preflightRun(options: PreflightOptions): Promise<Preflight
     }
     for (const error of found) add(label(pkg), error);
   });
-
-  const registry = options.registry;
-  if (registry) {
-    // One check per registry: the port dedupes by the registry a name publishes to; equal answers are one problem.
-    const credentialErrors = new Map<string, LockstepError>();
-    if (registry.checkCredentials) {
-      const check = registry.checkCredentials.bind(registry);
-      await mapLimit(publicPackages, concurrency, async (pkg) => {
-        try {
-          await check(pkg.name);
-        } catch (error) {
-          const e = toLockstepError(error);
-          credentialErrors.set(`${e.code} ${e.message}`, e);
-        }
-      });
-    }
-    for (const error of credentialErrors.values()) add(registry.registry, error);
-    if (credentialErrors.size === 0) await checkResolvable(options, registry, publicPackages, byName, add);
-  }
+  await remote;
 
   const seen = new Set<string>();
   const unique = problems
@@ -161,6 +147,32 @@ export async function preflightRun(options: PreflightOptions): Promise<Preflight
       return true;
     });
   return { problems: unique, packChecked: packed.filter(listed).length, remote: registry !== undefined, durationMs: performance.now() - started };
+}
+
+/** The credentials for every registry the run publishes to, then (if they hold) what must resolve there. */
+async function checkRemote(
+  options: PreflightOptions,
+  registry: RegistryPort,
+  publicPackages: readonly ReleasePackage[],
+  byName: ReadonlyMap<string, ReleasePackage>,
+  concurrency: number,
+  add: (subject: string, error: unknown) => void,
+): Promise<void> {
+  // One check per registry: the port dedupes by the registry a name publishes to; equal answers are one problem.
+  const credentialErrors = new Map<string, LockstepError>();
+  if (registry.checkCredentials) {
+    const check = registry.checkCredentials.bind(registry);
+    await mapLimit(publicPackages, concurrency, async (pkg) => {
+      try {
+        await check(pkg.name);
+      } catch (error) {
+        const e = toLockstepError(error);
+        credentialErrors.set(`${e.code} ${e.message}`, e);
+      }
+    });
+  }
+  for (const error of credentialErrors.values()) add(registry.registry, error);
+  if (credentialErrors.size === 0) await checkResolvable(options, registry, publicPackages, byName, add);
 }
 
 /** The registry half: every install-time dependency that resolves on the registry must be there. */
