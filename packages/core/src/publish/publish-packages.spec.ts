@@ -108,6 +108,44 @@ describe('publishPackages', () => {
     expect(registry.reads).toBe(4);
   });
 
+  it('slow pre-checks (a registry answering reads slowly) keep packed tarballs and reads bounded: 120 packages, concurrency 4, reads of 400 ms', async () => {
+    // A package lends its slot out while its pre-check is answered; it packs only afterwards, and at most
+    // `maxConcurrency` slots are lent out, so the packed-but-not-uploaded tarballs stay within twice the concurrency.
+    const registry = new FakeRegistry();
+    let inFlight = 0;
+    let peakReads = 0;
+    const read = registry.getPublished.bind(registry);
+    registry.getPublished = async (name: string, version: string) => {
+      peakReads = Math.max(peakReads, ++inFlight);
+      await new Promise((r) => setTimeout(r, 400));
+      inFlight--;
+      return read(name, version);
+    };
+    let held = 0;
+    let peakHeld = 0;
+    const publish = registry.publish.bind(registry);
+    registry.publish = async (manifest, tarball, o) => {
+      try {
+        return await publish(manifest, tarball, o);
+      } finally {
+        held--;
+      }
+    };
+    const packages = Array.from({ length: 120 }, (_, i) => pkg(`p${i}`));
+    const summary = await publishPackages(
+      options(packages, registry, new FakeJournal(), {
+        pack: async (p) => {
+          peakHeld = Math.max(peakHeld, ++held);
+          return { manifest: { name: p.name, version: p.version }, tarball: Buffer.from(p.name), integrity: `sha512-${p.name}` };
+        },
+      }),
+    );
+    expect(summary.counts).toMatchObject({ published: 120, failed: 0 });
+    expect(peakHeld).toBeLessThanOrEqual(8);
+    // The run's 16 pre-check reads plus at most one own read per lent slot.
+    expect(peakReads).toBeLessThanOrEqual(16 + 4);
+  }, 60_000);
+
   it('frees the upload slot during verification: a second upload starts before the first is verified', async () => {
     const registry = new FakeRegistry();
     const realWait = registry.waitUntilVisible.bind(registry);

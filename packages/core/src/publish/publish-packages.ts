@@ -229,9 +229,10 @@ export async function publishPackages(options: PublishPackagesOptions): Promise<
   // A version that appears after its pre-check is still settled by the upload conflict rule.
   const prechecks = new Map<string, Promise<Awaited<ReturnType<RegistryPort['getPublished']>> | 'unknown'>>();
   const answered = new Set<string>();
+  // Every read of a batch run goes through this queue: at most PRECHECK_CONCURRENCY in flight, however many packages wait.
+  const reads = new PQueue({ concurrency: PRECHECK_CONCURRENCY });
   if (options.registry && !only) {
     const registry = options.registry;
-    const reads = new PQueue({ concurrency: PRECHECK_CONCURRENCY });
     const order = fullPlan.byLevel.flat().filter((n) => !byName.get(n)!.private);
     for (const name of order) {
       const pkg = byName.get(name)!;
@@ -242,8 +243,9 @@ export async function publishPackages(options: PublishPackagesOptions): Promise<
   const lookUp = async (pkg: ReleasePackage, slot?: Slot) => {
     const registry = options.registry!;
     const early = prechecks.get(pkg.name);
-    const ownRead = () => registry.getPublished(pkg.name, pkg.version);
-    if (!early) return ownRead();
+    if (!early) return registry.getPublished(pkg.name, pkg.version);
+    // A package's own read, ahead of the pre-checks still queued (its pre-check may be waiting out a Retry-After).
+    const ownRead = () => reads.add(() => registry.getPublished(pkg.name, pkg.version), { priority: 1 });
     if (answered.has(pkg.name)) {
       const answer = await early;
       return answer !== 'unknown' ? answer : ownRead();
@@ -272,6 +274,13 @@ export async function publishPackages(options: PublishPackagesOptions): Promise<
       // A staged run resumed: a version this run staged keeps its record (and stage id) unless its content changed.
       const prior = options.stage && !dryRun ? options.journal?.get(pkg.name) : undefined;
       if (!(prior?.status === 'staged' && prior.stageId)) await record(pkg.name, 'packing');
+      // Asked before packing: a package that lends its slot out while its pre-check is answered holds no tarball.
+      const registry = options.registry!;
+      let existing: Awaited<ReturnType<typeof lookUp>> | undefined;
+      if (!dryRun && !options.stage) {
+        await checkOutOfRunDeps(pkg);
+        existing = await lookUp(pkg, slot);
+      }
       const packed = await options.pack(pkg, releaseVersions);
       integrities.set(pkg.name, packed.integrity);
       if (dryRun) {
@@ -279,9 +288,6 @@ export async function publishPackages(options: PublishPackagesOptions): Promise<
         return finish(pkg, 'pending', t0, { note: `dry run: would ${options.stage ? 'stage' : 'publish'}` });
       }
       if (options.stage) return await stageOne(pkg, packed, t0, prior);
-      const registry = options.registry!;
-      await checkOutOfRunDeps(pkg);
-      const existing = await lookUp(pkg, slot);
       if (existing) {
         if (existing.integrity !== packed.integrity) throw versionExistsError(pkg, registry.registry, existing.integrity, packed.integrity);
         const { tag } = settingsOf(pkg);

@@ -65,3 +65,59 @@ describe('runScheduled: a node may give its slot back while it waits', () => {
     }
   });
 });
+
+describe('runScheduled: lent slots are bounded', () => {
+  const flat = (n: number) => planLevels(Array.from({ length: n }, (_, i) => ({ name: `p${i}`, deps: [] })));
+
+  it('nodes that all give their slot back while they wait never make more than twice the concurrency active (a 429 storm), and every node finishes', async () => {
+    let active = 0;
+    let peakActive = 0;
+    let holding = 0;
+    let peakHolding = 0;
+    const result = await runScheduled(
+      flat(40),
+      async (_name, slot) => {
+        peakActive = Math.max(peakActive, ++active);
+        peakHolding = Math.max(peakHolding, ++holding);
+        // Every node waits (a Retry-After) and offers its slot meanwhile.
+        holding--;
+        slot.release();
+        await tick(5);
+        await slot.acquire();
+        peakHolding = Math.max(peakHolding, ++holding);
+        await tick(1);
+        holding--;
+        active--;
+        return true;
+      },
+      { concurrency: 3 },
+    );
+    expect([...result.outcomes.values()].every((o) => o === 'done')).toBe(true);
+    expect(peakActive).toBe(6);
+    expect(peakHolding).toBeLessThanOrEqual(6);
+  });
+
+  it('two overlapping take-backs of one lent slot take one slot: the run does not hang and stays within concurrency', async () => {
+    let holding = 0;
+    let peak = 0;
+    const result = await runScheduled(
+      flat(3),
+      async (name, slot) => {
+        peak = Math.max(peak, ++holding);
+        if (name === 'p0') {
+          holding--;
+          slot.release();
+          await tick(2);
+          await Promise.all([slot.acquire(), slot.acquire()]);
+          peak = Math.max(peak, ++holding);
+        }
+        await tick(2);
+        holding--;
+        return true;
+      },
+      { concurrency: 1 },
+    );
+    expect([...result.outcomes.values()]).toEqual(['done', 'done', 'done']);
+    expect(peak).toBe(1);
+  });
+});

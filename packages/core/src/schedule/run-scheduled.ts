@@ -13,7 +13,9 @@ export type RunResult = boolean | { settle: Promise<boolean> };
  * A node's hold on its slot. A node that waits for something that is not
  * work (a registry's Retry-After, an answer another request is fetching)
  * may give the slot back meanwhile and take it again before it goes on; a
- * node taking its slot back goes ahead of nodes not started yet.
+ * node taking its slot back goes ahead of nodes not started yet. At most
+ * `concurrency` slots are lent out at once: past that, `release` keeps the
+ * slot and `acquire` has nothing to do.
  */
 export interface Slot {
   release(): void;
@@ -80,19 +82,31 @@ export async function runScheduled(plan: Plan, run: (name: string, slot: Slot) =
       .then(async (): Promise<RunResult | undefined> => {
         let held = true;
         let ended = false;
+        let lent = false;
+        let taking: Promise<void> | undefined;
         const slot: Slot = {
           release: () => {
-            if (held) {
+            // At most `concurrency` slots lent out at once: the nodes started on them hold packed tarballs and
+            // send requests too, so waits never let the run grow past twice its concurrency (a 429 storm
+            // makes nodes keep their slots instead of starting ever more).
+            if (held && slots.lend()) {
               held = false;
+              lent = true;
               slots.release();
             }
           },
-          acquire: async () => {
-            if (held || ended) return;
-            await slots.acquire(true);
-            // The node ended meanwhile (an abort ended its wait early): the slot goes straight back.
-            if (ended) slots.release();
-            else held = true;
+          acquire: () => {
+            if (held || ended || !lent) return Promise.resolve();
+            // One take-back per give-back, however many callers await it.
+            taking ??= slots.acquire(true).then(() => {
+              taking = undefined;
+              lent = false;
+              slots.giveBack();
+              // The node ended meanwhile (an abort ended its wait early): the slot goes straight back.
+              if (ended) slots.release();
+              else held = true;
+            });
+            return taking;
           },
         };
         try {
@@ -101,8 +115,15 @@ export async function runScheduled(plan: Plan, run: (name: string, slot: Slot) =
         } catch {
           return false;
         } finally {
-          slot.release();
           ended = true;
+          if (held) {
+            held = false;
+            slots.release();
+          } else if (lent && !taking) {
+            // Ended while its slot was lent out and not being taken back: the loan is over.
+            lent = false;
+            slots.giveBack();
+          }
         }
       })
       .then(async (result) => {
@@ -122,22 +143,43 @@ export async function runScheduled(plan: Plan, run: (name: string, slot: Slot) =
   return { outcomes, blockedBy };
 }
 
-/** A counting semaphore: FIFO for new holders, and a returning holder goes first. */
+/**
+ * A counting semaphore: FIFO for new holders; holders taking back a slot they
+ * lent out go first, in the order they asked. At most `free` (the
+ * concurrency) slots are lent out at once.
+ */
 class Slots {
   private readonly waiting: Array<() => void> = [];
-  constructor(private free: number) {}
+  private readonly returning: Array<() => void> = [];
+  private lentOut = 0;
+  private readonly maxLent: number;
+  constructor(private free: number) {
+    this.maxLent = free;
+  }
 
-  acquire(first: boolean): Promise<void> {
+  acquire(returning: boolean): Promise<void> {
     if (this.free > 0) {
       this.free--;
       return Promise.resolve();
     }
-    return new Promise<void>((resolve) => (first ? this.waiting.unshift(resolve) : this.waiting.push(resolve)));
+    return new Promise<void>((resolve) => (returning ? this.returning : this.waiting).push(resolve));
   }
 
   release(): void {
-    const next = this.waiting.shift();
+    const next = this.returning.shift() ?? this.waiting.shift();
     if (next) next();
     else this.free++;
+  }
+
+  /** May a holder lend its slot out while it waits? Counts the loan when it may. */
+  lend(): boolean {
+    if (this.lentOut >= this.maxLent) return false;
+    this.lentOut++;
+    return true;
+  }
+
+  /** A loan is over (the slot was taken back, or its node ended). */
+  giveBack(): void {
+    this.lentOut--;
   }
 }
