@@ -47,6 +47,8 @@ export interface TakeReleaseLockInput {
   options: ReleaseOptions;
   env: NodeJS.ProcessEnv;
   log: (line: string) => void;
+  /** The checkout's branch and repository identity as the run knows them (per task: asked once per run); default: ask git. */
+  repository?: { branch(): string; identity(): string };
 }
 
 /**
@@ -58,11 +60,11 @@ export async function takeReleaseLock(input: TakeReleaseLockInput): Promise<Rele
   const { options, log } = input;
   if (options.lockPolicy === 'off') return undefined;
   const group = resolveGroupName(options.group.template, {
-    branch: currentBranch(input.workspaceRoot, input.env),
+    branch: input.repository?.branch() ?? currentBranch(input.workspaceRoot, input.env),
     target: input.targetName,
     project: input.onlyProjects?.join(',') ?? input.runProjects.join(','),
   }, input.env);
-  const repoId = repositoryIdentity(input.workspaceRoot);
+  const repoId = input.repository?.identity() ?? repositoryIdentity(input.workspaceRoot);
   const common = { group, repoId, runPid: input.runPid, runId: input.runId, perTask: input.onlyProjects !== undefined, workspaceRoot: input.workspaceRoot, options, command: `nx ${input.targetName} (${input.runProjects.length} projects)`, log };
   if (options.lockPolicy === 'warn') {
     try {

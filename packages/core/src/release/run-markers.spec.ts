@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { ProcessProbe } from '../lock/process-probe';
@@ -33,6 +33,20 @@ describe('RunMarkers: what the tasks of one per-task run tell each other', () =>
     a.flag('ended-badly');
     expect([a.has('ended-badly'), b.has('ended-badly'), new RunMarkers(dir, 'host-a:100:t100', 203, probe).has('ended-badly')]).toEqual([true, true, true]);
     expect(new RunMarkers(dir, 'host-a:300:t300', 301, probe).has('ended-badly')).toBe(false);
+  });
+
+  it('shared: the first task to ask computes the run\'s answer, the others read it (undefined too); another run computes its own', () => {
+    const a = new RunMarkers(dir, 'host-a:100:t100', 201, probe);
+    const b = new RunMarkers(dir, 'host-a:100:t100', 202, probe);
+    const asked: string[] = [];
+    expect(a.shared('git-sha', () => (asked.push('a'), 'f00d'))).toBe('f00d');
+    expect(b.shared('git-sha', () => (asked.push('b'), 'beef'))).toBe('f00d');
+    expect(a.shared('none', () => (asked.push('a-none'), undefined))).toBeUndefined();
+    expect(b.shared('none', () => (asked.push('b-none'), 'x'))).toBeUndefined();
+    expect(new RunMarkers(dir, 'host-a:300:t300', 301, probe).shared('git-sha', () => (asked.push('c'), 'cafe'))).toBe('cafe');
+    expect(asked).toEqual(['a', 'a-none', 'c']);
+    // No temp file is left beside the answers.
+    expect(readdirSync(a.dir).sort()).toEqual(['git-sha.json', 'none.json']);
   });
 
   it('othersActive: of tasks ending together, the last to leave sees none; a task that died does not count', () => {

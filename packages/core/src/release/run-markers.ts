@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'fs';
 import { readdirOrEmpty } from '../util/fs';
 import * as path from 'path';
 import { ProcessProbe, systemProcessProbe } from '../lock/process-probe';
@@ -14,6 +14,9 @@ import { ProcessProbe, systemProcessProbe } from '../lock/process-probe';
  *                 run's "Waiting for …" lines)
  *   ended-badly   a flag (flag()): a record of the run was moved to failed
  *                 or blocked (set before the record is written)
+ *   <name>.json   a value the first task to need it computed for the whole
+ *                 run (shared()): the git answers every task would otherwise
+ *                 ask git for again
  *
  * Every file is created exclusively (O_EXCL), so of several tasks exactly
  * one wins a claim. The folders of runs whose root process is gone are
@@ -59,6 +62,31 @@ export class RunMarkers {
   /** Whether a claim or flag of this name was made. */
   has(name: string): boolean {
     return this.owned.has(name) || existsSync(path.join(this.dir, name));
+  }
+
+  /**
+   * The run's one answer to a question whose answer does not change during
+   * the run: the first task to ask computes it, the others read it. Written
+   * to a temp file and renamed, so a reader sees all of it or none; two tasks
+   * asking at once may both compute it (and agree).
+   */
+  shared(name: string, compute: () => string | undefined): string | undefined {
+    const file = path.join(this.dir, `${name}.json`);
+    try {
+      const stored: unknown = JSON.parse(readFileSync(file, 'utf8'));
+      if (typeof stored === 'object' && stored !== null && 'value' in stored) {
+        const { value } = stored as { value: unknown };
+        if (value === null || typeof value === 'string') return value ?? undefined;
+      }
+    } catch {
+      /* not there yet (or not readable): compute it */
+    }
+    const value = compute();
+    mkdirSync(this.dir, { recursive: true });
+    const temp = `${file}.${this.entry}.tmp`;
+    writeFileSync(temp, JSON.stringify({ value: value ?? null }));
+    renameSync(temp, file);
+    return value;
   }
 
   /** This task has started: other tasks of the run count it as active until leave(). */

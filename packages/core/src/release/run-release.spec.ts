@@ -320,6 +320,30 @@ describe('runRelease per task: the run ends with a report when a package fails o
     }
   });
 
+  it('git is asked once per run, not by every task: branch, repository identity and commit come from the first task that needed them', async () => {
+    const git = require('../group/repository-identity') as typeof import('../group/repository-identity');
+    const calls: string[] = [];
+    const spies = (['currentBranch', 'repositoryIdentity', 'currentSha'] as const).map((name) => {
+      const original = git[name] as (...args: any[]) => any;
+      return jest.spyOn(git, name).mockImplementation(((...args: any[]) => (calls.push(name), original(...args))) as never);
+    });
+    const lockDir = mkdtempSync(path.join(os.tmpdir(), 'lockstep-locks-'));
+    chmodSync(lockDir, 0o700);
+    const saved = process.env.LOCKSTEP_LOCK_DIR;
+    process.env.LOCKSTEP_LOCK_DIR = lockDir;
+    try {
+      const fake = fakeRegistry();
+      for (const task of ['base', 'mid', 'top', 'side']) expect((await perTask(fake.port, task, [], {}, { lockPolicy: 'require' })).byProject.get(task)).toBe(true);
+      expect(calls.sort()).toEqual(['currentBranch', 'currentSha', 'repositoryIdentity']);
+      expect(readJson(path.join(journalDir(), 'run.json')).sha).toBe('no-git');
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+      if (saved === undefined) delete process.env.LOCKSTEP_LOCK_DIR;
+      else process.env.LOCKSTEP_LOCK_DIR = saved;
+      rmSync(lockDir, { recursive: true, force: true });
+    }
+  });
+
   it('a stop: nothing starts an upload after it, the upload in flight finishes, and the last task to end prints the run\'s table once, with the signal and exit code; the journal stays resumable', async () => {
     const fake = fakeRegistry();
     const publish = fake.port.publish;

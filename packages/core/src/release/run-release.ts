@@ -5,7 +5,7 @@ import { ErrorCodes } from '../errors';
 import { ownPackageMissingError, supersededRunError } from './errors';
 import { PreflightProblem, preflightError, preflightRun } from '../publish/preflight';
 import { PublishSummary, RegistryPort, ReleasePackage } from '../publish/types';
-import { currentSha } from '../group/repository-identity';
+import { currentBranch, currentSha, repositoryIdentity } from '../group/repository-identity';
 import { formatSummary } from '../publish/format-summary';
 import { countStatuses, endedBadly, endedWell } from '../publish/status';
 import { planLevels } from '../schedule/plan-levels';
@@ -168,9 +168,15 @@ export async function runRelease(input: RunReleaseInput): Promise<RunReleaseResu
       markers.sweep();
       markers.enter();
     }
-    lock = await takeReleaseLock({ ...input, runPid, runId, log: onePerRun(markers, log) });
+    // Per task: git is asked once per run (branch, repository identity, commit), not three times by every task.
+    const ask = (name: string, compute: () => string | undefined) => (markers ? markers.shared(name, compute) : compute());
+    const repository = {
+      branch: () => ask('git-branch', () => currentBranch(input.workspaceRoot, input.env))!,
+      identity: () => ask('git-repository', () => repositoryIdentity(input.workspaceRoot))!,
+    };
+    lock = await takeReleaseLock({ ...input, runPid, runId, repository, log: onePerRun(markers, log) });
     const registry = await routedRegistry(services, options, runPackages, optionsOf);
-    const sha = currentSha(input.workspaceRoot) ?? 'no-git';
+    const sha = ask('git-sha', () => currentSha(input.workspaceRoot)) ?? 'no-git';
     const opened = await services.openJournal(journalDir, {
       runId,
       sha,
