@@ -224,16 +224,17 @@ export async function publishPackages(options: PublishPackagesOptions): Promise<
     }
   };
 
-  // Batch runs ask the registry about every package up front (bounded), outside the
-  // publish slots: whether a version exists does not depend on its dependencies.
+  // Every package this call publishes is asked about up front (bounded), outside the publish
+  // slots: whether a version exists does not depend on its dependencies. Per task that is the
+  // task's own package, whose read then overlaps its dependencies' confirmation and its packing.
   // A version that appears after its pre-check is still settled by the upload conflict rule.
   const prechecks = new Map<string, Promise<Awaited<ReturnType<RegistryPort['getPublished']>> | 'unknown'>>();
   const answered = new Set<string>();
-  // Every read of a batch run goes through this queue: at most PRECHECK_CONCURRENCY in flight, however many packages wait.
+  // Every read of a run goes through this queue: at most PRECHECK_CONCURRENCY in flight, however many packages wait.
   const reads = new PQueue({ concurrency: PRECHECK_CONCURRENCY });
-  if (options.registry && !only) {
+  if (options.registry) {
     const registry = options.registry;
-    const order = fullPlan.byLevel.flat().filter((n) => !byName.get(n)!.private);
+    const order = fullPlan.byLevel.flat().filter((n) => !byName.get(n)!.private && !confirmOnly.has(n) && (!only || only.has(n)));
     for (const name of order) {
       const pkg = byName.get(name)!;
       const read = reads.add(() => registry.getPublished(pkg.name, pkg.version).catch(() => 'unknown' as const));
