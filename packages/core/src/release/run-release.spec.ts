@@ -320,6 +320,24 @@ describe('runRelease per task: the run ends with a report when a package fails o
     }
   });
 
+  it('a resumed run is complete only when the tasks of the records it kept have run: the last task reports, with the kept packages confirmed (skipped)', async () => {
+    const fake = fakeRegistry();
+    // An earlier invocation published base and side, then ended before mid and top (their records stay pending).
+    for (const task of ['base', 'side']) await perTask(fake.port, task, []);
+    expect(readJson(path.join(journalDir(), 'run.json')).status).toBe('running');
+    // This invocation (another root process) resumes it; Nx runs side, which nothing depends on, last.
+    const lines: string[] = [];
+    const ended: string[] = [];
+    for (const task of ['base', 'mid', 'top', 'side']) {
+      await perTask(fake.port, task, lines, { env: { NX_INVOCATION_ROOT_PID: String(process.ppid) } });
+      ended.push(task);
+      if (ended.length < 4) expect({ after: ended.join(','), tables: tables(lines) }).toEqual({ after: ended.join(','), tables: [] });
+    }
+    expect(tables(lines)).toEqual([expect.stringMatching(/^2 published, 2 skipped, 0 failed, 0 blocked in /)]);
+    expect(readJson(path.join(journalDir(), 'run.json')).status).toBe('done');
+    expect(fake.uploads.sort()).toEqual(['@t/base@1.0.0', '@t/mid@1.0.0', '@t/side@1.0.0', '@t/top@1.0.0']);
+  });
+
   it('git is asked once per run, not by every task: branch, repository identity and commit come from the first task that needed them', async () => {
     const git = require('../group/repository-identity') as typeof import('../group/repository-identity');
     const calls: string[] = [];

@@ -221,7 +221,9 @@ export async function runRelease(input: RunReleaseInput): Promise<RunReleaseResu
     if (only && !stop.stopping && markers?.has(ENDED_BADLY) && !journal.isComplete()) await blockUnreachable(journal, summary, runPackages, input.runDependencies);
     // Several tasks can see the run complete at once; exactly one claims it, finishes
     // the journal, releases the lock and reports, so the next run never races a finish.
-    const complete = journal.isComplete() && (!markers || markers.claim('completed'));
+    // A resumed run: a record an earlier run settled is final from the start, but its task (which confirms it
+    // and records it anew) may still be to come; the run is complete once no such task can still run.
+    const complete = journal.isComplete() && (!only || !keptStillToRun(journal, runPackages, input.runDependencies)) && (!markers || markers.claim('completed'));
     if (complete) {
       // The handle holds exactly the run's packages.
       await journal.finish(journal.all().every((r) => endedWell(r.status)) ? 'done' : 'failed');
@@ -298,14 +300,7 @@ async function blockUnreachable(
   packages: ReleasePackage[],
   runDependencies: ReadonlyMap<string, readonly string[]> | undefined,
 ): Promise<void> {
-  const nameOf = new Map(packages.map((p) => [p.project, p.name]));
-  const depsOf = new Map<string, readonly string[]>(
-    packages.map((p) => {
-      const nx = p.project !== undefined ? runDependencies?.get(p.project) : undefined;
-      return [p.name, nx ? nx.map((project) => nameOf.get(project)).filter((n): n is string => n !== undefined) : p.internalDeps];
-    }),
-  );
-  const unreachable = unreachablePackages(journal.all(), depsOf);
+  const unreachable = unreachablePackages(journal.all(), runDepsOf(packages, runDependencies));
   if (!unreachable) return;
   const levelOf = new Map<string, number>();
   summary.levels.forEach((names, i) => names.forEach((name) => levelOf.set(name, i)));
@@ -315,6 +310,34 @@ async function blockUnreachable(
       error: { code: ErrorCodes.EBLOCKED, message: `blocked by ${cause}: Nx does not run a task whose dependency failed` },
     });
   }
+}
+
+/**
+ * Per task, a run whose every record is final: is a task still to come that
+ * will move a record? A resume keeps the records an earlier run settled
+ * (another run id); the task of each confirms and records it anew, unless Nx
+ * will not run it (a dependency failed). Reads every record: asked only
+ * once the run looks complete.
+ */
+function keptStillToRun(journal: Pick<JournalHandle, 'all' | 'runId'>, packages: ReleasePackage[], runDependencies: ReadonlyMap<string, readonly string[]> | undefined): boolean {
+  if (journal.runId === undefined) return false;
+  const records = journal.all();
+  const kept = records.filter((r) => endedWell(r.status) && r.runId !== journal.runId);
+  if (kept.length === 0) return false;
+  // Taken as open, they are all unreachable (their tasks will never run) or some task is still to come.
+  const open = new Set(kept.map((r) => r.name));
+  return unreachablePackages(records.map((r) => (open.has(r.name) ? { ...r, status: 'pending' as const } : r)), runDepsOf(packages, runDependencies)) === undefined;
+}
+
+/** Each package's in-run dependencies as Nx orders the tasks (runDependencies), else from its manifest. */
+function runDepsOf(packages: ReleasePackage[], runDependencies: ReadonlyMap<string, readonly string[]> | undefined): Map<string, readonly string[]> {
+  const nameOf = new Map(packages.map((p) => [p.project, p.name]));
+  return new Map<string, readonly string[]>(
+    packages.map((p) => {
+      const nx = p.project !== undefined ? runDependencies?.get(p.project) : undefined;
+      return [p.name, nx ? nx.map((project) => nameOf.get(project)).filter((n): n is string => n !== undefined) : p.internalDeps];
+    }),
+  );
 }
 
 /**

@@ -13,6 +13,8 @@ export interface RecordView {
   skippedReason?: string;
   startedAt?: string;
   updatedAt?: string;
+  /** The run that last moved it (journal records): a resume keeps an earlier run's. */
+  runId?: string;
 }
 
 
