@@ -43,7 +43,14 @@ export const ErrorCodes = {
   EOIDC: 'EOIDC',
   /** A provenance attestation could not be made or attached (sigstore unreachable, a provenanceFile that does not fit the tarball). */
   EPROVENANCE: 'EPROVENANCE',
-  /** The registry refused the manifest (400): never retried. */
+  /**
+   * The manifest asks for something the registry refuses (400: never retried)
+   * or that npm publish would not do as written, found before the first
+   * upload: an invalid publishConfig (access not public/restricted, registry
+   * not a URL, …), a prerelease that would become "latest" because no tag
+   * was set, a version with build metadata, restricted access for an
+   * unscoped package.
+   */
   EBADMANIFEST: 'EBADMANIFEST',
   /** The version is on the registry with other content (another integrity). */
   EVERSIONEXISTS: 'EVERSIONEXISTS',

@@ -150,6 +150,7 @@ export function scanWorkspacePackages(projects: ProjectInfo[], workspaceRoot: st
       project,
       depReasons,
       ...(registryRanges.length > 0 ? { registryRanges } : {}),
+      ...(manifest.publishConfig !== undefined ? { publishConfig: manifest.publishConfig } : {}),
     });
   }
   return { byProject, versions, problems };

@@ -53,6 +53,14 @@ export function manifestBadVersionError(file: string, name: string, version: str
   });
 }
 
+/** EBADMANIFEST: the version carries build metadata (+…), which npm's publish strips: the registry would hold another version than the one asked for. */
+export function manifestBuildMetadataError(file: string, name: string, version: string): LockstepError {
+  const plain = version.slice(0, version.indexOf('+'));
+  return new LockstepError(ErrorCodes.EBADMANIFEST, `${file}: version "${version}" of ${name} has build metadata ("+${version.slice(plain.length + 1)}"), which npm removes on publish: the registry would get ${plain}, not ${version}.`, {
+    hint: `Publish "${plain}", or put the build into the version itself as a prerelease (e.g. "${plain}-build.1", with a tag such as "next").`,
+  });
+}
+
 // ------------------------------------------------------------ internal specs
 
 /** Where a dependency spec sits: `owner`'s `field["dep"]` is `spec`. */

@@ -1,6 +1,6 @@
 import { promises as fsp } from 'fs';
 import * as path from 'path';
-import { manifestBadNameError, manifestBadVersionError, manifestFieldsMissingError, manifestNotJsonError, manifestNotObjectError, manifestUnreadableError } from './errors';
+import { manifestBadNameError, manifestBadVersionError, manifestBuildMetadataError, manifestFieldsMissingError, manifestNotJsonError, manifestNotObjectError, manifestUnreadableError } from './errors';
 import { npa } from './npm-libs';
 
 export type Manifest = Record<string, unknown> & { name: string; version: string };
@@ -16,7 +16,7 @@ export interface SourceManifest {
 const SEMVER =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 
-/** Reads and checks `<packageDir>/package.json`: a JSON object with a valid name and an exact semver version, or EPACK. */
+/** Reads and checks `<packageDir>/package.json`: a JSON object with a valid name and an exact semver version without build metadata, or EPACK / EBADMANIFEST. */
 export async function readPackageManifest(packageDir: string): Promise<SourceManifest> {
   const file = path.join(packageDir, 'package.json');
   let text: string;
@@ -47,6 +47,10 @@ export async function readPackageManifest(packageDir: string): Promise<SourceMan
   }
   if (!SEMVER.test(version)) {
     throw manifestBadVersionError(file, name, version);
+  }
+  // The registry drops build metadata (libnpmpublish cleans 1.0.0+build.7 to 1.0.0): the version asked for would never appear.
+  if (version.includes('+')) {
+    throw manifestBuildMetadataError(file, name, version);
   }
   return { manifest: manifest as Manifest, text, file };
 }

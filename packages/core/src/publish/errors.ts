@@ -66,3 +66,19 @@ export function restrictedUnscopedError(name: string): LockstepError {
     hint: 'Publish it under a scope (@org/name), or publish it with access "public".',
   });
 }
+
+/** EBADMANIFEST: publishConfig is not an object, or a value lockstep honours there (registry, tag, access, provenance) is not one npm would accept. */
+export function publishConfigInvalidError(pkg: Named, what: string, hint: string): LockstepError {
+  return new LockstepError(ErrorCodes.EBADMANIFEST, `${pkg.name}@${pkg.version}: publishConfig${what}`, { hint });
+}
+
+/** EBADMANIFEST: a prerelease whose tag would be "latest" only because nothing set one (npm 11 refuses it too). */
+export function prereleaseWithoutTagError(pkg: Named): LockstepError {
+  return new LockstepError(
+    ErrorCodes.EBADMANIFEST,
+    `${pkg.name}@${pkg.version} is a prerelease and no tag was set, so it would become the "latest" version everyone installs.`,
+    {
+      hint: 'Set a tag: the publish target\'s tag option (e.g. "next"), "publishConfig": {"tag": "next"} in its package.json, or --tag next on the command line. To make a prerelease latest on purpose, set tag "latest" explicitly.',
+    },
+  );
+}

@@ -1,4 +1,9 @@
-import { PublishSummary } from './types';
+import { PackageResult, PublishSummary } from './types';
+
+/** Where a package went when that is not the run's tag and registry (publishConfig, its own task's options). */
+function target(p: PackageResult): string {
+  return [p.tag !== undefined ? `tag ${p.tag}` : '', p.registry !== undefined ? `to ${p.registry}` : ''].filter(Boolean).join(' ');
+}
 
 /** The table printed at the end of a publish run. */
 export function formatSummary(summary: PublishSummary): string {
@@ -7,7 +12,7 @@ export function formatSummary(summary: PublishSummary): string {
     `L${p.level}`,
     p.status,
     p.durationMs >= 1 ? `${(p.durationMs / 1000).toFixed(1)} s` : '',
-    p.error ? `[${p.error.code}] ${p.error.message}` : (p.note ?? ''),
+    p.error ? `[${p.error.code}] ${p.error.message}` : [target(p), p.note].filter(Boolean).join('; '),
   ]);
   const header = ['package', 'level', 'status', 'time', 'note'];
   const widths = header.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => r[i].length))));

@@ -223,6 +223,40 @@ describe('preflightRun', () => {
     expect(report.problems).toEqual([expect.objectContaining({ subject: 'plain@1.0.0', code: 'EBADMANIFEST' })]);
   });
 
+  it('a prerelease whose tag nothing set (tagOf undefined) is refused with a hint; an explicit tag, even "latest", is not; expected-on-registry and private prereleases are not checked', async () => {
+    const pre = (name: string, extra: Partial<ReleasePackage> = {}) => pkg(name, [], { version: '2.0.0-rc.0', ...extra });
+    const tags: Record<string, string | undefined> = { '@s/next': 'next', '@s/latest': 'latest' };
+    const report = await preflightRun(
+      options({
+        packages: [pre('@s/untagged'), pre('@s/next'), pre('@s/latest'), pkg('@s/release'), pre('@s/kept', { expectPublished: 'not bumped' }), pre('@s/hidden', { private: true })],
+        tagOf: (p) => tags[p.name],
+      }),
+    );
+    expect(report.problems).toEqual([
+      expect.objectContaining({ subject: '@s/untagged@2.0.0-rc.0', code: 'EBADMANIFEST', message: expect.stringContaining('would become the "latest" version'), hint: expect.stringContaining('--tag next') }),
+    ]);
+  });
+
+  it('publishConfig: invalid values are EBADMANIFEST per value (private packages are not checked); keys lockstep leaves alone pass', async () => {
+    const report = await preflightRun(
+      options({
+        packages: [
+          pkg('@s/bad', [], { publishConfig: { access: 'secret', registry: 'ftp://x/', provenance: 'yes' } }),
+          pkg('@s/ok', [], { publishConfig: { access: 'restricted', registry: 'https://other.test/', tag: 'next', provenance: false, directory: 'dist' } }),
+          pkg('@s/creds', [], { publishConfig: { '//registry.test/:_authToken': 'x' } }),
+          pkg('@s/hidden', [], { private: true, publishConfig: { access: 'nope' } }),
+        ],
+      }),
+    );
+    expect(report.problems.map((p) => `${p.subject} ${p.code} ${p.message}`).sort()).toEqual([
+      '@s/bad@1.0.0 EBADMANIFEST @s/bad@1.0.0: publishConfig.access is "secret", not "public" or "restricted".',
+      '@s/bad@1.0.0 EBADMANIFEST @s/bad@1.0.0: publishConfig.provenance is "yes", not true or false.',
+      '@s/bad@1.0.0 EBADMANIFEST @s/bad@1.0.0: publishConfig.registry is "ftp://x/", not an http(s) URL.',
+      '@s/creds@1.0.0 EBADMANIFEST @s/creds@1.0.0: publishConfig has "//registry.test/:_authToken", which lockstep does not apply.',
+    ]);
+    expect(report.problems.every((p) => p.hint)).toBe(true);
+  });
+
   it('a version expected on the registry already (expectPublished) is not packed, only looked for: there is fine, missing is a problem naming why', async () => {
     const { port, asked } = fakeRegistry({ published: ['@s/kept@1.0.0'] });
     const checked: string[] = [];

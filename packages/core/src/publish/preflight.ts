@@ -1,8 +1,10 @@
 import { performance } from 'perf_hooks';
+import { prerelease } from 'semver';
 import { ErrorCodes, LockstepError, toLockstepError } from '../errors';
 import { planLevels } from '../schedule/plan-levels';
 import { mapLimit } from '../util/map-limit';
-import { expectedVersionMissingError, outOfRunDependencyMissingError, privateDependencyMissingError, registryRangeMissingError, restrictedUnscopedError } from './errors';
+import { expectedVersionMissingError, outOfRunDependencyMissingError, prereleaseWithoutTagError, privateDependencyMissingError, registryRangeMissingError, restrictedUnscopedError } from './errors';
+import { readPublishConfig } from './publish-config';
 import { RegistryPort, ReleasePackage } from './types';
 
 /** One reason the run would fail (or publish something no one can install), found before the first upload. */
@@ -37,6 +39,12 @@ export interface PreflightOptions {
   access?: string;
   /** By package name, where a package's own access differs from the run's (batch mode: each task's options). */
   accessOf?: (pkg: ReleasePackage) => string | undefined;
+  /**
+   * Each package's dist-tag as the user or its publishConfig set it;
+   * undefined: nothing set one (it would be "latest"), which a prerelease
+   * version may not rely on. Default: none set.
+   */
+  tagOf?: (pkg: ReleasePackage) => string | undefined;
   /** `allow` (default): a cycle among the run's packages is fine (its members are published without an order among them); `error`: ECYCLE. */
   cycles?: 'allow' | 'error';
   /** Absent (dry run): nothing remote is checked. */
@@ -77,7 +85,8 @@ const DEFAULT_CONCURRENCY = 8;
  *    every public package not expected on the registry already what
  *    packPackage would refuse (manifest name and version, internal specs,
  *    bundleDependencies, npm's file list, unreadable files) plus local-path
- *    specs a consumer could not install;
+ *    specs a consumer could not install, an invalid publishConfig, and a
+ *    prerelease version that no tag was set for (it would become latest);
  *  - remote (with a registry): the credentials for every registry the run
  *    publishes to (checkCredentials: accepted, and a user behind them), then
  *    whether what resolves on the registry is there: versions expected
@@ -114,7 +123,12 @@ export async function preflightRun(options: PreflightOptions): Promise<Preflight
   // Versions expected on the registry already are never packed: only their presence is checked (below).
   const packed = publicPackages.filter((p) => p.expectPublished === undefined);
   const accessOf = options.accessOf ?? (() => options.access);
+  const tagOf = options.tagOf ?? (() => undefined);
   for (const pkg of packed) {
+    // publishConfig: what npm publish would apply of it (registry, tag, access, provenance) must be valid.
+    for (const problem of readPublishConfig(pkg).problems) add(label(pkg), problem);
+    // npm 11 refuses a prerelease that would be tagged latest by default; an explicit "latest" is the user's call.
+    if (tagOf(pkg) === undefined && prerelease(pkg.version) !== null) add(label(pkg), prereleaseWithoutTagError(pkg));
     if (pkg.name.startsWith('@') || accessOf(pkg) !== 'restricted') continue;
     add(
       label(pkg),

@@ -28,6 +28,8 @@ export interface ReleasePackage {
    * checks before the first upload (G6) refuse the run when it is not.
    */
   expectPublished?: string;
+  /** package.json's publishConfig as written (publish-config.ts reads what lockstep honours of it). */
+  publishConfig?: unknown;
 }
 
 /** How one package is published, where it differs from the run's defaults (batch mode: each task's own options). */
@@ -96,6 +98,10 @@ export interface PackageResult {
   integrity?: string;
   /** A staged run: the registry's stage id of this version. */
   stageId?: string;
+  /** Where it differs from the run's (publishConfig, or its own task's options in batch mode): its dist-tag. */
+  tag?: string;
+  /** Where it differs from the run's: the registry option it was published with. */
+  registry?: string;
   note?: string;
   error?: { code: string; message: string; hint?: string };
 }

@@ -6,7 +6,8 @@ import type { AuthMode } from '../registry/oidc';
  */
 export interface ReleaseOptions {
   registry?: string;
-  tag: string;
+  /** The dist-tag the user set; undefined: the package's publishConfig.tag, else "latest" (and a prerelease is refused, as npm does). */
+  tag?: string;
   access?: 'public' | 'restricted';
   otp?: string;
   /** How uploads authenticate (core's AuthMode). */

@@ -81,8 +81,8 @@ describe('runRelease with per-project options, version data and cycles', () => {
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-  function addPackage(name: string, deps: Record<string, string> = {}) {
-    write(`packages/${name}/package.json`, pkgJson(name, deps));
+  function addPackage(name: string, deps: Record<string, string> = {}, extra: Record<string, unknown> = {}) {
+    write(`packages/${name}/package.json`, { ...pkgJson(name, deps), ...extra });
     write(`packages/${name}/index.js`, `module.exports = ${JSON.stringify(name)};\n`);
   }
 
@@ -187,5 +187,75 @@ describe('runRelease with per-project options, version data and cycles', () => {
     const fake = fakeRegistries();
     await expect(run(fake, ['a', 'b'], () => ({ cycles: 'error' as const }))).rejects.toMatchObject({ code: 'EPREFLIGHT', message: expect.stringContaining('[ECYCLE]') });
     expect(fake.uploads).toEqual([]);
+  });
+  it('publishConfig: its tag, access and registry apply where the target sets none; an option the user set wins; the table says where each went', async () => {
+    addPackage('a', {}, { publishConfig: { tag: 'next', access: 'restricted', registry: 'http://other.test/' } });
+    addPackage('b', {}, { publishConfig: { tag: 'next', access: 'restricted', registry: 'http://other.test/' } });
+    addPackage('c');
+    const fake = fakeRegistries();
+    const lines: string[] = [];
+    const { summary } = await run(fake, ['a', 'b', 'c'], (p) => (p === 'b' ? { tag: 'beta', access: 'public', registry: 'http://third.test/' } : {}), lines);
+    expect(summary.ok).toBe(true);
+    expect(fake.uploads.sort((x, y) => x.name.localeCompare(y.name))).toEqual([
+      { at: 'http://other.test/', name: '@t/a', tag: 'next', access: 'restricted', otp: undefined },
+      { at: 'http://third.test/', name: '@t/b', tag: 'beta', access: 'public', otp: undefined },
+      { at: 'http://default.test/', name: '@t/c', tag: 'latest', access: undefined, otp: undefined },
+    ]);
+    expect(summary.tag).toBe('latest');
+    expect(summary.packages.find((p) => p.name === '@t/a')).toMatchObject({ tag: 'next', registry: 'http://other.test/' });
+    expect(summary.packages.find((p) => p.name === '@t/c')).not.toHaveProperty('tag');
+    expect(summary.packages.find((p) => p.name === '@t/c')).not.toHaveProperty('registry');
+    const table = lines.join('\n');
+    expect(table).toMatch(/@t\/a@1\.0\.0 .*tag next to http:\/\/other\.test\//);
+    expect(table).toMatch(/@t\/b@1\.0\.0 .*tag beta to http:\/\/third\.test\//);
+  });
+
+  it('publishConfig.provenance applies where the target sets none (its own registry client)', async () => {
+    addPackage('a', {}, { publishConfig: { provenance: true } });
+    addPackage('c');
+    const fake = fakeRegistries();
+    await run(fake, ['a', 'c'], () => ({}));
+    expect(fake.created.map((s) => s.provenance ?? null).sort()).toEqual([null, true]);
+  });
+
+  it('an invalid publishConfig (access, registry, tag, type, scoped registry) is EBADMANIFEST inside EPREFLIGHT, each with a hint; nothing uploaded', async () => {
+    addPackage('a', {}, { publishConfig: { access: 'private', registry: 'not a url' } });
+    addPackage('b', {}, { publishConfig: 'public' });
+    addPackage('c', {}, { publishConfig: { tag: '^1.0.0', '@t:registry': 'http://other.test/' } });
+    addPackage('d', {}, { publishConfig: { directory: 'dist', access: 'public' } });
+    const fake = fakeRegistries();
+    const error = await run(fake, ['a', 'b', 'c', 'd'], () => ({})).catch((e: unknown) => e as { code: string; message: string; problems: Array<{ subject: string; code: string; message: string; hint?: string }> });
+    expect(error).toMatchObject({ code: 'EPREFLIGHT' });
+    expect(error.problems.map((p) => `${p.subject} ${p.code} ${p.message.replace(/^.*?: publishConfig/, 'publishConfig')}`).sort()).toEqual([
+      '@t/a@1.0.0 EBADMANIFEST publishConfig.access is "private", not "public" or "restricted".',
+      '@t/a@1.0.0 EBADMANIFEST publishConfig.registry is "not a url", not an http(s) URL.',
+      '@t/b@1.0.0 EBADMANIFEST publishConfig is "public", not an object.',
+      '@t/c@1.0.0 EBADMANIFEST publishConfig has "@t:registry", which lockstep does not apply.',
+      '@t/c@1.0.0 EBADMANIFEST publishConfig.tag is "^1.0.0", not a dist-tag.',
+    ]);
+    for (const problem of error.problems) expect(problem.hint).toBeTruthy();
+    expect(fake.uploads).toEqual([]);
+  });
+
+  it('a prerelease with no tag set is refused before the first upload (EBADMANIFEST, hint names the ways to set one); publishConfig.tag or an explicit tag "latest" lets it go', async () => {
+    addPackage('pre', {}, { version: '1.2.3-beta.1' });
+    addPackage('plain');
+    const fake = fakeRegistries();
+    const error = await run(fake, ['pre', 'plain'], () => ({})).catch((e: unknown) => e as { code: string; problems: Array<{ subject: string; code: string; hint?: string }> });
+    expect(error).toMatchObject({ code: 'EPREFLIGHT' });
+    expect(error.problems).toEqual([expect.objectContaining({ subject: '@t/pre@1.2.3-beta.1', code: 'EBADMANIFEST', hint: expect.stringContaining('publishConfig') })]);
+    expect(error.problems[0].hint).toContain('--tag next');
+    expect(fake.uploads).toEqual([]);
+
+    const explicit = fakeRegistries();
+    const { summary } = await run(explicit, ['pre', 'plain'], () => ({ tag: 'latest', resume: 'fresh' as const }));
+    expect(summary.ok).toBe(true);
+    expect(explicit.uploads.map((u) => `${u.name} ${u.tag}`).sort()).toEqual(['@t/plain latest', '@t/pre latest']);
+
+    addPackage('pre', {}, { version: '1.2.3-beta.1', publishConfig: { tag: 'next' } });
+    const configured = fakeRegistries();
+    const second = await run(configured, ['pre', 'plain'], () => ({ resume: 'fresh' as const }));
+    expect(second.summary.ok).toBe(true);
+    expect(configured.uploads.map((u) => `${u.name} ${u.tag}`).sort()).toEqual(['@t/plain latest', '@t/pre next']);
   });
 });

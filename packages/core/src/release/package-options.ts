@@ -1,5 +1,6 @@
 import { planLevels } from '../schedule/plan-levels';
-import type { PackageSettings, RegistryPort, ReleasePackage } from '../publish/types';
+import { readPublishConfig } from '../publish/publish-config';
+import type { PackageSettings, PublishSummary, RegistryPort, ReleasePackage } from '../publish/types';
 import type { ReleaseOptions } from './options';
 import type { ReleaseServices } from './services';
 
@@ -11,6 +12,62 @@ import type { ReleaseServices } from './services';
  * every package it checks.
  */
 export type OptionsOf = (pkg: ReleasePackage) => ReleaseOptions;
+
+/** The tag a package goes out with when neither its options nor its publishConfig set one. */
+export const DEFAULT_TAG = 'latest';
+
+/**
+ * Each package's effective options, as npm 11 publish applies publishConfig
+ * (flattened over its config, except keys given as flags): registry, tag,
+ * access and provenance are the target's option when the user set it, else
+ * the package's publishConfig value, else npm's config (tag: unset here,
+ * DEFAULT_TAG where used). Invalid publishConfig values are ignored here:
+ * the preflight refuses the run for them (G6) before anything is uploaded.
+ */
+export function withPublishConfig(optionsOf: OptionsOf): OptionsOf {
+  const cache = new Map<ReleasePackage, ReleaseOptions>();
+  return (pkg) => {
+    const options = optionsOf(pkg);
+    if (pkg.publishConfig === undefined) return options;
+    let effective = cache.get(pkg);
+    if (!effective) {
+      const { config } = readPublishConfig(pkg);
+      effective = {
+        ...options,
+        registry: options.registry ?? config.registry,
+        tag: options.tag ?? config.tag,
+        access: options.access ?? config.access,
+        provenance: options.provenance ?? config.provenance,
+      };
+      cache.set(pkg, effective);
+    }
+    return effective;
+  };
+}
+
+/**
+ * Marks in the summary each package whose tag or registry option differs
+ * from the run's (publishConfig, or its own task's options in batch mode),
+ * so the table says where it went.
+ */
+export function markOwnTargets(summary: PublishSummary, packages: readonly ReleasePackage[], optionsOf: OptionsOf, run: Pick<ReleaseOptions, 'registry' | 'tag'>): PublishSummary {
+  const byName = new Map(packages.map((p) => [p.name, p]));
+  const slash = (url: string | undefined) => (url === undefined ? undefined : url.endsWith('/') ? url : `${url}/`);
+  const runTag = run.tag ?? DEFAULT_TAG;
+  const packageResults = summary.packages.map((result) => {
+    const pkg = byName.get(result.name);
+    if (!pkg || pkg.private || pkg.expectPublished !== undefined) return result;
+    const own = optionsOf(pkg);
+    const tag = own.tag ?? DEFAULT_TAG;
+    const registry = slash(own.registry);
+    return {
+      ...result,
+      ...(tag !== runTag ? { tag } : {}),
+      ...(registry !== undefined && registry !== slash(run.registry) && registry !== slash(summary.registry) ? { registry } : {}),
+    };
+  });
+  return { ...summary, tag: summary.tag ?? runTag, packages: packageResults };
+}
 
 /** Why nx release's version data marks a package as expected on the registry already. */
 export const NOT_BUMPED = 'nx release did not bump it (newVersion null)';
@@ -34,7 +91,7 @@ export function applyVersionData(packages: ReleasePackage[], optionsOf: OptionsO
 export function packageSettings(packages: readonly ReleasePackage[], optionsOf: OptionsOf): Map<string, PackageSettings> {
   return new Map(packages.map((pkg) => {
     const { tag, access, otp } = optionsOf(pkg);
-    return [pkg.name, { tag, access, otp }];
+    return [pkg.name, { tag: tag ?? DEFAULT_TAG, access, otp }];
   }));
 }
 

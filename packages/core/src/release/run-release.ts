@@ -15,7 +15,7 @@ import { publishPackages } from '../publish/publish-packages';
 import { systemProcessProbe } from '../lock/process-probe';
 import { writeFileDurable } from '../atomic/write-durable';
 import type { ReleaseOptions } from './options';
-import { applyVersionData, describeCycles, packageSettings, routedRegistry } from './package-options';
+import { DEFAULT_TAG, applyVersionData, describeCycles, markOwnTargets, packageSettings, routedRegistry, withPublishConfig } from './package-options';
 import { preflightOnce } from './preflight-record';
 import { ReleaseLock, takeReleaseLock } from './release-lock';
 import { RunMarkers } from './run-markers';
@@ -82,12 +82,15 @@ export async function runRelease(input: RunReleaseInput): Promise<RunReleaseResu
   const required = new Set(input.runProjects);
   const workspace = scanWorkspacePackages(input.projects, input.workspaceRoot, required);
   const known: PreflightProblem[] = workspace.problems.map(({ subject, error }) => ({ subject, code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) }));
-  const optionsOf = (pkg: ReleasePackage) => (pkg.project !== undefined ? input.optionsByProject?.get(pkg.project) : undefined) ?? options;
+  // Each package's own options: its task's (batch mode), then its publishConfig where the user set nothing.
+  const optionsOf = withPublishConfig((pkg: ReleasePackage) => (pkg.project !== undefined ? input.optionsByProject?.get(pkg.project) : undefined) ?? options);
   const runPackages: ReleasePackage[] = applyVersionData(
     input.runProjects.map((p) => workspace.byProject.get(p)).filter((p): p is ReleasePackage => p !== undefined),
     optionsOf,
   );
   const settings = packageSettings(runPackages, optionsOf);
+  // The table and summary file say which packages went to another tag or registry than the run's.
+  const marked = (summary: PublishSummary) => markOwnTargets(summary, runPackages, optionsOf, options);
   const releaseNames = new Set(runPackages.map((p) => p.name));
   const workspaceVersions = new Map([...workspace.versions].filter(([name]) => !releaseNames.has(name)));
   const onlyPackages = input.onlyProjects?.map((project) => workspace.byProject.get(project));
@@ -118,6 +121,7 @@ export async function runRelease(input: RunReleaseInput): Promise<RunReleaseResu
       packOnly,
       access: options.access,
       accessOf: (pkg) => optionsOf(pkg).access,
+      tagOf: (pkg) => optionsOf(pkg).tag,
       cycles: options.cycles,
       registry,
       redact: services.redact,
@@ -144,7 +148,7 @@ export async function runRelease(input: RunReleaseInput): Promise<RunReleaseResu
         only,
         workspaceVersions,
         pack,
-        tag: options.tag,
+        tag: options.tag ?? DEFAULT_TAG,
         access: options.access,
         settings,
         cycles: options.cycles,
@@ -155,7 +159,7 @@ export async function runRelease(input: RunReleaseInput): Promise<RunReleaseResu
         shouldStop: () => stop.stopping,
         redact: services.redact,
       });
-      return finishRun(input, summary, true, stop);
+      return finishRun(input, marked(summary), true, stop);
     }
 
     const runPid = Number(input.env.NX_INVOCATION_ROOT_PID) || input.runPid || process.pid;
@@ -201,7 +205,7 @@ export async function runRelease(input: RunReleaseInput): Promise<RunReleaseResu
       pack,
       registry,
       journal,
-      tag: options.tag,
+      tag: options.tag ?? DEFAULT_TAG,
       access: options.access,
       otp: options.otp,
       settings,
@@ -234,7 +238,7 @@ export async function runRelease(input: RunReleaseInput): Promise<RunReleaseResu
     const report = only && complete ? runSummaryFromRecords(summary, journal.all(), runPackages, journal.startedAt) : summary;
     reported = complete || !only;
     if (reported) markers?.claim('reported');
-    const result = await finishRun(input, report, reported, stop, journal.describeRun?.());
+    const result = await finishRun(input, marked(report), reported, stop, journal.describeRun?.());
     // A release lock lost before the run was complete: what was not started stays pending, and the run fails loudly.
     const lost = complete ? undefined : lock?.lost();
     if (lost) throw lost;
@@ -354,7 +358,7 @@ async function reportStoppedRun(input: RunReleaseInput, markers: RunMarkers, pac
     ok: false,
     dryRun: false,
     registry: snapshot.run.registry,
-    tag: input.options.tag,
+    tag: input.options.tag ?? DEFAULT_TAG,
     durationMs: 0,
     levels: planOf(packages),
     counts: countStatuses([]),

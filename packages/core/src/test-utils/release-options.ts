@@ -3,11 +3,11 @@ import type { ReleaseOptions } from '../release/options';
 /**
  * Release options for specs: the defaults of the publish executor's
  * schema.json (the Nx adapter's normalize-options.spec pins them there),
- * with the lock off unless a spec asks for it, and `overrides` on top.
+ * with the lock off unless a spec asks for it, and `overrides` on top. No
+ * tag: unset, as when the user gives none (publishConfig.tag, else latest).
  */
 export function releaseOptions(overrides: Partial<ReleaseOptions> = {}): ReleaseOptions {
   return {
-    tag: 'latest',
     auth: 'auto',
     dryRun: false,
     stage: false,

@@ -7,7 +7,8 @@ describe('normalizePublishOptions', () => {
   it('applies the documented defaults', () => {
     expect(normalizePublishOptions({}, ctx())).toEqual({
       registry: undefined,
-      tag: 'latest',
+      // Unset, so a package's publishConfig.tag can apply (core defaults to latest after it).
+      tag: undefined,
       access: undefined,
       otp: undefined,
       auth: 'auto',
@@ -33,7 +34,10 @@ describe('normalizePublishOptions', () => {
   it('keeps schema.json defaults and the normalised defaults in step', () => {
     const schema = require('./schema.json');
     const normalized = normalizePublishOptions({}, ctx());
-    expect(schema.properties.tag.default).toBe(normalized.tag);
+    // No schema default for tag: Nx would pass it as if the user had set it, hiding publishConfig.tag.
+    expect(schema.properties.tag).not.toHaveProperty('default');
+    expect(normalized.tag).toBeUndefined();
+    expect(normalizePublishOptions({ tag: ' next ' }, ctx()).tag).toBe('next');
     expect(schema.properties.maxConcurrency.default).toBe(normalized.maxConcurrency);
     expect(schema.properties.retries.default).toBe(normalized.retries);
     expect(schema.properties.verifyTimeoutMs.default).toBe(normalized.verifyTimeoutMs);

@@ -95,7 +95,8 @@ export function normalizePublishOptions(options: PublishExecutorSchema, ctx: { r
   if (typeof group !== 'string' || group.trim() === '') throw badOptionError('concurrency.group must be a non-empty string.', 'For example "publish" or "release-{branch}".');
   return {
     registry: options.registry,
-    tag: typeof options.tag === 'string' && options.tag.trim() ? options.tag.trim() : 'latest',
+    // Unset stays undefined: a package's publishConfig.tag applies then, else "latest" (core: package-options.ts).
+    tag: typeof options.tag === 'string' && options.tag.trim() ? options.tag.trim() : undefined,
     access: options.access === undefined ? undefined : oneOf(options.access, 'access', ['public', 'restricted'] as const, 'public'),
     otp: normalizeOtp(options.otp, ctx.env),
     auth: oneOf(options.auth, 'auth', AUTH_MODES, 'auto'),
