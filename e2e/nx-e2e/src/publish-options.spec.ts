@@ -4,7 +4,9 @@
  * options (a per-project tag reaches the registry as that package's
  * dist-tag, as in per-task mode); options that hold for the whole run must
  * agree across the run's tasks (EBADOPTIONS naming projects and values); an
- * unknown option fails instead of being ignored. What reached the registry is
+ * unknown option fails instead of being ignored; a package's publishConfig
+ * (tag, access) reaches the registry where the target sets none, and a
+ * prerelease nothing set a tag for is refused. What reached the registry is
  * read from Verdaccio and the proxy's log, never from exit codes alone.
  */
 import { expectFailure, expectSuccess } from './utils/temp-workspace';
@@ -19,8 +21,8 @@ const workspace = usePublishSuite((started) => (reg = started));
 /** Requests of this workspace that change something on the registry (uploads, tags). */
 const writes = (pws: PublishWorkspace) => pws.requests().filter((r) => r.method !== 'GET' && r.method !== 'HEAD');
 
-const specs = (options: Record<string, Record<string, unknown>>): PackageSpec[] => [
-  { short: 'utils', targetOptions: options.utils },
+const specs = (options: Record<string, Record<string, unknown>>, manifests: Record<string, Record<string, unknown>> = {}): PackageSpec[] => [
+  { short: 'utils', targetOptions: options.utils, manifest: manifests.utils },
   { short: 'core', dependencies: { utils: 'workspace:^' }, targetOptions: options.core },
   { short: 'cli', dependencies: { core: 'workspace:~' }, targetOptions: options.cli },
 ];
@@ -105,6 +107,55 @@ describe('batch mode honours each task\'s options', () => {
       expect(batch.output).toMatch(/SchemaError/);
       expect(batch.output).toMatch(/Failed tasks:[\s\S]*utils:publish/);
       expect(writes(pws)).toEqual([]);
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
+describe('publishConfig and prereleases, as npm publish applies them', () => {
+  it(
+    'a prerelease with no tag is refused before anything is sent; then publishConfig.tag and .access reach the registry (PUT body and dist-tags), the table says so, the tarball keeps publishConfig',
+    async () => {
+      const publishConfig = { tag: 'next', access: 'restricted' };
+      const pws = await workspace('pubcfg', { specs: specs({ utils: {}, core: {}, cli: {} }, { utils: { publishConfig } }) });
+      // What each upload asked for, read from the PUT bodies the proxy forwards (no fault injected).
+      const sent = new Map<string, { access: unknown; distTags: unknown }>();
+      reg.proxy.setOptions({
+        rules: (req) => {
+          if (req.isUpload && req.name?.startsWith(`${pws.name('utils').split('/')[0]}/`)) {
+            const doc = JSON.parse(req.body.toString('utf8'));
+            sent.set(String(doc.name), { access: doc.access, distTags: doc['dist-tags'] });
+          }
+          return false;
+        },
+      });
+      try {
+        pws.setVersion('1.1.0-beta.1', ['cli']);
+        pws.commit('cli prerelease');
+        const refused = await pws.publish(['--batch']);
+        show('prerelease without a tag', refused);
+        expectFailure(refused, 'nx run-many -t publish --batch with a prerelease and no tag');
+        expect(refused.output).toMatch(new RegExp(`${pws.name('cli').replace('/', '\\/')}@1\\.1\\.0-beta\\.1: \\[EBADMANIFEST\\] .*prerelease and no tag was set`));
+        expect(refused.output).toMatch(/Hint: Set a tag: .*publishConfig.*--tag next/);
+        expect(writes(pws)).toEqual([]);
+        for (const short of pws.shorts) expect(await reg.packument(pws.name(short))).toBeUndefined();
+
+        pws.setVersion('1.0.0', ['cli']);
+        pws.commit('cli 1.0.0');
+        const result = await pws.publish(['--batch']);
+        show('publishConfig tag and access', result);
+        expectSuccess(result, 'nx run-many -t publish --batch with publishConfig on utils');
+        expectEveryVersionOnce(pws, pws.uploads());
+        expect(sent.get(pws.name('utils'))).toEqual({ access: 'restricted', distTags: { next: '1.0.0' } });
+        // Without publishConfig: npm's default access (what libnpmpublish sends, as before).
+        expect(sent.get(pws.name('core'))).toEqual({ access: 'public', distTags: { latest: '1.0.0' } });
+        expect((await reg.packument(pws.name('utils')))?.['dist-tags']).toMatchObject({ next: '1.0.0' });
+        expect((await reg.packument(pws.name('core')))?.['dist-tags']).toEqual({ latest: '1.0.0' });
+        expect(result.output).toMatch(new RegExp(`${pws.name('utils').replace('/', '\\/')}@1\\.0\\.0 .*tag next`));
+        expect((await reg.tarball(pws.name('utils'), '1.0.0')).manifest.publishConfig).toEqual(publishConfig);
+      } finally {
+        reg.proxy.setOptions({ rules: undefined });
+      }
     },
     TEST_TIMEOUT_MS,
   );

@@ -151,6 +151,8 @@ export interface PackageSpec {
   optionalDependencies?: Record<string, string>;
   /** More files of the package folder, relative to it. */
   extraFiles?: Record<string, string>;
+  /** More fields of its package.json (e.g. publishConfig). */
+  manifest?: Record<string, unknown>;
   /** More options of its publish target. */
   targetOptions?: Record<string, unknown>;
   /** More targets of its project.json (beside publish). */
@@ -275,6 +277,7 @@ export class PublishWorkspace {
       const manifest: Record<string, unknown> = { name: this.name(spec.short), version: this.version(spec.short), description: `${spec.short} of the lockstep publish e2e`, main: spec.files ? 'lib/index.js' : 'index.js', license: 'MIT' };
       if (spec.private) manifest.private = true;
       if (spec.files) manifest.files = spec.files;
+      Object.assign(manifest, spec.manifest);
       for (const field of DEP_FIELDS) {
         const deps = spec[field];
         if (deps) manifest[field] = Object.fromEntries(Object.entries(deps).map(([dep, range]) => [this.name(dep), range]));
