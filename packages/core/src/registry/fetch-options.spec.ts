@@ -45,8 +45,8 @@ describe('fetchOptionsOf: only the options a registry request reads', () => {
       ].join('\n'),
     );
     const config = await loadNpmConfig({ cwd: path.join(root, 'repo'), env: { HOME: root, NPM_CONFIG_GLOBALCONFIG: path.join(root, 'none') } });
-    const full = { ...config.options, retry: { retries: 0 }, npmCommand: 'publish', otp: '123456' };
-    const trimmed = { ...fetchOptionsOf(config.options), retry: { retries: 0 }, npmCommand: 'publish', otp: '123456' };
+    const full: Record<string, unknown> = { ...config.options, retry: { retries: 0 }, npmCommand: 'publish', otp: '123456' };
+    const trimmed: Record<string, unknown> = { ...fetchOptionsOf(config.options), retry: { retries: 0 }, npmCommand: 'publish', otp: '123456' };
     expect(Object.keys(trimmed).length).toBeLessThan(Object.keys(full).length / 3);
     for (const key of ['registry', '@sc:registry', 'userAgent', 'authType', 'strictSSL', 'maxSockets', 'timeout', 'noProxy', 'localAddress', 'access']) {
       expect({ key, value: trimmed[key] }).toEqual({ key, value: full[key] });

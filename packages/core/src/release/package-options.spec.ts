@@ -224,7 +224,7 @@ describe('runRelease with per-project options, version data and cycles', () => {
     addPackage('c', {}, { publishConfig: { tag: '^1.0.0', '@t:registry': 'http://other.test/' } });
     addPackage('d', {}, { publishConfig: { directory: 'dist', access: 'public' } });
     const fake = fakeRegistries();
-    const error = await run(fake, ['a', 'b', 'c', 'd'], () => ({})).catch((e: unknown) => e as { code: string; message: string; problems: Array<{ subject: string; code: string; message: string; hint?: string }> });
+    const error = (await run(fake, ['a', 'b', 'c', 'd'], () => ({})).catch((e: unknown) => e)) as { code: string; message: string; problems: Array<{ subject: string; code: string; message: string; hint?: string }> };
     expect(error).toMatchObject({ code: 'EPREFLIGHT' });
     expect(error.problems.map((p) => `${p.subject} ${p.code} ${p.message.replace(/^.*?: publishConfig/, 'publishConfig')}`).sort()).toEqual([
       '@t/a@1.0.0 EBADMANIFEST publishConfig.access is "private", not "public" or "restricted".',
@@ -241,7 +241,7 @@ describe('runRelease with per-project options, version data and cycles', () => {
     addPackage('pre', {}, { version: '1.2.3-beta.1' });
     addPackage('plain');
     const fake = fakeRegistries();
-    const error = await run(fake, ['pre', 'plain'], () => ({})).catch((e: unknown) => e as { code: string; problems: Array<{ subject: string; code: string; hint?: string }> });
+    const error = (await run(fake, ['pre', 'plain'], () => ({})).catch((e: unknown) => e)) as { code: string; problems: Array<{ subject: string; code: string; hint?: string }> };
     expect(error).toMatchObject({ code: 'EPREFLIGHT' });
     expect(error.problems).toEqual([expect.objectContaining({ subject: '@t/pre@1.2.3-beta.1', code: 'EBADMANIFEST', hint: expect.stringContaining('publishConfig') })]);
     expect(error.problems[0].hint).toContain('--tag next');
