@@ -159,4 +159,27 @@ describe('publishConfig and prereleases, as npm publish applies them', () => {
     },
     TEST_TIMEOUT_MS,
   );
+
+  it(
+    'per task, the run is checked with each task\'s own tag: a prerelease whose own task sets none is refused even when the checking task sets one; with a tag of its own it goes out under it',
+    async () => {
+      // utils (level 0, the task that sets the run up and checks it) has a tag; cli, a prerelease, has none of its own.
+      const pws = await workspace('pretask', { specs: specs({ utils: { tag: 'next' }, core: {}, cli: {} }) });
+      pws.setVersion('2.0.0-rc.1', ['utils', 'cli']);
+      pws.commit('prereleases');
+      const refused = await pws.publish([]);
+      show('per task, prerelease without its own tag', refused);
+      expectFailure(refused, 'nx run-many -t publish --batch=false with a prerelease whose task sets no tag');
+      expect(refused.output).toMatch(new RegExp(`${pws.name('cli').replace('/', '\\/')}@2\\.0\\.0-rc\\.1: \\[EBADMANIFEST\\]`));
+      expect(refused.output).not.toMatch(new RegExp(`${pws.name('utils').replace('/', '\\/')}@2\\.0\\.0-rc\\.1: \\[EBADMANIFEST\\]`));
+      expect(writes(pws)).toEqual([]);
+
+      const ok = await pws.publish(['--tag=rc']);
+      show('per task, --tag rc', ok);
+      expectSuccess(ok, 'nx run-many -t publish --batch=false --tag=rc');
+      expect((await reg.packument(pws.name('cli')))?.['dist-tags']).toMatchObject({ rc: '2.0.0-rc.1' });
+      expect((await reg.packument(pws.name('utils')))?.['dist-tags']).toMatchObject({ rc: '2.0.0-rc.1' });
+    },
+    TEST_TIMEOUT_MS,
+  );
 });

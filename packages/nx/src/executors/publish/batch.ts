@@ -4,6 +4,7 @@ import { nxCacheDir } from './nx-cache-dir';
 import { checkRunWideOptions, normalizePublishOptions } from './normalize-options';
 import { projectInfos } from '../project-infos';
 import { runDependenciesOf, runProjectsOf } from './run-projects';
+import { otherTaskOptions } from './task-options';
 import type { PublishExecutorSchema } from './schema';
 
 type TaskResult = { success: boolean; terminalOutput: string; status?: 'success' | 'failure' | 'skipped' };
@@ -45,6 +46,8 @@ export default async function publishBatch(
     const batchProjects = [...new Set(projectOf.values())].sort();
     const invocationProjects = runProjectsOf(context.taskGraph, targetName, undefined);
     const partOfRun = invocationProjects.length > batchProjects.length && batchProjects.every((p) => invocationProjects.includes(p));
+    // A part of the run: the other batches' tasks have options of their own, which the run's one check (G6) must see.
+    if (partOfRun) for (const [project, other] of otherTaskOptions(context, targetName, inputs[taskIds[0]] ?? {}, new Set(batchProjects), process.env)) optionsByProject.set(project, other);
     const cacheDir = nxCacheDir();
     const { byProject, summary } = await runRelease({
       workspaceRoot: context.root,

@@ -4,6 +4,7 @@ import { nxCacheDir } from './nx-cache-dir';
 import { normalizePublishOptions } from './normalize-options';
 import { projectInfos } from '../project-infos';
 import { runDependenciesOf, runProjectsOf } from './run-projects';
+import { otherTaskOptions } from './task-options';
 import type { PublishExecutorSchema } from './schema';
 
 /**
@@ -36,6 +37,8 @@ async function publishTask(options: PublishExecutorSchema, context: ExecutorCont
       runDependencies: runDependenciesOf(context.taskGraph, targetName),
       onlyProjects: [project],
       options: normalized,
+      // The other tasks' options, so the run's one check (G6) sees each package's own tag, access and registry.
+      optionsByProject: new Map([...otherTaskOptions(context, targetName, options, new Set([project]), process.env), [project, normalized]]),
       services: createReleaseServices(normalized, { workspaceRoot: context.root, cacheDir, env: process.env, log, signal: stop.abort }),
       log,
       env: process.env,
