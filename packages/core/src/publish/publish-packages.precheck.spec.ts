@@ -1,4 +1,4 @@
-import { publishPackages } from './publish-packages';
+import { publishPackages, type PublishPackagesOptions } from './publish-packages';
 import { JournalPort, PackageStatus, RegistryPort, ReleasePackage } from './types';
 
 /**
@@ -46,21 +46,24 @@ const journal = (): JournalPort => {
 
 const pkg = (name: string, deps: string[] = []): ReleasePackage => ({ name, version: '1.0.0', dir: `/ws/${name}`, private: false, internalDeps: deps });
 
+/** One slot, a fake pack: each package's pre-check, upload and verification are all that happen. */
+const runOptions = (registry: SlowFirstReadRegistry, packages: ReleasePackage[]): PublishPackagesOptions => ({
+  packages,
+  workspaceVersions: new Map(),
+  pack: async (p) => ({ manifest: { name: p.name, version: p.version }, tarball: Buffer.from(p.name), integrity: `sha512-${p.name}` }),
+  registry,
+  journal: journal(),
+  tag: 'latest',
+  maxConcurrency: 1,
+  verifyTimeoutMs: 1000,
+  log: () => undefined,
+  redact: (t) => t,
+});
+
 describe('publishPackages: a late batch pre-check does not set the pace', () => {
   it('a package ready to upload whose pre-check hangs reads the registry itself and goes on; the late answer changes nothing', async () => {
     const registry = new SlowFirstReadRegistry(new Set(['base']));
-    const summary = await publishPackages({
-      packages: [pkg('base'), pkg('top', ['base'])],
-      workspaceVersions: new Map(),
-      pack: async (p) => ({ manifest: { name: p.name, version: p.version }, tarball: Buffer.from(p.name), integrity: `sha512-${p.name}` }),
-      registry,
-      journal: journal(),
-      tag: 'latest',
-      maxConcurrency: 1,
-      verifyTimeoutMs: 1000,
-      log: () => undefined,
-      redact: (t) => t,
-    });
+    const summary = await publishPackages(runOptions(registry, [pkg('base'), pkg('top', ['base'])]));
     const events = [...registry.events];
     registry.release('base');
     expect(summary.counts).toMatchObject({ published: 2, failed: 0 });
@@ -73,18 +76,7 @@ describe('publishPackages: a late batch pre-check does not set the pace', () => 
   it('a version already there is still found when the pre-check is late: skipped, not uploaded', async () => {
     const registry = new SlowFirstReadRegistry(new Set(['base']));
     registry.versions.set('base@1.0.0', 'sha512-base');
-    const summary = await publishPackages({
-      packages: [pkg('base')],
-      workspaceVersions: new Map(),
-      pack: async (p) => ({ manifest: { name: p.name, version: p.version }, tarball: Buffer.from(p.name), integrity: `sha512-${p.name}` }),
-      registry,
-      journal: journal(),
-      tag: 'latest',
-      maxConcurrency: 1,
-      verifyTimeoutMs: 1000,
-      log: () => undefined,
-      redact: (t) => t,
-    });
+    const summary = await publishPackages(runOptions(registry, [pkg('base')]));
     registry.release('base');
     expect(summary.counts).toMatchObject({ skipped: 1, published: 0 });
     expect(registry.events.filter((e) => e.startsWith('upload'))).toEqual([]);
