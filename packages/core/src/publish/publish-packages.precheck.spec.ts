@@ -1,5 +1,6 @@
 import { publishPackages, type PublishPackagesOptions } from './publish-packages';
 import { JournalPort, PackageStatus, RegistryPort, ReleasePackage } from './types';
+import { fakePublishOptions } from '../test-utils/publish-options';
 
 /**
  * A registry whose first read of chosen packages hangs until released (a
@@ -47,18 +48,7 @@ const journal = (): JournalPort => {
 const pkg = (name: string, deps: string[] = []): ReleasePackage => ({ name, version: '1.0.0', dir: `/ws/${name}`, private: false, internalDeps: deps });
 
 /** One slot, a fake pack: each package's pre-check, upload and verification are all that happen. */
-const runOptions = (registry: SlowFirstReadRegistry, packages: ReleasePackage[]): PublishPackagesOptions => ({
-  packages,
-  workspaceVersions: new Map(),
-  pack: async (p) => ({ manifest: { name: p.name, version: p.version }, tarball: Buffer.from(p.name), integrity: `sha512-${p.name}` }),
-  registry,
-  journal: journal(),
-  tag: 'latest',
-  maxConcurrency: 1,
-  verifyTimeoutMs: 1000,
-  log: () => undefined,
-  redact: (t) => t,
-});
+const runOptions = (registry: SlowFirstReadRegistry, packages: ReleasePackage[]): PublishPackagesOptions => fakePublishOptions(packages, registry, journal(), { maxConcurrency: 1 });
 
 describe('publishPackages: a late batch pre-check does not set the pace', () => {
   it('a package ready to upload whose pre-check hangs reads the registry itself and goes on; the late answer changes nothing', async () => {

@@ -2,6 +2,7 @@ import { LockstepError } from '../errors';
 import { journalCorruptError } from '../journal/errors';
 import { publishPackages, PublishPackagesOptions } from './publish-packages';
 import { JournalPort, PackageStatus, RegistryPort, ReleasePackage } from './types';
+import { fakePublishOptions } from '../test-utils/publish-options';
 
 /** An in-memory registry that records what happened, in order. */
 class FakeRegistry implements RegistryPort {
@@ -70,19 +71,7 @@ const pkg = (name: string, deps: string[] = [], extra: Partial<ReleasePackage> =
 });
 
 function options(packages: ReleasePackage[], registry: FakeRegistry | undefined, journal = new FakeJournal(), extra: Partial<PublishPackagesOptions> = {}): PublishPackagesOptions {
-  return {
-    packages,
-    workspaceVersions: new Map(),
-    pack: async (p) => ({ manifest: { name: p.name, version: p.version }, tarball: Buffer.from(p.name), integrity: `sha512-${p.name}` }),
-    registry,
-    journal,
-    tag: 'latest',
-    maxConcurrency: 4,
-    verifyTimeoutMs: 1000,
-    log: () => undefined,
-    redact: (t) => t.replace(/secret-token/g, '***'),
-    ...extra,
-  };
+  return fakePublishOptions(packages, registry, journal, { redact: (t) => t.replace(/secret-token/g, '***'), ...extra });
 }
 
 const graph = () => [pkg('utils'), pkg('ui', ['utils']), pkg('app', ['ui', 'utils']), pkg('cli', ['utils'])];

@@ -1,6 +1,7 @@
 import { formatSummary } from './format-summary';
 import { publishPackages, PublishPackagesOptions } from './publish-packages';
 import { JournalPort, PackageStatus, RegistryPort, ReleasePackage } from './types';
+import { fakePublishOptions } from '../test-utils/publish-options';
 
 /** An in-memory registry with npm's staging: a stage holds a version back; only live versions are read. */
 class StagingRegistry implements RegistryPort {
@@ -54,20 +55,7 @@ const pkg = (name: string, deps: string[] = []): ReleasePackage => ({ name, vers
 const chain = () => [pkg('a'), pkg('b', ['a']), pkg('c', ['b']), pkg('d', ['c'])];
 
 function options(registry: StagingRegistry, journal: FakeJournal, extra: Partial<PublishPackagesOptions> = {}): PublishPackagesOptions {
-  return {
-    packages: chain(),
-    workspaceVersions: new Map(),
-    pack: async (p) => ({ manifest: { name: p.name, version: p.version }, tarball: Buffer.from(p.name), integrity: `sha512-${p.name}` }),
-    registry,
-    journal,
-    tag: 'latest',
-    maxConcurrency: 4,
-    verifyTimeoutMs: 1000,
-    log: () => undefined,
-    redact: (t) => t,
-    stage: true,
-    ...extra,
-  };
+  return fakePublishOptions(chain(), registry, journal, { stage: true, ...extra });
 }
 
 describe('publishPackages with stage: true', () => {
