@@ -7,6 +7,9 @@ import { fetchOptionsOf } from './fetch-options';
 import { loadNpmConfig } from './npm-config';
 import { npmFetch } from './npm-libs';
 
+// A loopback server and npm's fetch libraries loaded for real: ample headroom on a busy 2-core machine.
+jest.setTimeout(60_000);
+
 const dir = useTempDir('lockstep-fetch-options-');
 
 describe('fetchOptionsOf: only the options a registry request reads', () => {

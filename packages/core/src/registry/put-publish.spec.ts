@@ -2,6 +2,9 @@ import * as http from 'http';
 import type { AddressInfo } from 'net';
 import { publishDocument, putPublish } from './put-publish';
 
+// A loopback server and npm's fetch libraries loaded for real: ample headroom on a busy 2-core machine.
+jest.setTimeout(60_000);
+
 // The reference: what npm's own library sends for the same upload.
 const libnpmpublish: { publish(manifest: object, tarball: Buffer, options: object): Promise<unknown> } = require('libnpmpublish');
 
